@@ -1,0 +1,1 @@
+"""The rawmeta command line (a thin layer over the :mod:`rawmeta` library)."""
