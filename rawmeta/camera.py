@@ -1,0 +1,79 @@
+"""Camera facts: what a DNG writer needs to know about the RAW a payload came from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# EXIF LightSource codes used for CalibrationIlluminant.
+ILLUMINANT_UNKNOWN = 0
+ILLUMINANT_STANDARD_A = 17
+ILLUMINANT_D65 = 21
+
+WB_SOURCES = ("camera", "daylight", "unity")
+
+
+@dataclass(frozen=True)
+class CameraFacts:
+    """Facts about the camera and RAW file, carried in the payload header.
+
+    Attributes
+    ----------
+    make, model : str
+        Camera maker and model as LibRaw names them.
+    bits : int
+        Bit depth of the stored RAW samples (``ceil(log2(white_level + 1))``).
+    black_levels : tuple of 4 int
+        Black level per colour index (R, G, B, G2), in RAW data units.
+    white_level : int
+        Saturation level in RAW data units.
+    cfa : str
+        Top-left 2 x 2 CFA pattern read row by row, e.g. ``"RGGB"``; the empty
+        string for a source that was already demosaiced (LinearRaw DNG).
+    white_balance : tuple of 3 float
+        As-shot RGB multipliers normalised to green = 1. This and
+        ``xyz_to_camera`` are rounded to float32, the precision the payload keeps.
+    white_balance_source : str
+        ``"camera"`` (from the file), ``"daylight"`` (the file had none; LibRaw's
+        daylight multipliers were used) or ``"unity"`` (neither was known).
+    xyz_to_camera : tuple of 9 float or None
+        Row-major 3 x 3 matrix from CIE XYZ to camera RGB (a DNG ColorMatrix),
+        ``None`` when the file gives none.
+    calibration_illuminant : int
+        EXIF LightSource code of ``xyz_to_camera`` (21 = D65); 0 when unknown.
+    orientation : int
+        EXIF Orientation (1-8) of the RAW; the raw-RGB itself is never flipped.
+    """
+
+    make: str
+    model: str
+    bits: int
+    black_levels: tuple[int, int, int, int]
+    white_level: int
+    cfa: str
+    white_balance: tuple[float, float, float]
+    white_balance_source: str
+    xyz_to_camera: tuple[float, ...] | None
+    calibration_illuminant: int
+    orientation: int
+
+    def __post_init__(self) -> None:
+        if len(self.black_levels) != 4:
+            raise ValueError("black_levels needs 4 values (R, G, B, G2)")
+        if self.cfa and (len(self.cfa) != 4 or set(self.cfa) - set("RGB")):
+            raise ValueError(f"cfa must be 4 letters of R, G, B or empty, not {self.cfa!r}")
+        if len(self.white_balance) != 3:
+            raise ValueError("white_balance needs 3 values")
+        if self.white_balance_source not in WB_SOURCES:
+            raise ValueError(f"white_balance_source must be one of {WB_SOURCES}")
+        if self.xyz_to_camera is not None and len(self.xyz_to_camera) != 9:
+            raise ValueError("xyz_to_camera needs 9 values")
+        if not 1 <= self.orientation <= 8:
+            raise ValueError(f"orientation must be 1-8, not {self.orientation}")
+        object.__setattr__(self, "white_balance", _float32s(self.white_balance))
+        if self.xyz_to_camera is not None:
+            object.__setattr__(self, "xyz_to_camera", _float32s(self.xyz_to_camera))
+
+
+def _float32s(values: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.asarray(values, dtype=np.float32))

@@ -1,0 +1,193 @@
+"""Reading camera RAW files into raw-RGB and camera facts.
+
+raw-RGB (the paper's "RAW") is LibRaw's demosaiced camera-native image:
+black level subtracted, divided by (white - black), no white balance, no
+colour matrix, no gamma, in sensor orientation (never flipped), as float32
+H x W x 3 in [0, 1]. Its pixel grid is LibRaw's visible area.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import rawpy
+
+from .camera import ILLUMINANT_D65, ILLUMINANT_UNKNOWN, CameraFacts
+from .errors import RawReadError
+from .libraw_ids import identify
+from .userfiles import read_input
+
+# LibRaw's sizes.flip (dcraw bit flags) -> EXIF Orientation.
+_FLIP_TO_EXIF = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
+
+#: Largest RAW file rawmeta will read into memory (bytes).
+MAX_RAW_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class RawImage:
+    """A RAW file as rawmeta uses it.
+
+    Attributes
+    ----------
+    rgb : ndarray, float32, shape (H, W, 3)
+        raw-RGB in [0, 1] (see module docstring).
+    camera : CameraFacts
+        Facts kept for writing a DNG later.
+    """
+
+    rgb: np.ndarray
+    camera: CameraFacts
+
+
+def postprocess_params() -> dict:
+    """rawpy ``postprocess`` arguments that produce raw-RGB (as 16-bit integers).
+
+    ``adjust_maximum_thr=0`` keeps the white level from the file instead of
+    LibRaw's data-dependent guess, so the scale is the same for every image
+    of a camera.
+    """
+    return dict(
+        gamma=(1, 1),
+        no_auto_bright=True,
+        output_bps=16,
+        output_color=rawpy.ColorSpace.raw,
+        user_wb=[1.0, 1.0, 1.0, 1.0],
+        user_flip=0,
+        adjust_maximum_thr=0.0,
+    )
+
+
+def read_raw(path: str | os.PathLike) -> RawImage:
+    """Read a RAW file that LibRaw understands.
+
+    Raises
+    ------
+    RawReadError
+        If the file is missing, unreadable, not a RAW LibRaw knows, or of a
+        kind rawmeta refuses (cameras with other than 3 colours).
+    """
+    data = read_input(path, "RAW", RawReadError, MAX_RAW_BYTES)
+    name = os.fspath(path)
+    try:
+        raw = rawpy.imread(io.BytesIO(data))
+    except (rawpy.LibRawError, OSError, ValueError) as exc:
+        raise RawReadError(f"cannot read RAW {name}: {libraw_message(exc)}") from None
+    with raw:
+        if raw.num_colors != 3:
+            raise RawReadError(
+                f"cannot use RAW {name}: it has {raw.num_colors} colour channels "
+                f"({raw.color_desc.decode(errors='replace')}); rawmeta handles RGB sensors only"
+            )
+        try:
+            rgb16 = raw.postprocess(**postprocess_params())
+        except (rawpy.LibRawError, MemoryError) as exc:
+            raise RawReadError(f"cannot decode RAW {name}: {libraw_message(exc)}") from None
+        camera = _camera_facts(raw, data)
+    rgb = rgb16.astype(np.float32)
+    rgb /= np.float32(65535.0)
+    return RawImage(rgb=rgb, camera=camera)
+
+
+def libraw_message(exc: BaseException) -> str:
+    """One line for a rawpy/LibRaw exception."""
+    text = str(exc).strip()
+    kind = type(exc).__name__
+    if "Unsupported" in kind or "unsupported" in text.lower():
+        return "not a RAW format LibRaw knows"
+    return f"{kind}: {text}" if text else kind
+
+
+def _camera_facts(raw: rawpy.RawPy, data: bytes) -> CameraFacts:
+    ident = identify(data)
+    make = model = ""
+    is_dng = False
+    if ident is not None and ident.colors == raw.num_colors:
+        make, model, is_dng = ident.make, ident.model, ident.dng_version > 0
+    black = tuple(int(b) for b in raw.black_level_per_channel)
+    white = int(raw.white_level)
+    wb, wb_source = _white_balance(raw)
+    matrix, illuminant = _xyz_to_camera(raw, data if is_dng else None)
+    return CameraFacts(
+        make=make,
+        model=model,
+        bits=max(1, math.ceil(math.log2(white + 1))),
+        black_levels=black,  # type: ignore[arg-type]
+        white_level=white,
+        cfa=_cfa_string(raw),
+        white_balance=wb,
+        white_balance_source=wb_source,
+        xyz_to_camera=matrix,
+        calibration_illuminant=illuminant,
+        orientation=_FLIP_TO_EXIF.get(int(raw.sizes.flip), 1),
+    )
+
+
+def _cfa_string(raw: rawpy.RawPy) -> str:
+    pattern = raw.raw_pattern
+    if pattern is None or pattern.shape != (2, 2):
+        return ""
+    desc = raw.color_desc.decode("ascii")
+    return "".join(desc[int(i)] for i in pattern.flatten())
+
+
+def _white_balance(raw: rawpy.RawPy) -> tuple[tuple[float, float, float], str]:
+    """As-shot multipliers, else LibRaw's daylight ones, else unity.
+
+    LibRaw signals a missing camera white balance with ``-1`` and, for some
+    cameras (Nikon D1, Kodak DC50), with exactly ``1, 1, 1``: no real Bayer
+    sensor balances that way, so both count as absent.
+    """
+    for values, source in ((raw.camera_whitebalance, "camera"), (raw.daylight_whitebalance, "daylight")):
+        r, g, b = (float(v) for v in values[:3])
+        if min(r, g, b) > 0 and all(math.isfinite(v) for v in (r, g, b)) and not r == g == b:
+            return (r / g, 1.0, b / g), source
+    return (1.0, 1.0, 1.0), "unity"
+
+
+def _xyz_to_camera(raw: rawpy.RawPy, dng_data: bytes | None) -> tuple[tuple[float, ...] | None, int]:
+    m = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]
+    if np.any(m):
+        # LibRaw's built-in matrices are Adobe's D65 ColorMatrix2 values.
+        return tuple(float(v) for v in m.flatten()), ILLUMINANT_D65
+    if dng_data is not None:
+        return _dng_color_matrix(dng_data)
+    return None, ILLUMINANT_UNKNOWN
+
+
+def _dng_color_matrix(data: bytes) -> tuple[tuple[float, ...] | None, int]:
+    """ColorMatrix of a DNG's first IFD, preferring the one calibrated for D65."""
+    import tifffile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with tifffile.TiffFile(io.BytesIO(data)) as tif:
+                tags = tif.pages[0].tags
+                found = []
+                for i in (1, 2):
+                    cm = tags.get(f"ColorMatrix{i}")
+                    ill = tags.get(f"CalibrationIlluminant{i}")
+                    if cm is not None:
+                        found.append((_rationals(cm.value), int(ill.value) if ill is not None else 0))
+    except Exception:  # a malformed IFD only costs us the matrix
+        return None, ILLUMINANT_UNKNOWN
+    found = [(m, ill) for m, ill in found if m is not None and len(m) == 9]
+    if not found:
+        return None, ILLUMINANT_UNKNOWN
+    found.sort(key=lambda item: item[1] != ILLUMINANT_D65)
+    return found[0]
+
+
+def _rationals(value: tuple) -> tuple[float, ...] | None:
+    vals = list(value)
+    if len(vals) == 18:
+        pairs = zip(vals[0::2], vals[1::2])
+        if any(den == 0 for _, den in zip(vals[0::2], vals[1::2])):
+            return None
+        return tuple(num / den for num, den in pairs)
+    return tuple(float(v) for v in vals)

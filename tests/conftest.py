@@ -1,0 +1,54 @@
+"""Shared fixtures: the real RAWs in ../shared/data/raw and JPEGs rendered from them."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+RAW_DIR = Path(os.environ.get("RAWMETA_RAW_DIR", REPO.parent / "shared" / "data" / "raw"))
+RAW_SUFFIXES = {".crw", ".nef", ".dng", ".kdc", ".cr2", ".arw", ".raf", ".orf", ".rw2", ".pef"}
+
+
+def shared_raws() -> list[Path]:
+    """The RAW files of the shared data folder (set RAWMETA_RAW_DIR to move it)."""
+    if not RAW_DIR.is_dir():
+        return []
+    return sorted(p for p in RAW_DIR.iterdir() if p.suffix.lower() in RAW_SUFFIXES)
+
+
+def raw_params():
+    raws = shared_raws()
+    if not raws:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no shared RAW files in {RAW_DIR} (set RAWMETA_RAW_DIR)"))]
+    return [pytest.param(p, id=p.name) for p in raws]
+
+
+def require_tool(name: str):
+    return pytest.mark.skipif(shutil.which(name) is None, reason=f"{name} is not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """``rendered(raw_path) -> Path``: LibRaw's q95 render of a RAW, made once per session."""
+    from rawmeta.render import write_render
+
+    folder = tmp_path_factory.mktemp("renders")
+    cache: dict[Path, Path] = {}
+
+    def get(raw: Path) -> Path:
+        if raw not in cache:
+            out = folder / (raw.stem + ".jpg")
+            write_render(raw, out)
+            cache[raw] = out
+        return cache[raw]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def sample_pair() -> tuple[Path, Path]:
+    """The project's own sample RAW (DNG) and its JPEG, from samples/."""
+    return REPO / "samples" / "sample.dng", REPO / "samples" / "sample.jpg"

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+import rawpy
+
+from rawmeta.errors import RawReadError
+from rawmeta.rawfile import postprocess_params, read_raw
+
+from .conftest import RAW_DIR, raw_params
+
+EXPECTED = {  # facts from the MANIFEST and LibRaw, per file
+    "nikon_d1.nef": dict(cfa="BGGR", white_level=4095, make="Nikon"),
+    "canon_eos_d30.crw": dict(cfa="RGGB", white_level=4095, black_levels=(126,) * 4, white_balance_source="daylight"),
+    "canon_powershot_g2.crw": dict(cfa="RGGB", white_level=1023, bits=10, white_balance_source="camera"),
+    "canon_550d_magiclantern_colorchart.dng": dict(cfa="RGGB", white_level=15000, black_levels=(2056,) * 4, bits=14),
+    "blackmagic_pocket_4k.dng": dict(cfa="RGGB", black_levels=(512,) * 4, calibration_illuminant=21),
+    "kodak_dc50.kdc": dict(cfa="GRBG", white_balance_source="unity", xyz_to_camera=None),
+    "lg_h815_lossy_linear.dng": dict(cfa="", make="LG", model="LG-H815"),
+}
+
+
+@pytest.mark.parametrize("raw", raw_params())
+def test_reads_every_shared_raw(raw):
+    img = read_raw(raw)
+    assert img.rgb.dtype == np.float32 and img.rgb.ndim == 3 and img.rgb.shape[2] == 3
+    assert 0.0 <= img.rgb.min() and img.rgb.max() <= 1.0
+    with rawpy.imread(str(raw)) as r:
+        ref = r.postprocess(**postprocess_params())
+        assert img.rgb.shape[:2] == (r.sizes.height, r.sizes.width)
+    assert np.array_equal(np.round(img.rgb.astype(np.float64) * 65535), ref)
+    cam = img.camera
+    assert cam.make and cam.model and 1 <= cam.orientation <= 8
+    assert cam.white_balance[1] == 1.0
+    for key, value in EXPECTED.get(raw.name, {}).items():
+        assert getattr(cam, key) == value, key
+
+
+@pytest.mark.parametrize("raw", raw_params())
+def test_raw_rgb_is_black_subtracted_and_scaled(raw):
+    """At CFA sites, raw-RGB equals (raw - black) / (white - black) to within LibRaw's rounding."""
+    with rawpy.imread(str(raw)) as r:
+        if r.raw_pattern is None:
+            pytest.skip("LinearRaw source: no CFA sites")
+        mosaic = r.raw_image_visible.astype(np.float64)
+        colours = r.raw_colors_visible.copy()
+    img = read_raw(raw)
+    cam = img.camera
+    colours[colours == 3] = 1
+    black = cam.black_levels[0]
+    expect = (mosaic - black) / (cam.white_level - black)
+    h, w = img.rgb.shape[:2]
+    got = np.take_along_axis(img.rgb[:h, :w], colours[:h, :w, None], 2)[..., 0]
+    mid = (expect > 0.05) & (expect < 0.9)
+    assert np.median(got[mid] / expect[mid]) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_unreadable_inputs(tmp_path):
+    text = tmp_path / "notes.nef"
+    text.write_text("not a raw file\n" * 10)
+    with pytest.raises(RawReadError, match="not a RAW format LibRaw knows"):
+        read_raw(text)
+    with pytest.raises(RawReadError, match="no such file"):
+        read_raw(tmp_path / "missing.cr2")
+    with pytest.raises(RawReadError, match="folder"):
+        read_raw(tmp_path)
+
+
+@pytest.mark.skipif(not (RAW_DIR / "nikon_d1.nef").exists(), reason="shared nikon_d1.nef not present")
+def test_truncated_raw(tmp_path):
+    cut = tmp_path / "cut.nef"
+    cut.write_bytes((RAW_DIR / "nikon_d1.nef").read_bytes()[:5000])
+    with pytest.raises(RawReadError):
+        read_raw(cut)
