@@ -1,0 +1,56 @@
+"""Small builders shared by the tests."""
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+
+import numpy as np
+from PIL import Image
+
+from rawmeta import jpeg_segments as js
+from rawmeta import payload as pl
+from rawmeta.camera import CameraFacts
+from rawmeta.sample_coding import quantize
+from rawmeta.sampling import Grid
+
+CAMERA = CameraFacts(
+    make="Test", model="Cam", bits=12, black_levels=(256, 256, 256, 256), white_level=4095, cfa="RGGB",
+    white_balance=(2.0, 1.0, 1.5), white_balance_source="camera",
+    xyz_to_camera=(0.99, -0.277, -0.132, -0.707, 1.423, 0.314, -0.279, 0.334, 0.886),
+    calibration_illuminant=21, orientation=1,
+)
+
+
+def smooth_image(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A smooth colourful uint8 image (compresses like a photo)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([np.sin(6 * x + 1), np.cos(5 * y), np.sin(4 * (x + y))], axis=-1) * 0.4 + 0.5
+    return np.clip(base * 255 + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8)
+
+
+def jpeg(h: int = 64, w: int = 96, seed: int = 0, **save) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(smooth_image(h, w, seed)).save(buf, "JPEG", **({"quality": 90} | save))
+    return buf.getvalue()
+
+
+def payload_for(jpeg_data: bytes, bits: int = 12, stride: int = 8, seed: int = 0) -> pl.Payload:
+    layout = js.parse(jpeg_data)
+    h, w, _ = layout.frame()
+    rgb = np.random.default_rng(seed).random((h, w, 3), dtype=np.float32)
+    grid = Grid.centred(h, w, stride)
+    return pl.Payload(grid, bits, quantize(grid.sample(rgb), bits), CAMERA, js.image_data_hash(layout))
+
+
+def reseal(body: bytes) -> bytes:
+    """A payload body with a fresh, valid SHA-256 trailer."""
+    return body + hashlib.sha256(body).digest()
+
+
+def patch_header(packed: bytes, fmt: str, offset: int, *values) -> bytes:
+    """``packed`` with header fields rewritten and the SHA-256 trailer recomputed."""
+    body = bytearray(packed[:-32])
+    struct.pack_into(fmt, body, offset, *values)
+    return reseal(bytes(body))
