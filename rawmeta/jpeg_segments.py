@@ -1,0 +1,174 @@
+"""Reading the marker structure of a JPEG file and splicing APP segments into it.
+
+Only the structure is parsed: markers, segment lengths, where each scan's
+entropy-coded data ends. The image itself is never decoded or re-encoded,
+so every byte that rawmeta does not add or remove stays as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import JpegError
+
+SOI, EOI, SOS, COM = 0xD8, 0xD9, 0xDA, 0xFE
+APP0, APP15 = 0xE0, 0xEF
+#: Start-of-frame markers (SOF0-SOF15 without DHT, JPG and DAC).
+SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_STANDALONE = frozenset([0x01, *range(0xD0, 0xD8)])
+#: Most data one segment can carry: the 2-byte length counts itself.
+MAX_SEGMENT_DATA = 65533
+# Inside entropy-coded data a marker is 0xFF followed by a byte that is not
+# 0x00 (stuffing), 0xD0-0xD7 (restart) or 0xFF (fill).
+_MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A marker segment: ``FF marker``, a 2-byte length, then ``length - 2`` data bytes.
+
+    ``start`` is the offset of the 0xFF byte, ``end`` the offset just past the data.
+    """
+
+    marker: int
+    start: int
+    end: int
+
+    @property
+    def data_start(self) -> int:
+        return self.start + 4
+
+    def is_app(self) -> bool:
+        return APP0 <= self.marker <= APP15
+
+
+@dataclass(frozen=True)
+class JpegLayout:
+    """The parsed structure of a JPEG file.
+
+    Attributes
+    ----------
+    segments : list of Segment
+        Every marker segment with a length field, in file order.
+    scans : list of (int, int)
+        ``(start, end)`` byte ranges of entropy-coded data, one per scan.
+    eoi_end : int
+        Offset just past the EOI marker; bytes from here on are trailing data
+        (e.g. the further images of an MPF file) and are left alone.
+    """
+
+    data: bytes
+    segments: list[Segment]
+    scans: list[tuple[int, int]]
+    eoi_end: int
+
+    def segment_data(self, seg: Segment) -> bytes:
+        return self.data[seg.data_start : seg.end]
+
+    def frame(self) -> tuple[int, int, int]:
+        """``(height, width, components)`` from the first start-of-frame segment."""
+        for seg in self.segments:
+            if seg.marker in SOF_MARKERS:
+                d = self.segment_data(seg)
+                if len(d) < 6:
+                    break
+                return int.from_bytes(d[1:3], "big"), int.from_bytes(d[3:5], "big"), d[5]
+        raise JpegError("malformed JPEG: no valid start-of-frame segment")
+
+
+def parse(data: bytes) -> JpegLayout:
+    """Parse the marker structure of a complete JPEG file.
+
+    Raises
+    ------
+    JpegError
+        If ``data`` is not a JPEG, is truncated (no EOI), or a segment's
+        length runs past the end of the file.
+    """
+    n = len(data)
+    if n < 2 or data[0] != 0xFF or data[1] != SOI:
+        raise JpegError("not a JPEG file (it does not start with an SOI marker)")
+    segments: list[Segment] = []
+    scans: list[tuple[int, int]] = []
+    pos = 2
+    while True:
+        if pos >= n:
+            raise JpegError("truncated JPEG: the file ends before its EOI marker")
+        if data[pos] != 0xFF:
+            raise JpegError(f"malformed JPEG: expected a marker at byte {pos}")
+        while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes
+            pos += 1
+        if pos + 1 >= n:
+            raise JpegError("truncated JPEG: the file ends inside a marker")
+        marker = data[pos + 1]
+        if marker == EOI:
+            return JpegLayout(data, segments, scans, pos + 2)
+        if marker == SOI or marker == 0x00:
+            raise JpegError(f"malformed JPEG: unexpected marker FF{marker:02X} at byte {pos}")
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        if pos + 4 > n:
+            raise JpegError("truncated JPEG: the file ends inside a segment header")
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        end = pos + 2 + length
+        if length < 2 or end > n:
+            raise JpegError(
+                f"malformed JPEG: the FF{marker:02X} segment at byte {pos} runs past the end of the file"
+            )
+        segments.append(Segment(marker, pos, end))
+        pos = end
+        if marker == SOS:
+            found = _MARKER_IN_SCAN.search(data, pos)
+            if found is None:
+                raise JpegError("truncated JPEG: the file ends inside the image data")
+            scans.append((pos, found.start()))
+            pos = found.start()
+
+
+def image_data_hash(layout: JpegLayout) -> bytes:
+    """SHA-256 of the image data: the bytes from SOI to EOI without APPn and COM segments.
+
+    It changes when the image is re-encoded and stays when metadata
+    segments are added, removed or edited.
+    """
+    h = hashlib.sha256()
+    pos = 0
+    for seg in layout.segments:
+        if seg.is_app() or seg.marker == COM:
+            h.update(layout.data[pos : seg.start])
+            pos = seg.end
+    h.update(layout.data[pos : layout.eoi_end])
+    return h.digest()
+
+
+def encode_segment(marker: int, data: bytes) -> bytes:
+    """One marker segment carrying ``data``."""
+    if len(data) > MAX_SEGMENT_DATA:
+        raise ValueError(f"a JPEG segment carries at most {MAX_SEGMENT_DATA} bytes, not {len(data)}")
+    return bytes([0xFF, marker]) + (len(data) + 2).to_bytes(2, "big") + data
+
+
+def splice(layout: JpegLayout, remove: Iterable[Segment], insert_at: int, insert: bytes) -> bytes:
+    """The file with the ``remove`` segments cut out and ``insert`` placed at offset ``insert_at``.
+
+    ``insert_at`` is an offset in the original file that does not fall inside
+    a removed segment.
+    """
+    cuts = sorted((s.start, s.end) for s in remove)
+    out = bytearray()
+    pos = 0
+    inserted = False
+    for start, end in cuts:
+        if not inserted and insert_at <= start:
+            out += layout.data[pos:insert_at] + insert
+            pos, inserted = insert_at, True
+        out += layout.data[pos:start]
+        pos = end
+    if not inserted:
+        out += layout.data[pos:insert_at] + insert
+        pos = insert_at
+    out += layout.data[pos:]
+    return bytes(out)
