@@ -1,0 +1,34 @@
+"""sRGB renders of a RAW by LibRaw: the JPEGs that tests, benchmarks and the sample pair with it."""
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import rawpy
+from PIL import Image
+
+from .atomic import atomic_write_bytes
+from .errors import RawReadError
+from .rawfile import libraw_message
+
+
+def render_srgb(path: str | os.PathLike) -> np.ndarray:
+    """LibRaw's default sRGB render (camera white balance, 8 bit) on the raw-RGB pixel grid."""
+    try:
+        with rawpy.imread(os.fspath(path)) as raw:
+            return raw.postprocess(use_camera_wb=True, user_flip=0)
+    except (rawpy.LibRawError, OSError) as exc:
+        raise RawReadError(f"cannot render RAW {os.fspath(path)}: {libraw_message(exc)}") from None
+
+
+def jpeg_bytes(srgb: np.ndarray, quality: int = 95) -> bytes:
+    """``srgb`` (H x W x 3 uint8) encoded by Pillow (libjpeg) as a baseline JPEG."""
+    buf = io.BytesIO()
+    Image.fromarray(srgb).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def write_render(raw_path: str | os.PathLike, jpeg_path: str | os.PathLike, quality: int = 95) -> None:
+    """Render ``raw_path`` with LibRaw and save it, atomically, as a JPEG."""
+    atomic_write_bytes(jpeg_path, jpeg_bytes(render_srgb(raw_path), quality))
