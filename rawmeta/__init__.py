@@ -1,0 +1,19 @@
+"""rawmeta: keep only a JPEG and still get the RAW back.
+
+The library works on arrays and bytes; the ``rawmeta`` command line is a thin
+layer over it.
+"""
+from .camera import CameraFacts
+from .container import attach, detach, extract
+from .embed import embed_bytes, embed_file, make_payload, strip_file
+from .errors import RawmetaError
+from .payload import Payload, pack, unpack
+from .rawfile import RawImage, read_raw
+from .report import inspect_bytes, inspect_file
+from .sampling import Grid
+
+__all__ = [
+    "CameraFacts", "Grid", "Payload", "RawImage", "RawmetaError",
+    "attach", "detach", "extract", "embed_bytes", "embed_file", "make_payload",
+    "strip_file", "pack", "unpack", "read_raw", "inspect_bytes", "inspect_file",
+]

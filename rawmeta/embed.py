@@ -1,0 +1,146 @@
+"""Embedding raw-RGB samples into a JPEG, and taking them out again.
+
+The array-level functions (:func:`make_payload`, :func:`embed_bytes`) are
+for researchers holding arrays; the file-level ones (:func:`embed_file`,
+:func:`strip_file`) are what the command line runs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import container
+from . import jpeg_segments as js
+from . import payload as pl
+from .camera import CameraFacts
+from .errors import JpegError, MismatchError
+from .rawfile import read_raw
+from .sample_coding import quantize
+from .sampling import DEFAULT_STRIDE, Grid
+from .userfiles import read_input, write_output
+
+#: Default sample bit depth: quantization noise at 83 dB PSNR, far below any
+#: restore error (docs/BENCHMARKS.md), and about a third smaller than 16 bits.
+DEFAULT_BITS = 12
+#: Largest JPEG rawmeta reads (bytes).
+MAX_JPEG_BYTES = 512 * 1024**2
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    """What an embed produced."""
+
+    grid: Grid
+    bits: int
+    payload_bytes: int
+    segment_count: int
+    jpeg_bytes: int
+    output: Path | None = None
+
+    @property
+    def added_bytes(self) -> int:
+        """Bytes the payload's segments add to the JPEG, segment headers included."""
+        return self.payload_bytes + self.segment_count * (container.CHUNK_BYTES_OVERHEAD)
+
+    @property
+    def bytes_per_sample(self) -> float:
+        """Payload bytes per sampled pixel (three channels)."""
+        return self.payload_bytes / self.grid.count
+
+    @property
+    def percent_of_jpeg(self) -> float:
+        """Payload bytes as a percentage of the JPEG without rawmeta data."""
+        return 100.0 * self.payload_bytes / self.jpeg_bytes
+
+
+def make_payload(
+    rgb: np.ndarray,
+    camera: CameraFacts,
+    jpeg: bytes,
+    *,
+    stride: int = DEFAULT_STRIDE,
+    bits: int = DEFAULT_BITS,
+) -> pl.Payload:
+    """Sample raw-RGB on the JPEG's grid and build its payload.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3)
+        raw-RGB in [0, 1] on the same pixel grid as the JPEG's stored pixels.
+    camera : CameraFacts
+        Facts about the RAW, kept for writing a DNG at restore.
+    jpeg : bytes
+        The JPEG file the payload is for (its image data is hashed).
+    stride, bits : int
+        Grid stride and sample bit depth.
+
+    Raises
+    ------
+    JpegError, MismatchError
+        If ``jpeg`` is not a usable colour JPEG or its size differs from ``rgb``'s.
+    """
+    layout = js.parse(jpeg)
+    height, width, components = layout.frame()
+    if components != 3:
+        raise JpegError(f"the JPEG has {components} colour component(s); rawmeta needs a colour (3-component) JPEG")
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"raw-RGB must be H x W x 3, not {rgb.shape}")
+    if rgb.shape[:2] != (height, width):
+        raise MismatchError(
+            f"size mismatch: the RAW gives {rgb.shape[1]} x {rgb.shape[0]} pixels, the JPEG has "
+            f"{width} x {height} (width x height); rawmeta needs the JPEG rendered on the RAW's pixel grid"
+        )
+    try:
+        grid = Grid.centred(height, width, stride)
+    except ValueError as exc:
+        raise MismatchError(str(exc)) from None
+    samples = quantize(grid.sample(rgb), bits)
+    return pl.Payload(grid=grid, bits=bits, samples=samples, camera=camera, image_hash=js.image_data_hash(layout))
+
+
+def embed_bytes(jpeg: bytes, payload: pl.Payload) -> tuple[bytes, EmbedReport]:
+    """``jpeg`` with ``payload`` in it (replacing any earlier one), and a report."""
+    packed = pl.pack(payload)
+    out = container.attach(jpeg, packed)
+    count = -(-len(packed) // container.CHUNK_BYTES)
+    report = EmbedReport(payload.grid, payload.bits, len(packed), count, jpeg_bytes=0)
+    return out, dataclasses.replace(report, jpeg_bytes=len(out) - report.added_bytes)
+
+
+def embed_file(
+    raw_path: str | os.PathLike,
+    jpeg_path: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    *,
+    stride: int = DEFAULT_STRIDE,
+    bits: int = DEFAULT_BITS,
+) -> EmbedReport:
+    """Embed ``raw_path``'s samples into ``jpeg_path``, in place unless ``out`` is given.
+
+    The write is atomic: the target is either untouched or complete.
+    """
+    jpeg = read_jpeg(jpeg_path)
+    js.parse(jpeg)  # refuse a bad JPEG before spending time on the RAW
+    raw = read_raw(raw_path)
+    payload = make_payload(raw.rgb, raw.camera, jpeg, stride=stride, bits=bits)
+    new, report = embed_bytes(jpeg, payload)
+    target = Path(out if out is not None else jpeg_path)
+    write_output(target, new)
+    return dataclasses.replace(report, output=target)
+
+
+def strip_file(jpeg_path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Remove rawmeta's segments, in place unless ``out`` is given; returns the path written."""
+    stripped = container.detach(read_jpeg(jpeg_path))
+    target = Path(out if out is not None else jpeg_path)
+    write_output(target, stripped)
+    return target
+
+
+def read_jpeg(path: str | os.PathLike) -> bytes:
+    """The bytes of a JPEG file, with file-system problems reported as JpegError."""
+    return read_input(path, "JPEG", JpegError, MAX_JPEG_BYTES)

@@ -1,0 +1,94 @@
+"""What a JPEG's rawmeta data says about itself: the `inspect` report."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+from . import container
+from . import jpeg_segments as js
+from . import payload as pl
+from .embed import read_jpeg
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """A checked payload and facts about how it sits in its JPEG."""
+
+    payload: pl.Payload
+    payload_bytes: int
+    segment_count: int
+    file_bytes: int
+    image_hash_matches: bool
+
+    @property
+    def added_bytes(self) -> int:
+        return self.payload_bytes + self.segment_count * container.CHUNK_BYTES_OVERHEAD
+
+    def as_dict(self) -> dict:
+        """A JSON-ready summary (the `inspect --json` output)."""
+        p = self.payload
+        g = p.grid
+        rows, cols = g.shape
+        return {
+            "format_version": pl.FORMAT_VERSION,
+            "image": {"width": g.width, "height": g.height},
+            "grid": {
+                "stride": g.stride,
+                "offset_x": g.offset_x,
+                "offset_y": g.offset_y,
+                "rows": rows,
+                "cols": cols,
+                "samples": g.count,
+                "rate_percent": round(100 * g.rate, 4),
+            },
+            "sample_bits": p.bits,
+            "payload_bytes": self.payload_bytes,
+            "segments": self.segment_count,
+            "bytes_per_sample": round(self.payload_bytes / g.count, 4),
+            "percent_of_jpeg": round(100 * self.payload_bytes / (self.file_bytes - self.added_bytes), 3),
+            "camera": asdict(p.camera),
+            "integrity": "ok",
+            "image_data": "matches" if self.image_hash_matches else "changed",
+        }
+
+
+def inspect_bytes(jpeg: bytes) -> Inspection:
+    """Read and check the payload of a JPEG held in memory (raises on any problem)."""
+    carried = container.extract(jpeg)
+    payload = pl.unpack(carried.payload)
+    return Inspection(
+        payload=payload,
+        payload_bytes=len(carried.payload),
+        segment_count=carried.segment_count,
+        file_bytes=len(jpeg),
+        image_hash_matches=payload.image_hash == js.image_data_hash(carried.layout),
+    )
+
+
+def inspect_file(path: str | os.PathLike) -> Inspection:
+    """Read and check the payload of a JPEG file."""
+    return inspect_bytes(read_jpeg(path))
+
+
+def format_text(info: dict) -> str:
+    """The human-readable `inspect` report."""
+    g, cam = info["grid"], info["camera"]
+    matrix = "yes" if cam["xyz_to_camera"] else "none"
+    lines = [
+        f"image        {info['image']['width']} x {info['image']['height']} (width x height, stored grid)",
+        f"grid         stride {g['stride']}, offset ({g['offset_x']}, {g['offset_y']}) x/y, "
+        f"{g['cols']} x {g['rows']} samples = {g['samples']} ({g['rate_percent']:.4f} % of pixels)",
+        f"samples      {info['sample_bits']}-bit, {info['bytes_per_sample']:.3f} payload bytes per sample",
+        f"payload      {info['payload_bytes']} bytes in {info['segments']} APP9 segment(s), "
+        f"{info['percent_of_jpeg']:.2f} % of the JPEG",
+        f"camera       {cam['make']} {cam['model']}".rstrip(),
+        f"raw data     {cam['bits']}-bit, black {list(cam['black_levels'])}, white {cam['white_level']}, "
+        f"CFA {cam['cfa'] or 'none (linear)'}",
+        f"colour       white balance {[round(v, 4) for v in cam['white_balance']]} "
+        f"({cam['white_balance_source']}), XYZ->camera matrix: {matrix}, orientation {cam['orientation']}",
+        f"integrity    {info['integrity']} (CRC-32 per segment, SHA-256 of payload)",
+        f"image data   {info['image_data']}"
+        + ("" if info["image_data"] == "matches" else " since embedding: the JPEG was re-encoded"),
+        f"format       version {info['format_version']}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,227 @@
+"""The command line, run as a user runs it: a subprocess, exit codes, one-line errors."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from rawmeta import container
+from rawmeta import jpeg_segments as js
+from rawmeta.synthetic import write_sample
+
+RAWMETA = str(Path(sys.executable).with_name("rawmeta"))
+
+
+def run(*args, check_rc=None) -> subprocess.CompletedProcess:
+    proc = subprocess.run([RAWMETA, *map(str, args)], capture_output=True, text=True)
+    if check_rc is not None:
+        assert proc.returncode == check_rc, proc.stderr
+    return proc
+
+
+def assert_one_line_error(proc, rc: int, words: str) -> None:
+    assert proc.returncode == rc, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("rawmeta: error: ") and words in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory) -> tuple[Path, Path]:
+    return write_sample(tmp_path_factory.mktemp("pair"), height=96, width=128)
+
+
+@pytest.fixture
+def work(tmp_path, pair):
+    """A folder with a copy of the pair's JPEG; checks nothing else is left in it afterwards."""
+    dng, jpg = pair
+    shutil.copy(jpg, tmp_path / "shot.jpg")
+    yield tmp_path, dng, tmp_path / "shot.jpg"
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_embed_inspect_strip_round_trip(work):
+    folder, dng, jpg = work
+    original = jpg.read_bytes()
+    out = run("embed", dng, jpg, check_rc=0).stdout
+    assert "embedded 192 samples (12-bit, stride 8)" in out
+    info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
+    assert info["grid"]["samples"] == 12 * 16 and info["integrity"] == "ok" and info["image_data"] == "matches"
+    assert info["camera"]["make"] == "rawmeta" and info["camera"]["cfa"] == "RGGB"
+    text = run("inspect", jpg, check_rc=0).stdout
+    assert "stride 8" in text and "integrity    ok" in text
+    run("strip", jpg, check_rc=0)
+    assert jpg.read_bytes() == original
+    assert sorted(os.listdir(folder)) == ["shot.jpg"]
+
+
+def test_embed_to_output_leaves_input_alone(work):
+    folder, dng, jpg = work
+    original = jpg.read_bytes()
+    run("embed", dng, jpg, "-o", folder / "out.jpg", "--stride", "4", "--bits", "16", check_rc=0)
+    assert jpg.read_bytes() == original
+    info = json.loads(run("inspect", folder / "out.jpg", "--json", check_rc=0).stdout)
+    assert info["grid"]["stride"] == 4 and info["sample_bits"] == 16
+    run("strip", folder / "out.jpg", "-o", folder / "back.jpg", check_rc=0)
+    assert (folder / "back.jpg").read_bytes() == original
+
+
+def test_help_for_every_command():
+    for cmd in ("embed", "inspect", "strip", "bench", "sample"):
+        assert run(cmd, "--help", check_rc=0).stdout.startswith("Usage:")
+
+
+def bad_jpegs(embedded: bytes) -> dict[str, tuple[bytes, int, str]]:
+    """Damaged versions of a JPEG that carries a payload, with the exit code and words expected."""
+    seg = container.ours(js.parse(embedded))[0]
+    flipped = bytearray(embedded)
+    flipped[seg.start + 60] ^= 0x40
+    return {
+        "empty": (b"", 3, "not a JPEG"),
+        "png": (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, 3, "not a JPEG"),
+        "text": (b"hello world\n", 3, "not a JPEG"),
+        "truncated": (embedded[: len(embedded) // 2], 3, "truncated JPEG"),
+        "no EOI": (embedded[:-2], 3, "truncated JPEG"),
+        "flipped payload byte": (bytes(flipped), 7, "CRC-32"),
+    }
+
+
+@pytest.fixture
+def embedded(work) -> bytes:
+    folder, dng, jpg = work
+    run("embed", dng, jpg, "-o", folder / "emb.jpg", check_rc=0)
+    data = (folder / "emb.jpg").read_bytes()
+    (folder / "emb.jpg").unlink()
+    return data
+
+
+@pytest.mark.parametrize("case", ["empty", "png", "text", "truncated", "no EOI", "flipped payload byte"])
+@pytest.mark.parametrize("command", ["inspect", "strip"])
+def test_bad_jpeg_gives_one_line_and_leaves_file_alone(work, embedded, case, command):
+    folder, dng, jpg = work
+    data, rc, words = bad_jpegs(embedded)[case]
+    if case == "flipped payload byte" and command == "strip":
+        rc, words = 0, "removed"  # strip needs no intact payload: it removes what is there
+    bad = folder / "bad.jpg"
+    bad.write_bytes(data)
+    before = snapshot(folder)
+    proc = run(command, bad)
+    if rc == 0:
+        assert proc.returncode == 0 and words in proc.stdout
+        return
+    assert_one_line_error(proc, rc, words)
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("case", ["empty", "png", "truncated", "no EOI"])
+def test_embed_refuses_bad_jpeg(work, embedded, case):
+    folder, dng, jpg = work
+    data, rc, words = bad_jpegs(embedded)[case]
+    bad = folder / "bad.jpg"
+    bad.write_bytes(data)
+    before = snapshot(folder)
+    assert_one_line_error(run("embed", dng, bad), rc, words)
+    assert snapshot(folder) == before
+
+
+def test_embed_refuses_unreadable_raw(work):
+    folder, _, jpg = work
+    fake = folder / "fake.dng"
+    fake.write_bytes(b"II*\0garbage" * 10)
+    before = snapshot(folder)
+    assert_one_line_error(run("embed", fake, jpg), 4, "cannot read RAW")
+    assert_one_line_error(run("embed", folder / "none.cr2", jpg), 4, "no such file")
+    assert snapshot(folder) == before
+
+
+def test_embed_refuses_size_mismatch(work):
+    folder, dng, jpg = work
+    small = folder / "small.jpg"
+    Image.open(jpg).resize((64, 48)).save(small, quality=90)
+    before = snapshot(folder)
+    assert_one_line_error(run("embed", dng, small), 5, "the RAW gives 128 x 96 pixels, the JPEG has 64 x 48")
+    assert snapshot(folder) == before
+
+
+def test_grayscale_jpeg_is_refused(work):
+    folder, dng, jpg = work
+    grey = folder / "grey.jpg"
+    Image.open(jpg).convert("L").save(grey)
+    assert_one_line_error(run("embed", dng, grey), 3, "colour")
+
+
+def test_no_payload(work):
+    _, _, jpg = work
+    assert_one_line_error(run("inspect", jpg), 6, "no rawmeta data")
+    assert_one_line_error(run("strip", jpg), 6, "no rawmeta data")
+
+
+def test_pillow_resave_loses_payload_clearly(work):
+    folder, dng, jpg = work
+    run("embed", dng, jpg, check_rc=0)
+    resaved = folder / "resaved.jpg"
+    Image.open(jpg).save(resaved, quality=95)
+    assert_one_line_error(run("inspect", resaved), 6, "no rawmeta data")
+
+
+def test_unknown_version_is_named(work):
+    from tests.helpers import patch_header
+
+    folder, dng, jpg = work
+    run("embed", dng, jpg, check_rc=0)
+    data = jpg.read_bytes()
+    payload = container.extract(data).payload
+    future = container.attach(data, patch_header(payload, ">H", 4, 9))
+    fut = folder / "future.jpg"
+    fut.write_bytes(future)
+    assert_one_line_error(run("inspect", fut), 7, "format version 9")
+
+
+def test_re_encoded_jpeg_warns(work):
+    folder, dng, jpg = work
+    run("embed", dng, jpg, check_rc=0)
+    data = jpg.read_bytes()
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(data)).save(buf, "JPEG", quality=80)
+    moved = container.attach(buf.getvalue(), container.extract(data).payload)
+    (folder / "moved.jpg").write_bytes(moved)
+    proc = run("inspect", folder / "moved.jpg", check_rc=0)
+    assert "re-encoded" in proc.stdout and "warning" in proc.stderr
+
+
+def test_unwritable_output(work):
+    folder, dng, jpg = work
+    before = snapshot(folder)
+    assert_one_line_error(run("embed", dng, jpg, "-o", folder / "no" / "such" / "dir.jpg"), 8, "cannot write")
+    assert snapshot(folder) == before
+
+
+def test_bad_options_exit_2(work):
+    _, dng, jpg = work
+    proc = run("embed", dng, jpg, "--stride", "0")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_bench_writes_a_report(tmp_path, pair):
+    raws = tmp_path / "raws"
+    raws.mkdir()
+    shutil.copy(pair[0], raws / "tiny.dng")
+    (raws / "notes.txt").write_text("ignored: not a RAW extension")
+    (raws / "broken.nef").write_bytes(b"garbage" * 100)
+    proc = run("bench", "--raw-dir", raws, "--output", tmp_path / "B.md", "--repeat", "1", check_rc=0)
+    text = (tmp_path / "B.md").read_text()
+    assert "| tiny.dng | rawmeta Synthetic 12-bit | 128 x 96 |" in text
+    assert "broken.nef" in text.split("## Skipped")[1]
+    assert "embed / decode" in proc.stdout
+    assert_one_line_error(run("bench", "--raw-dir", tmp_path / "none"), 2, "does not exist")

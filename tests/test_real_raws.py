@@ -1,0 +1,95 @@
+"""End to end on every shared RAW, checked by the tools users meet: jpeginfo, exiftool, djpeg, jpegtran."""
+from __future__ import annotations
+
+import collections
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rawmeta import container
+from rawmeta import jpeg_segments as js
+from rawmeta.rawfile import read_raw
+from rawmeta.sampling import Grid
+
+from .conftest import raw_params, require_tool
+from .test_cli import assert_one_line_error, run
+
+pytestmark = [pytest.mark.slow, require_tool("jpeginfo"), require_tool("exiftool"), require_tool("djpeg"),
+              require_tool("jpegtran")]
+
+OUR_EXIFTOOL_NOTICE = "[minor] Unknown APP9 'RAWMETA' segment"
+
+
+def exiftool_warnings(path) -> collections.Counter:
+    out = subprocess.run(["exiftool", "-validate", "-warning", "-a", "-s", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return collections.Counter(
+        line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Warning")
+    )
+
+
+def djpeg_pixels(path) -> bytes:
+    return subprocess.run(["djpeg", "-ppm", str(path)], capture_output=True, check=True).stdout
+
+
+@pytest.fixture(params=raw_params())
+def embedded(request, rendered, tmp_path):
+    raw = request.param
+    original = tmp_path / "original.jpg"
+    shutil.copy(rendered(raw), original)
+    jpg = tmp_path / "shot.jpg"
+    run("embed", raw, original, "-o", jpg, check_rc=0)
+    return raw, original, jpg
+
+
+def test_jpeg_stays_valid_and_pixels_identical(embedded):
+    _, original, jpg = embedded
+    check = subprocess.run(["jpeginfo", "-c", str(jpg)], capture_output=True, text=True)
+    assert check.returncode == 0 and re.search(r"\bOK\s*$", check.stdout.strip()), check.stdout
+    before, after = exiftool_warnings(original), exiftool_warnings(jpg)
+    new = after - before
+    segments = len(container.ours(js.parse(jpg.read_bytes())))
+    # exiftool names every APP segment it has no table for; that notice is all that may be new.
+    assert new == collections.Counter({OUR_EXIFTOOL_NOTICE: segments}), new
+    assert np.array_equal(np.asarray(Image.open(original)), np.asarray(Image.open(jpg)))
+    assert djpeg_pixels(original) == djpeg_pixels(jpg)
+
+
+def test_inspect_strip_and_re_embed(embedded):
+    raw, original, jpg = embedded
+    h, w = read_raw(raw).rgb.shape[:2]
+    info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
+    assert info["grid"]["samples"] == Grid.centred(h, w).count
+    assert info["integrity"] == "ok" and info["image_data"] == "matches"
+    count = info["segments"]
+    run("embed", raw, jpg, check_rc=0)  # again, in place
+    assert len(container.ours(js.parse(jpg.read_bytes()))) == count
+    stripped = jpg.with_name("stripped.jpg")
+    run("strip", jpg, "-o", stripped, check_rc=0)
+    assert stripped.read_bytes() == original.read_bytes()
+
+
+def test_payload_survives_jpegtran_copy_all(embedded):
+    _, _, jpg = embedded
+    moved = jpg.with_name("jpegtran.jpg")
+    moved.write_bytes(subprocess.run(["jpegtran", "-copy", "all", str(jpg)], capture_output=True, check=True).stdout)
+    info = json.loads(run("inspect", moved, "--json", check_rc=0).stdout)
+    assert info["integrity"] == "ok"
+
+
+def test_pillow_resave_and_flipped_byte(embedded):
+    _, _, jpg = embedded
+    resaved = jpg.with_name("resaved.jpg")
+    Image.open(jpg).save(resaved, quality=95)
+    assert_one_line_error(run("inspect", resaved), 6, "no rawmeta data")
+    data = bytearray(jpg.read_bytes())
+    seg = container.ours(js.parse(bytes(data)))[-1]
+    data[(seg.data_start + seg.end) // 2] ^= 0x04
+    flipped = jpg.with_name("flipped.jpg")
+    flipped.write_bytes(bytes(data))
+    assert_one_line_error(run("inspect", flipped), 7, "fails its CRC-32 check")
