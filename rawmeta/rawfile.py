@@ -83,11 +83,11 @@ def read_raw(path: str | os.PathLike) -> RawImage:
                 f"cannot use RAW {name}: it has {raw.num_colors} colour channels "
                 f"({raw.color_desc.decode(errors='replace')}); rawmeta handles RGB sensors only"
             )
+        camera = _camera_facts(raw, data)  # before postprocess, which resets sizes.flip
         try:
             rgb16 = raw.postprocess(**postprocess_params())
         except (rawpy.LibRawError, MemoryError) as exc:
             raise RawReadError(f"cannot decode RAW {name}: {libraw_message(exc)}") from None
-        camera = _camera_facts(raw, data)
     rgb = rgb16.astype(np.float32)
     rgb /= np.float32(65535.0)
     return RawImage(rgb=rgb, camera=camera)

@@ -70,3 +70,18 @@ def test_truncated_raw(tmp_path):
     cut.write_bytes((RAW_DIR / "nikon_d1.nef").read_bytes()[:5000])
     with pytest.raises(RawReadError):
         read_raw(cut)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_orientation_is_read_and_pixels_stay_in_sensor_orientation(tmp_path, orientation):
+    import dataclasses
+
+    from rawmeta.dng import write_cfa_dng
+    from rawmeta.synthetic import make_scene, mosaic, sample_camera
+
+    camera = dataclasses.replace(sample_camera(), orientation=orientation)
+    path = tmp_path / "o.dng"
+    write_cfa_dng(path, mosaic(make_scene(64, 96)), camera)
+    img = read_raw(path)
+    assert img.camera.orientation == orientation
+    assert img.rgb.shape[:2] == (64, 96)
