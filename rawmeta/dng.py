@@ -1,9 +1,15 @@
 """Writing DNG files with tifffile.
 
-For now one kind of DNG: a single-IFD, uncompressed, strip-based CFA
-(Bayer mosaic) DNG, enough for LibRaw, the Adobe DNG SDK, darktable and
-RawTherapee to read and render it. The file is written atomically
-(temp file in the target's folder, fsync, rename).
+Two kinds of DNG, both single-IFD, uncompressed and strip-based, enough for
+LibRaw, the Adobe DNG SDK, darktable and RawTherapee to read and render them:
+
+- :func:`write_cfa_dng`: a CFA (Bayer mosaic) DNG of RAW sensor values;
+- :func:`write_linear_dng`: a LinearRaw DNG of demosaiced raw-RGB (camera
+  RGB, 3 samples per pixel), what ``rawmeta restore`` produces.
+
+Both share the camera tags (make, model, orientation, DNG versions, colour
+matrix, as-shot neutral) made by one function. The file is written
+atomically (temp file in the target's folder, fsync, rename).
 
 Tags tifffile writes on its own are kept in check: ``metadata=None`` stops its
 JSON ImageDescription, ``software=`` replaces its ``tifffile.py`` Software tag
@@ -19,14 +25,25 @@ import os
 import numpy as np
 import tifffile
 
-from .atomic import atomic_write
-from .camera import CameraFacts
+from .atomic import atomic_write_bytes
+from .camera import ILLUMINANT_D65, CameraFacts
 
 #: Value of the Software tag.
 SOFTWARE = "rawmeta"
 
 #: 2 x 2 patterns write_cfa_dng accepts (read row by row).
 BAYER_PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
+
+#: Row-major XYZ -> linear sRGB matrix (D65 white), the ColorMatrix1
+#: :func:`write_linear_dng` falls back on when the camera's is unknown.
+XYZ_TO_SRGB = (
+    3.2404542, -1.5371385, -0.4985314,
+    -0.9692660, 1.8760108, 0.0415560,
+    0.0556434, -0.2040259, 1.0572252,
+)
+
+#: White level of the 16-bit samples :func:`write_linear_dng` writes.
+LINEAR_WHITE = 65535
 
 # TIFF field types.
 _BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _SRATIONAL = 1, 2, 3, 4, 5, 10
@@ -37,6 +54,9 @@ _CFA_CODE = {"R": 0, "G": 1, "B": 2}
 # Denominators of the rational tags.
 _MATRIX_DENOMINATOR = 10_000
 _NEUTRAL_DENOMINATOR = 1_000_000
+
+# Rows converted at a time by linear_samples.
+_ROWS_PER_BAND = 256
 
 
 def write_cfa_dng(path: str | os.PathLike, cfa: np.ndarray, camera: CameraFacts) -> None:
@@ -67,25 +87,148 @@ def write_cfa_dng(path: str | os.PathLike, cfa: np.ndarray, camera: CameraFacts)
     ValueError
         If ``cfa`` or ``camera`` cannot make a CFA DNG (see above).
     """
-    extratags = _dng_tags(cfa, camera)
-    # Build the file in memory: tifffile cannot write to the os.fdopen() file
-    # object atomic_write yields (its ``name`` is an int, not a path).
+    atomic_write_bytes(path, _dng_bytes(cfa, "CFA", _cfa_tags(cfa, camera)))
+
+
+def write_linear_dng(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts) -> None:
+    """Write raw-RGB and its camera facts as a LinearRaw DNG.
+
+    The DNG has one IFD holding the whole image, uncompressed, in one strip:
+    PhotometricInterpretation 34892 (LinearRaw), 3 samples per pixel stored
+    interleaved (PlanarConfiguration 1), 16 bits per sample, DNG version 1.4
+    (readable as 1.1), with ColorMatrix1, CalibrationIlluminant1,
+    AsShotNeutral (``1 / camera.white_balance``) and Orientation from
+    ``camera``. The samples are ``round(clip(rgb, 0, 1) * 65535)``.
+
+    The data is already normalised (black subtracted, divided by white minus
+    black), so BlackLevel is 0 and WhiteLevel 65535 for every sample: the
+    camera's own ``black_levels`` and ``white_level`` are not what the data
+    uses and are not written.
+
+    When ``camera.xyz_to_camera`` is ``None`` the colour matrix falls back on
+    :data:`XYZ_TO_SRGB` with illuminant D65, i.e. the camera RGB is taken to
+    be linear sRGB: raw developers need a ColorMatrix to show sensible colours,
+    and a wrong one only tints the rendering, while the pixel data stays exact.
+
+    LibRaw (so rawpy and :func:`rawmeta.outputs.read_raw_rgb`) refuses images
+    under 22 pixels on a side; the Adobe DNG SDK, darktable and RawTherapee
+    were checked on larger ones.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file; replaced atomically if it exists.
+    rgb : numpy.ndarray
+        Floating-point raw-RGB, H x W x 3 (H and W at least 1), in sensor
+        orientation, nominally in [0, 1]; values outside are clipped.
+    camera : CameraFacts
+        Facts to record. The white-balance multipliers must be positive and
+        make and model ASCII; ``camera.cfa``, ``black_levels``,
+        ``white_level`` and ``bits`` are not used.
+
+    Raises
+    ------
+    ValueError
+        If ``rgb`` is not a finite floating-point H x W x 3 array, or
+        ``camera`` cannot make a DNG (see above).
+    """
+    atomic_write_bytes(path, linear_dng_bytes(rgb, camera))
+
+
+def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts) -> bytes:
+    """The bytes of the LinearRaw DNG :func:`write_linear_dng` writes.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        Floating-point raw-RGB, H x W x 3, as for :func:`write_linear_dng`.
+    camera : CameraFacts
+        Facts to record, as for :func:`write_linear_dng`.
+
+    Returns
+    -------
+    bytes
+        The whole DNG file.
+
+    Raises
+    ------
+    ValueError
+        As :func:`write_linear_dng`.
+    """
+    tags = _linear_tags(camera)  # checked before the pixels are converted
+    return _dng_bytes(linear_samples(rgb), "LINEAR_RAW", tags)
+
+
+def check_raw_rgb(rgb: np.ndarray) -> None:
+    """Check that ``rgb`` is a finite floating-point H x W x 3 array.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        Candidate raw-RGB; H and W must be at least 1.
+
+    Raises
+    ------
+    ValueError
+        If it is not.
+    """
+    if not isinstance(rgb, np.ndarray) or rgb.dtype.kind != "f":
+        dtype = getattr(rgb, "dtype", type(rgb).__name__)
+        raise ValueError(f"raw-RGB must be a floating-point numpy array, not {dtype}")
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ValueError(f"raw-RGB must be H x W x 3, not shape {rgb.shape}")
+    if not np.isfinite(rgb).all():
+        raise ValueError("raw-RGB has non-finite values")
+
+
+def linear_samples(rgb: np.ndarray) -> np.ndarray:
+    """16-bit samples of raw-RGB: ``round(clip(rgb, 0, 1) * 65535)``.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        Finite floating-point array, H x W x 3 with H and W at least 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint16`` H x W x 3, C-contiguous.
+
+    Raises
+    ------
+    ValueError
+        If ``rgb`` is not such an array (see :func:`check_raw_rgb`).
+    """
+    check_raw_rgb(rgb)
+    samples = np.empty(rgb.shape, np.uint16)
+    # In float64 (exact for float32 input), a band of rows at a time to bound memory.
+    for y in range(0, rgb.shape[0], _ROWS_PER_BAND):
+        band = np.clip(rgb[y : y + _ROWS_PER_BAND], 0.0, 1.0, dtype=np.float64)
+        band *= LINEAR_WHITE
+        samples[y : y + _ROWS_PER_BAND] = np.rint(band, out=band)
+    return samples
+
+
+def _dng_bytes(data: np.ndarray, photometric: str, extratags: list[tuple]) -> bytes:
+    """``data`` as a single-IFD, uncompressed, one-strip DNG file."""
+    # Built in memory: tifffile cannot write to the os.fdopen() file object
+    # atomic_write yields (its ``name`` is an int, not a path).
     buffer = io.BytesIO()
     # shaped=False / metadata=None: no tifffile JSON ImageDescription.
     with tifffile.TiffWriter(buffer, byteorder="<", bigtiff=False, shaped=False) as tif:
         tif.write(
-            cfa,
-            photometric="CFA",
+            data,
+            photometric=photometric,
             compression=None,
-            planarconfig=None,
+            planarconfig="contig" if data.ndim == 3 else None,
+            rowsperstrip=data.shape[0],
             subfiletype=0,
             software=SOFTWARE,
             metadata=None,
             datetime=None,
             extratags=extratags,
         )
-    with atomic_write(path) as fh:
-        fh.write(buffer.getbuffer())
+    return buffer.getvalue()
 
 
 def _libraw_colour_indices(cfa: str) -> tuple[int, int, int, int]:
@@ -115,8 +258,8 @@ def _libraw_colour_indices(cfa: str) -> tuple[int, int, int, int]:
     return tuple(indices)  # type: ignore[return-value]
 
 
-def _dng_tags(cfa: np.ndarray, camera: CameraFacts) -> list[tuple]:
-    """Check the inputs and return the DNG tags as tifffile ``extratags``."""
+def _cfa_tags(cfa: np.ndarray, camera: CameraFacts) -> list[tuple]:
+    """Check the inputs and return the CFA DNG tags as tifffile ``extratags``."""
     if not isinstance(cfa, np.ndarray) or cfa.dtype != np.uint16:
         dtype = getattr(cfa, "dtype", type(cfa).__name__)
         raise ValueError(f"CFA mosaic must be a uint16 numpy array, not {dtype}")
@@ -130,10 +273,6 @@ def _dng_tags(cfa: np.ndarray, camera: CameraFacts) -> list[tuple]:
         raise ValueError(f"camera.cfa must be one of {BAYER_PATTERNS}, not {camera.cfa!r}")
     if camera.xyz_to_camera is None:
         raise ValueError("camera.xyz_to_camera is None: a DNG needs a ColorMatrix1")
-    if not all(np.isfinite(v) for v in camera.xyz_to_camera):
-        raise ValueError("camera.xyz_to_camera has non-finite values")
-    if not all(np.isfinite(v) and v > 0 for v in camera.white_balance):
-        raise ValueError(f"white balance multipliers must be positive, not {camera.white_balance}")
     if not 0 < camera.white_level <= 65535:
         raise ValueError(f"white level must be 1-65535, not {camera.white_level}")
     if not all(0 <= b < camera.white_level for b in camera.black_levels):
@@ -141,34 +280,67 @@ def _dng_tags(cfa: np.ndarray, camera: CameraFacts) -> list[tuple]:
 
     pattern = tuple(_CFA_CODE[c] for c in camera.cfa)
     black = tuple(camera.black_levels[i] for i in _libraw_colour_indices(camera.cfa))
-
-    matrix = []
-    for v in camera.xyz_to_camera:
-        matrix += [round(v * _MATRIX_DENOMINATOR), _MATRIX_DENOMINATOR]
-    neutral = []
-    for m in camera.white_balance:
-        neutral += [round(_NEUTRAL_DENOMINATOR / m), _NEUTRAL_DENOMINATOR]
-
-    make, model = camera.make.strip(), camera.model.strip()
-    if not (make + model).isascii():
-        raise ValueError(f"make and model must be ASCII for TIFF, not {make!r} {model!r}")
-    unique = f"{make} {model}".strip() or "rawmeta camera"
-    tags = [
-        (271, _ASCII, 0, make or "Unknown", True),  # Make
-        (272, _ASCII, 0, model or "Unknown", True),  # Model
-        (274, _SHORT, 1, camera.orientation, True),  # Orientation
+    return _camera_tags(camera, camera.xyz_to_camera, camera.calibration_illuminant) + [
         (33421, _SHORT, 2, (2, 2), True),  # CFARepeatPatternDim
         (33422, _BYTE, 4, pattern, True),  # CFAPattern
-        (50706, _BYTE, 4, (1, 4, 0, 0), True),  # DNGVersion
-        (50707, _BYTE, 4, (1, 1, 0, 0), True),  # DNGBackwardVersion
-        (50708, _ASCII, 0, unique, True),  # UniqueCameraModel
         (50710, _BYTE, 3, (0, 1, 2), True),  # CFAPlaneColor
         (50711, _SHORT, 1, 1, True),  # CFALayout: rectangular
         (50713, _SHORT, 2, (2, 2), True),  # BlackLevelRepeatDim
         (50714, _LONG, 4, black, True),  # BlackLevel
         (50717, _LONG, 1, camera.white_level, True),  # WhiteLevel
-        (50721, _SRATIONAL, 9, tuple(matrix), True),  # ColorMatrix1
-        (50728, _RATIONAL, 3, tuple(neutral), True),  # AsShotNeutral
-        (50778, _SHORT, 1, camera.calibration_illuminant, True),  # CalibrationIlluminant1
     ]
-    return tags
+
+
+def _linear_tags(camera: CameraFacts) -> list[tuple]:
+    """Check ``camera`` and return the LinearRaw DNG tags as tifffile ``extratags``."""
+    if camera.xyz_to_camera is None:
+        matrix, illuminant = XYZ_TO_SRGB, ILLUMINANT_D65
+    else:
+        matrix, illuminant = camera.xyz_to_camera, camera.calibration_illuminant
+    # BlackLevel and WhiteLevel have one value per sample (BlackLevelRepeatDim
+    # defaults to 1 x 1).
+    return _camera_tags(camera, matrix, illuminant) + [
+        (50714, _LONG, 3, (0, 0, 0), True),  # BlackLevel
+        (50717, _LONG, 3, (LINEAR_WHITE,) * 3, True),  # WhiteLevel
+    ]
+
+
+def _camera_tags(camera: CameraFacts, matrix: tuple[float, ...], illuminant: int) -> list[tuple]:
+    """Check and return the tags every rawmeta DNG has, as tifffile ``extratags``.
+
+    Make, Model, UniqueCameraModel, Orientation, DNGVersion,
+    DNGBackwardVersion, ColorMatrix1 (``matrix``), CalibrationIlluminant1
+    (``illuminant``) and AsShotNeutral (``1 / camera.white_balance``).
+
+    Raises
+    ------
+    ValueError
+        If ``matrix`` has non-finite values, a white-balance multiplier is not
+        positive or make and model are not ASCII.
+    """
+    if not all(np.isfinite(v) for v in matrix):
+        raise ValueError("camera.xyz_to_camera has non-finite values")
+    if not all(np.isfinite(v) and v > 0 for v in camera.white_balance):
+        raise ValueError(f"white balance multipliers must be positive, not {camera.white_balance}")
+    make, model = camera.make.strip(), camera.model.strip()
+    if not (make + model).isascii():
+        raise ValueError(f"make and model must be ASCII for TIFF, not {make!r} {model!r}")
+
+    colour_matrix = []
+    for v in matrix:
+        colour_matrix += [round(v * _MATRIX_DENOMINATOR), _MATRIX_DENOMINATOR]
+    neutral = []
+    for m in camera.white_balance:
+        neutral += [round(_NEUTRAL_DENOMINATOR / m), _NEUTRAL_DENOMINATOR]
+    unique = f"{make} {model}".strip() or "rawmeta camera"
+    return [
+        (271, _ASCII, 0, make or "Unknown", True),  # Make
+        (272, _ASCII, 0, model or "Unknown", True),  # Model
+        (274, _SHORT, 1, camera.orientation, True),  # Orientation
+        (50706, _BYTE, 4, (1, 4, 0, 0), True),  # DNGVersion
+        (50707, _BYTE, 4, (1, 1, 0, 0), True),  # DNGBackwardVersion
+        (50708, _ASCII, 0, unique, True),  # UniqueCameraModel
+        (50721, _SRATIONAL, 9, tuple(colour_matrix), True),  # ColorMatrix1
+        (50728, _RATIONAL, 3, tuple(neutral), True),  # AsShotNeutral
+        (50778, _SHORT, 1, illuminant, True),  # CalibrationIlluminant1
+    ]
