@@ -1,0 +1,208 @@
+"""Restore raw-RGB from an sRGB image and the payload's samples, patch by patch.
+
+``reconstruct`` is the library entry point researchers call on arrays; the
+``restore`` command runs it on a JPEG's own pixels and payload.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import inf, rbf
+from .patches import DEFAULT_PATCH, PatchGrid, grid_slices
+from .payload import Payload
+from .sampling import Grid
+
+METHODS = ("inf", "rbf")
+#: Memory the INF engine may use for one batch of patches during training.
+DEFAULT_MEMORY_MB = 2048
+# Training memory per sample and network, measured for the paper preset
+# (activations kept for backward, float32), with headroom.
+_BYTES_PER_SAMPLE_PAPER = 24 * 1024
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class _PatchData:
+    index: tuple[int, int]
+    box: tuple[int, int, int, int]
+    train_srgb: np.ndarray  # (N, 3)
+    train_xy: np.ndarray  # (N, 2)
+    train_raw: np.ndarray  # (N, 3)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; ``cuda`` without CUDA raises ValueError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but PyTorch sees no CUDA device")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
+    return torch.device(device)
+
+
+def reconstruct(
+    srgb: np.ndarray,
+    samples: Payload | np.ndarray,
+    grid: Grid | None = None,
+    *,
+    method: str = "inf",
+    preset: str = "paper",
+    patch_size: tuple[int, int] = DEFAULT_PATCH,
+    patches: Iterable[tuple[int, int]] | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Restore raw-RGB on the sRGB image's pixel grid.
+
+    Parameters
+    ----------
+    srgb : ndarray, (H, W, 3)
+        The sRGB image: uint8, or float in [0, 1].
+    samples : Payload or ndarray
+        A payload, or raw-RGB sample values (rows, cols, 3) in [0, 1] at ``grid``.
+    grid : Grid, optional
+        Sample positions when ``samples`` is an array (default: the centred
+        stride-8 grid of the image).
+    method : {"inf", "rbf"}
+        Patch-wise implicit neural functions, or SAM's linear RBF baseline.
+    preset : str
+        INF preset (``inf.PRESETS``); ``"paper"`` reproduces the paper.
+    patch_size : (int, int)
+        Approximate patch height and width.
+    patches : iterable of (int, int), optional
+        Restore only these patches of ``PatchGrid.for_image(H, W, patch_size)``;
+        other pixels are NaN. Default: all.
+    device : {"auto", "cpu", "cuda"}
+    seed : int
+        Network initialisation seed; results are deterministic for a seed on a device.
+    memory_mb : int
+        Memory budget for one batch of INF patches.
+    progress : callable, optional
+        ``progress(done, total)`` in units of work (INF: training steps x patches).
+
+    Returns
+    -------
+    ndarray, float32, (H, W, 3)
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    if method == "inf" and preset not in inf.PRESETS:
+        raise ValueError(f"unknown INF preset {preset!r}; presets: {', '.join(inf.PRESETS)}")
+    h, w = srgb.shape[:2]
+    if isinstance(samples, Payload):
+        grid, values = samples.grid, samples.values()
+    else:
+        grid = grid or Grid.centred(h, w)
+        values = np.asarray(samples, dtype=np.float32)
+    if (grid.height, grid.width) != (h, w):
+        raise ValueError(f"samples are for a {grid.width} x {grid.height} image, the sRGB is {w} x {h}")
+    srgb_f = _as_unit_float(srgb)
+    layout = PatchGrid.for_image(h, w, patch_size)
+    chosen = sorted(set(patches)) if patches is not None else list(layout)
+    data = [_patch_data(layout, grid, srgb_f, values, ij) for ij in chosen]
+    out = np.full((h, w, 3), np.nan, dtype=np.float32)
+    dev = resolve_device(device)
+    if method == "rbf":
+        _run_rbf(data, srgb_f, out, dev, progress)
+    else:
+        _run_inf(data, srgb_f, out, inf.PRESETS[preset], dev, seed, memory_mb, progress)
+    return out
+
+
+def _as_unit_float(srgb: np.ndarray) -> np.ndarray:
+    if srgb.dtype == np.uint8:
+        return srgb.astype(np.float32) / np.float32(255)
+    return np.clip(srgb.astype(np.float32), 0.0, 1.0)
+
+
+def normalised_xy(rows: np.ndarray, cols: np.ndarray, h: int, w: int) -> np.ndarray:
+    """(N, 2) coordinates (x, y) normalised over the whole image to [0, 1]."""
+    return np.stack([cols / max(w - 1, 1), rows / max(h - 1, 1)], axis=-1).astype(np.float32)
+
+
+def _patch_data(layout: PatchGrid, grid: Grid, srgb: np.ndarray, values: np.ndarray, ij) -> _PatchData:
+    rs, cs = grid_slices(grid, layout.neighbourhood(*ij))
+    rows, cols = np.meshgrid(grid.rows()[rs], grid.cols()[cs], indexing="ij")
+    return _PatchData(
+        index=ij,
+        box=layout.box(*ij),
+        train_srgb=srgb[rows, cols].reshape(-1, 3),
+        train_xy=normalised_xy(rows.ravel(), cols.ravel(), layout.height, layout.width),
+        train_raw=values[rs, cs].reshape(-1, 3),
+    )
+
+
+def _box_inputs(srgb: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
+    y0, y1, x0, x1 = box
+    rows, cols = np.mgrid[y0:y1, x0:x1]
+    return srgb[y0:y1, x0:x1].reshape(-1, 3), normalised_xy(rows.ravel(), cols.ravel(), *srgb.shape[:2])
+
+
+def _run_rbf(data: Sequence[_PatchData], srgb, out, dev, progress) -> None:
+    for k, p in enumerate(data):
+        centres = torch.from_numpy(np.concatenate([p.train_srgb, p.train_xy], 1)).to(dev, torch.float64)
+        weights, coeffs = rbf.fit(centres, torch.from_numpy(p.train_raw).to(dev, torch.float64))
+        s, xy = _box_inputs(srgb, p.box)
+        points = torch.from_numpy(np.concatenate([s, xy], 1)).to(dev, torch.float64)
+        pred = rbf.evaluate(centres, weights, coeffs, points).clamp(0, 1)
+        _place(out, p.box, pred.float().cpu().numpy())
+        if progress:
+            progress(k + 1, len(data))
+
+
+def _place(out: np.ndarray, box, flat: np.ndarray) -> None:
+    y0, y1, x0, x1 = box
+    out[y0:y1, x0:x1] = flat.reshape(y1 - y0, x1 - x0, 3)
+
+
+def _batches(data: Sequence[_PatchData], memory_mb: int) -> list[list[_PatchData]]:
+    """Consecutive groups of patches whose training fits the memory budget."""
+    n_max = max(len(p.train_raw) for p in data)
+    per_patch = n_max * _BYTES_PER_SAMPLE_PAPER
+    size = max(1, (memory_mb * 1024 * 1024) // per_patch)
+    return [list(data[k : k + size]) for k in range(0, len(data), size)]
+
+
+def _padded(arrays: list[np.ndarray], n: int, dev) -> torch.Tensor:
+    out = np.zeros((len(arrays), n, arrays[0].shape[1]), dtype=np.float32)
+    for k, a in enumerate(arrays):
+        out[k, : len(a)] = a
+    return torch.from_numpy(out).to(dev)
+
+
+def _run_inf(data, srgb, out, config: inf.INFConfig, dev, seed, memory_mb, progress) -> None:
+    total = len(data) * config.steps
+    done = 0
+    for batch in _batches(data, memory_mb):
+        n = max(len(p.train_raw) for p in batch)
+        weight = _padded([np.ones((len(p.train_raw), 1), np.float32) for p in batch], n, dev)[..., 0]
+        seeds = [_patch_seed(seed, p.index) for p in batch]
+        model = inf.BatchedINF(config, seeds, dev)
+        base = done
+
+        def on_step(step: int, base=base, count=len(batch)) -> None:
+            if progress:
+                progress(base + step * count, total)
+
+        inf.train(model, _padded([p.train_srgb for p in batch], n, dev), _padded([p.train_xy for p in batch], n, dev),
+                  _padded([p.train_raw for p in batch], n, dev), weight, on_step)
+        done += config.steps * len(batch)
+        inputs = [_box_inputs(srgb, p.box) for p in batch]
+        m = max(len(s) for s, _ in inputs)
+        pred = inf.predict(model, _padded([s for s, _ in inputs], m, dev), _padded([xy for _, xy in inputs], m, dev))
+        pred = pred.cpu().numpy()
+        for k, p in enumerate(batch):
+            _place(out, p.box, pred[k, : len(inputs[k][0])])
+
+
+def _patch_seed(seed: int, index: tuple[int, int]) -> int:
+    """A patch's initialisation seed: depends on the run's seed and the patch, not on batching."""
+    return (seed * 1_000_003 + index[0] * 65_537 + index[1]) % (2**63)

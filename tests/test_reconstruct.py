@@ -1,0 +1,152 @@
+"""Patch layout, the batched INF engine, the RBF baseline and reconstruct() on arrays."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from rawmeta import inf, rbf
+from rawmeta.patches import PatchGrid, grid_slices
+from rawmeta.reconstruct import reconstruct, resolve_device
+from rawmeta.sampling import Grid
+
+TINY = dataclasses.replace(inf.PRESETS["paper"], hidden=32, branch_out=16, steps=150, lr=1e-3, lr_halve_every=60)
+
+
+@pytest.fixture(autouse=True)
+def tiny_preset(monkeypatch):
+    monkeypatch.setitem(inf.PRESETS, "tiny", TINY)
+
+
+def scene(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth sRGB image and raw-RGB that is a global, spatially varying function of it."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / np.array([h, w]).reshape(2, 1, 1)
+    srgb = np.stack([0.5 + 0.4 * np.sin(5 * x + 2 * y), 0.5 + 0.4 * np.cos(4 * y), 0.5 + 0.3 * np.sin(3 * (x - y))], -1)
+    srgb = np.clip(srgb + rng.normal(0, 0.01, srgb.shape), 0, 1)
+    raw = srgb ** 2.2 * np.array([0.5, 0.9, 0.7]) * (1 + 0.1 * x[..., None])
+    return (srgb * 255).round().astype(np.uint8), raw.astype(np.float32)
+
+
+def test_patch_grid_tiles_the_image():
+    g = PatchGrid.for_image(1000, 1500, (228, 272))
+    assert g.shape == (4, 6)
+    cover = np.zeros((1000, 1500), int)
+    for y0, y1, x0, x1 in g.boxes():
+        cover[y0:y1, x0:x1] += 1
+    assert (cover == 1).all()
+    assert g.neighbourhood(0, 0) == (0, g.row_edges[2], 0, g.col_edges[2])  # border: only existing neighbours
+    assert g.neighbourhood(3, 5) == (g.row_edges[2], 1000, g.col_edges[4], 1500)
+    assert PatchGrid.for_image(50, 60, (228, 272)).shape == (1, 1)
+
+
+def test_grid_slices_select_samples_inside_box():
+    grid = Grid.centred(100, 120)
+    rs, cs = grid_slices(grid, (10, 50, 20, 64))
+    assert grid.rows()[rs].min() >= 10 and grid.rows()[rs].max() < 50
+    assert grid.cols()[cs].min() >= 20 and grid.cols()[cs].max() < 64
+    assert len(grid.rows()[rs]) == len([r for r in grid.rows() if 10 <= r < 50])
+
+
+def test_paper_preset_matches_the_paper():
+    c = inf.PRESETS["paper"]
+    assert (c.w0, c.lr, c.lr_halve_every, c.steps) == (30.0, 1e-4, 200, 500)
+    assert (c.decay_colour, c.decay_coords, c.decay_output) == (1e-4, 0.1, 1e-3)
+    assert c.parameter_count() == 397_315
+
+
+def test_initialisation_follows_siren():
+    model = inf.BatchedINF(inf.PRESETS["paper"], [1, 2], torch.device("cpu"))
+    first = model.colour[0].weight
+    assert first.shape == (2, 3, 256) and first.abs().max() <= 1 / 3
+    hidden = model.trunk[0].weight
+    assert hidden.abs().max() <= np.sqrt(6 / 256) / 30 + 1e-9
+    assert not torch.equal(model.colour[0].weight[0], model.colour[0].weight[1])
+
+
+def test_batched_training_equals_training_alone():
+    """Two networks trained together give what each gives trained alone (padding included)."""
+    torch.manual_seed(0)
+    n = [40, 25]
+    s = [torch.rand(k, 3) for k in n]
+    xy = [torch.rand(k, 2) for k in n]
+    t = [torch.rand(k, 3) for k in n]
+
+    def pad(items):
+        out = torch.zeros(len(items), max(n), items[0].shape[1])
+        for i, a in enumerate(items):
+            out[i, : len(a)] = a
+        return out
+
+    weight = pad([torch.ones(k, 1) for k in n])[..., 0]
+    together = inf.BatchedINF(TINY, [7, 8], torch.device("cpu"))
+    inf.train(together, pad(s), pad(xy), pad(t), weight)
+    probe_s, probe_xy = torch.rand(2, 10, 3), torch.rand(2, 10, 2)
+    both = inf.predict(together, probe_s, probe_xy)
+    for i, seed in enumerate([7, 8]):
+        alone = inf.BatchedINF(TINY, [seed], torch.device("cpu"))
+        inf.train(alone, s[i][None], xy[i][None], t[i][None], torch.ones(1, n[i]))
+        assert torch.allclose(inf.predict(alone, probe_s[i : i + 1], probe_xy[i : i + 1])[0], both[i], atol=1e-5)
+
+
+def test_inf_learns_and_is_deterministic():
+    srgb, raw = scene(96, 128)
+    grid = Grid.centred(96, 128, 4)
+    vals = grid.sample(raw)
+    a = reconstruct(srgb, vals, grid, preset="tiny", patch_size=(48, 64), seed=3, device="cpu")
+    b = reconstruct(srgb, vals, grid, preset="tiny", patch_size=(48, 64), seed=3, device="cpu")
+    c = reconstruct(srgb, vals, grid, preset="tiny", patch_size=(48, 64), seed=4, device="cpu")
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert a.dtype == np.float32 and a.min() >= 0 and a.max() <= 1
+    mse = np.mean((a - raw) ** 2)
+    assert 10 * np.log10(1 / mse) > 35
+
+
+def test_batches_do_not_change_results():
+    srgb, raw = scene(96, 128)
+    grid = Grid.centred(96, 128, 4)
+    vals = grid.sample(raw)
+    one_batch = reconstruct(srgb, vals, grid, preset="tiny", patch_size=(48, 64), device="cpu")
+    per_patch = reconstruct(srgb, vals, grid, preset="tiny", patch_size=(48, 64), device="cpu", memory_mb=1)
+    np.testing.assert_allclose(one_batch, per_patch, atol=2e-5)
+
+
+def test_rbf_interpolates_samples_and_reproduces_linear_maps():
+    rng = np.random.default_rng(0)
+    centres = torch.from_numpy(rng.random((200, 5)))
+    linear = centres @ torch.tensor([[0.3, -0.2, 0.1, 0.5, 0.2]], dtype=torch.float64).T + 0.05
+    values = torch.cat([linear, torch.from_numpy(rng.random((200, 1)))], 1)
+    w, a = rbf.fit(centres, values)
+    assert torch.allclose(rbf.evaluate(centres, w, a, centres), values, atol=1e-8)
+    probe = torch.from_numpy(rng.random((50, 5)))
+    expect = probe @ torch.tensor([[0.3, -0.2, 0.1, 0.5, 0.2]], dtype=torch.float64).T + 0.05
+    assert torch.allclose(rbf.evaluate(centres, w, a, probe)[:, :1], expect, atol=1e-8)
+
+
+def test_rbf_restore_of_a_global_map():
+    srgb, raw = scene(96, 128)
+    out = reconstruct(srgb, Grid.centred(96, 128).sample(raw), method="rbf", patch_size=(48, 64), device="cpu")
+    assert 10 * np.log10(1 / np.mean((out - raw) ** 2)) > 40
+
+
+def test_chosen_patches_only():
+    srgb, raw = scene(96, 128)
+    grid = Grid.centred(96, 128, 4)
+    out = reconstruct(srgb, grid.sample(raw), grid, method="rbf", patch_size=(48, 64), patches=[(1, 0)], device="cpu")
+    assert np.isfinite(out[48:, :64]).all() and np.isnan(out[:48]).all() and np.isnan(out[:, 64:]).all()
+
+
+def test_bad_arguments():
+    srgb, raw = scene(32, 48)
+    with pytest.raises(ValueError, match="method"):
+        reconstruct(srgb, Grid.centred(32, 48).sample(raw), method="magic")
+    with pytest.raises(ValueError, match="preset"):
+        reconstruct(srgb, Grid.centred(32, 48).sample(raw), preset="nope")
+    with pytest.raises(ValueError, match="image"):
+        reconstruct(srgb, Grid.centred(40, 48).sample(np.zeros((40, 48, 3))), Grid.centred(40, 48))
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            resolve_device("cuda")
