@@ -20,6 +20,8 @@ from rawmeta.errors import RawmetaError
 from rawmeta.sampling import DEFAULT_STRIDE
 from rawmeta.userfiles import write_output
 
+from .progress import ProgressBar
+
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
@@ -101,24 +103,137 @@ def strip(jpeg: Path, out: Path | None) -> None:
     click.echo(f"removed rawmeta data -> {target}")
 
 
+def _patch_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+        if h < 8 or w < 8:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not HEIGHTxWIDTH with both at least 8 (e.g. 228x272)") from None
+    return h, w
+
+
+_patch_opt = click.option("--patch", "patch", default="228x272", show_default=True,
+                          help="Approximate patch size HEIGHTxWIDTH; each patch gets its own model.")
+
+
+@main.command()
+@_jpeg_arg
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--method", type=click.Choice(["inf", "rbf"]), default="inf", show_default=True,
+              help="inf: implicit neural functions (the paper); rbf: SAM's linear RBF baseline.")
+@click.option("--preset", default="paper", show_default=True,
+              help="INF preset: 'paper' reproduces the paper (about 2 CPU-minutes a patch).")
+@_patch_opt
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Network initialisation seed.")
+@click.option("--memory-mb", type=click.IntRange(64), default=2048, show_default=True,
+              help="Memory budget for one batch of INF patches.")
+@click.option("--reference", type=click.Path(dir_okay=False, path_type=Path),
+              help="The true RAW: print PSNR/SSIM of the restore against it.")
+@click.option("--error-map", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --reference: write an error-map PNG here.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def restore(jpeg: Path, output: Path, method: str, preset: str, patch: str, device: str, seed: int,
+            memory_mb: int, reference: Path | None, error_map: Path | None, quiet: bool) -> None:
+    """Restore the RAW from JPEG's rawmeta data into OUTPUT (.dng, .tif/.tiff or .npy).
+
+    OUTPUT is written atomically: an interrupted restore leaves no file.
+    """
+    from rawmeta.restore import restore_file
+
+    if error_map is not None and reference is None:
+        raise click.UsageError("--error-map needs --reference")
+    bar = None if quiet else ProgressBar(f"restore ({method})")
+    try:
+        restored = restore_file(jpeg, output, method=method, preset=preset, patch_size=_patch_size(patch),
+                                device=device, seed=seed, memory_mb=memory_mb, progress=bar,
+                                warn=lambda m: click.echo(f"rawmeta: warning: {m}", err=True))
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(f"restored {restored.rgb.shape[1]} x {restored.rgb.shape[0]} raw-RGB -> {output}")
+    if reference is not None:
+        _report_evaluation(restored.rgb, reference, restored.srgb, _patch_size(patch), error_map, as_json=False)
+
+
+@main.command(name="eval")
+@click.argument("restored", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("reference_raw", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--jpeg", "jpeg_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The JPEG restored from: also report clipped sRGB pixels and PSNR without them.")
+@click.option("--error-map", type=click.Path(dir_okay=False, path_type=Path), help="Write an error-map PNG here.")
+@_patch_opt
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_map: Path | None, patch: str,
+             as_json: bool) -> None:
+    """Compare a restored raw-RGB file (.npy, .tif/.tiff, .dng) with the true RAW."""
+    from rawmeta.outputs import read_raw_rgb
+    from rawmeta.restore import decode_jpeg
+
+    srgb = decode_jpeg(embed_api.read_jpeg(jpeg_path)) if jpeg_path is not None else None
+    _report_evaluation(read_raw_rgb(restored), reference_raw, srgb, _patch_size(patch), error_map, as_json)
+
+
+def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: Path | None,
+                       as_json: bool) -> None:
+    from rawmeta import metrics
+    from rawmeta.errors import MismatchError
+    from rawmeta.patches import PatchGrid
+    from rawmeta.rawfile import read_raw
+
+    ref = read_raw(reference).rgb
+    if ref.shape != rgb.shape:
+        raise MismatchError(f"size mismatch: the restore is {rgb.shape[1]} x {rgb.shape[0]}, "
+                            f"the reference RAW gives {ref.shape[1]} x {ref.shape[0]}")
+    if srgb is not None and srgb.shape != rgb.shape:
+        raise MismatchError(f"size mismatch: the JPEG is {srgb.shape[1]} x {srgb.shape[0]}, "
+                            f"the restore {rgb.shape[1]} x {rgb.shape[0]}")
+    boxes = PatchGrid.for_image(rgb.shape[0], rgb.shape[1], patch).boxes()
+    result = metrics.evaluate(rgb, ref, srgb=srgb, boxes=boxes)
+    click.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.format_text())
+    if error_map is not None:
+        metrics.save_error_map(error_map, rgb, ref)
+        click.echo(f"error map -> {error_map}", err=True)
+
+
 @main.command()
 @click.option("--raw-dir", type=click.Path(file_okay=False, path_type=Path),
               default=lambda: os.environ.get("RAWMETA_RAW_DIR", "../shared/data/raw"), show_default="../shared/data/raw",
               help="Folder of RAW files to benchmark (or RAWMETA_RAW_DIR).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/BENCHMARKS.md"),
               show_default=True, help="Markdown file to write.")
-@click.option("--repeat", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs per timing (median).")
-def bench(raw_dir: Path, output: Path, repeat: int) -> None:
-    """Measure payload size and embed time on every RAW in a folder; write a Markdown report."""
+@click.option("--repeat", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs per embed timing (median).")
+@click.option("--section", type=click.Choice(["embed", "restore", "all"]), default="all", show_default=True,
+              help="Which benchmarks to run; the others' sections in OUTPUT are kept. "
+                   "restore takes about an hour on 2 CPU cores for the shared RAWs.")
+@click.option("--paper-patches", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Patches per file restored with the slow paper preset.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+def bench(raw_dir: Path, output: Path, repeat: int, section: str, paper_patches: int, device: str) -> None:
+    """Benchmark embed (payload size, time) and restore (PSNR, SSIM, time) on every RAW in a folder.
+
+    Results go into OUTPUT (Markdown), section by section.
+    """
     from rawmeta import bench as bench_api
+    from rawmeta import restore_bench
     from rawmeta.errors import UsageError
 
     if not raw_dir.is_dir():
         raise UsageError(f"RAW folder {raw_dir} does not exist (use --raw-dir or RAWMETA_RAW_DIR)")
-    rows, skipped = bench_api.run_bench(bench_api.find_raws(raw_dir), repeat, log=lambda m: click.echo(m, err=True))
-    command = "rawmeta bench" + (f" --repeat {repeat}" if repeat != 3 else "")
-    text = bench_api.markdown(rows, skipped, command, repeat)
-    write_output(output, text.encode())
+    raws = bench_api.find_raws(raw_dir)
+    log = lambda m: click.echo(m, err=True)  # noqa: E731
+    text = output.read_text() if output.exists() else ""
+    if section in ("embed", "all"):
+        rows, skipped = bench_api.run_bench(raws, repeat, log=log)
+        command = "rawmeta bench --section embed" + (f" --repeat {repeat}" if repeat != 3 else "")
+        text = bench_api.merge_report(text, "embed", bench_api.embed_markdown(rows, skipped, command, repeat))
+        write_output(output, text.encode())
+    if section in ("restore", "all"):
+        rows, skipped = restore_bench.run(raws, paper_patches, device, log=log)
+        command = f"rawmeta bench --section restore --paper-patches {paper_patches}"
+        text = bench_api.merge_report(text, "restore", restore_bench.markdown(rows, skipped, command, device))
+        write_output(output, text.encode())
     click.echo(text)
     click.echo(f"written to {output}", err=True)
 

@@ -9,6 +9,8 @@ from .embed import embed_bytes, embed_file, make_payload, strip_file
 from .errors import RawmetaError
 from .payload import Payload, pack, unpack
 from .rawfile import RawImage, read_raw
+from .reconstruct import reconstruct
+from .restore import restore_bytes, restore_file
 from .report import inspect_bytes, inspect_file
 from .sampling import Grid
 
@@ -16,4 +18,5 @@ __all__ = [
     "CameraFacts", "Grid", "Payload", "RawImage", "RawmetaError",
     "attach", "detach", "extract", "embed_bytes", "embed_file", "make_payload",
     "strip_file", "pack", "unpack", "read_raw", "inspect_bytes", "inspect_file",
+    "reconstruct", "restore_bytes", "restore_file",
 ]

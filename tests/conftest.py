@@ -52,3 +52,19 @@ def rendered(tmp_path_factory):
 def sample_pair() -> tuple[Path, Path]:
     """The project's own sample RAW (DNG) and its JPEG, from samples/."""
     return REPO / "samples" / "sample.dng", REPO / "samples" / "sample.jpg"
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory) -> tuple[Path, Path]:
+    """A small (128 x 96) synthetic DNG and its JPEG."""
+    from rawmeta.synthetic import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("pair"), height=96, width=128)
+
+
+@pytest.fixture
+def work(tmp_path, pair):
+    """``(folder, dng, jpg)``: a fresh folder holding only a copy of the pair's JPEG."""
+    dng, jpg = pair
+    shutil.copy(jpg, tmp_path / "shot.jpg")
+    return tmp_path, dng, tmp_path / "shot.jpg"

@@ -4,6 +4,9 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -54,3 +57,28 @@ def patch_header(packed: bytes, fmt: str, offset: int, *values) -> bytes:
     body = bytearray(packed[:-32])
     struct.pack_into(fmt, body, offset, *values)
     return reseal(bytes(body))
+
+
+RAWMETA = str(Path(sys.executable).with_name("rawmeta"))
+
+
+def run(*args, check_rc=None) -> subprocess.CompletedProcess:
+    """Run the installed ``rawmeta`` command; with ``check_rc``, assert its exit code."""
+    proc = subprocess.run([RAWMETA, *map(str, args)], capture_output=True, text=True)
+    if check_rc is not None:
+        assert proc.returncode == check_rc, proc.stderr
+    return proc
+
+
+def assert_one_line_error(proc, rc: int, words: str) -> None:
+    """A failure told in exactly one ``rawmeta: error:`` line containing ``words``, no traceback."""
+    assert proc.returncode == rc, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("rawmeta: error: ") and words in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file in ``folder`` with its bytes."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()}

@@ -5,51 +5,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from rawmeta import container
 from rawmeta import jpeg_segments as js
-from rawmeta.synthetic import write_sample
-
-RAWMETA = str(Path(sys.executable).with_name("rawmeta"))
-
-
-def run(*args, check_rc=None) -> subprocess.CompletedProcess:
-    proc = subprocess.run([RAWMETA, *map(str, args)], capture_output=True, text=True)
-    if check_rc is not None:
-        assert proc.returncode == check_rc, proc.stderr
-    return proc
-
-
-def assert_one_line_error(proc, rc: int, words: str) -> None:
-    assert proc.returncode == rc, (proc.returncode, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("rawmeta: error: ") and words in lines[0], lines[0]
-    assert "Traceback" not in proc.stderr
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory) -> tuple[Path, Path]:
-    return write_sample(tmp_path_factory.mktemp("pair"), height=96, width=128)
-
-
-@pytest.fixture
-def work(tmp_path, pair):
-    """A folder with a copy of the pair's JPEG; checks nothing else is left in it afterwards."""
-    dng, jpg = pair
-    shutil.copy(jpg, tmp_path / "shot.jpg")
-    yield tmp_path, dng, tmp_path / "shot.jpg"
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in folder.iterdir()}
-
+from .helpers import assert_one_line_error, run, snapshot
 
 def test_embed_inspect_strip_round_trip(work):
     folder, dng, jpg = work
@@ -219,9 +181,16 @@ def test_bench_writes_a_report(tmp_path, pair):
     shutil.copy(pair[0], raws / "tiny.dng")
     (raws / "notes.txt").write_text("ignored: not a RAW extension")
     (raws / "broken.nef").write_bytes(b"garbage" * 100)
-    proc = run("bench", "--raw-dir", raws, "--output", tmp_path / "B.md", "--repeat", "1", check_rc=0)
-    text = (tmp_path / "B.md").read_text()
+    report = tmp_path / "B.md"
+    run("bench", "--raw-dir", raws, "--output", report, "--repeat", "1", "--section", "embed", check_rc=0)
+    text = report.read_text()
     assert "| tiny.dng | rawmeta Synthetic 12-bit | 128 x 96 |" in text
-    assert "broken.nef" in text.split("## Skipped")[1]
-    assert "embed / decode" in proc.stdout
+    assert "broken.nef" in text.split("## Sample")[-1] and "<!-- bench:restore -->" not in text
+    proc = run("bench", "--raw-dir", raws, "--output", report, "--section", "restore", "--paper-patches", "1",
+               check_rc=0)
+    text = report.read_text()
+    assert "| tiny.dng | rawmeta Synthetic 12-bit | 128 x 96 |" in text  # the embed section is kept
+    row = next(line for line in text.splitlines() if line.startswith("| tiny.dng | 128 x 96 | 1 |"))
+    assert len(row.split("|")) == 15 and "(1 patches)" in row
+    assert "Means: RBF whole" in proc.stdout
     assert_one_line_error(run("bench", "--raw-dir", tmp_path / "none"), 2, "does not exist")

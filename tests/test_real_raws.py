@@ -17,7 +17,7 @@ from rawmeta.rawfile import read_raw
 from rawmeta.sampling import Grid
 
 from .conftest import raw_params, require_tool
-from .test_cli import assert_one_line_error, run
+from .helpers import assert_one_line_error, run
 
 pytestmark = [pytest.mark.slow, require_tool("jpeginfo"), require_tool("exiftool"), require_tool("djpeg"),
               require_tool("jpegtran")]

@@ -1,0 +1,101 @@
+"""`rawmeta restore` and `rawmeta eval` as a user runs them."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import rawpy
+from PIL import Image
+
+from rawmeta import container
+from rawmeta.outputs import read_raw_rgb
+from rawmeta.rawfile import read_raw
+
+from .helpers import RAWMETA, assert_one_line_error, run, snapshot
+
+
+@pytest.fixture
+def embedded_pair(work):
+    folder, dng, jpg = work
+    run("embed", dng, jpg, check_rc=0)
+    return folder, dng, jpg
+
+
+def test_rbf_restore_to_every_format_and_eval(embedded_pair):
+    folder, dng, jpg = embedded_pair
+    truth = read_raw(dng).rgb
+    for name in ("out.npy", "out.tiff", "out.dng"):
+        proc = run("restore", jpg, folder / name, "--method", "rbf", "--quiet", check_rc=0)
+        assert "restored 128 x 96 raw-RGB" in proc.stdout and proc.stderr == ""
+    npy = np.load(folder / "out.npy", allow_pickle=False)
+    assert npy.shape == truth.shape and npy.dtype == np.float32
+    assert np.abs(read_raw_rgb(folder / "out.tiff") - npy).max() <= 1 / 65535 + 1e-7
+    with rawpy.imread(str(folder / "out.dng")) as r:
+        assert np.abs(r.raw_image[..., :3].astype(np.float64) - np.round(npy * 65535)).max() <= 1
+    info = json.loads(run("eval", folder / "out.npy", dng, "--jpeg", jpg, "--json", check_rc=0).stdout)
+    assert info["psnr_db"] > 25 and 0 < info["ssim"] <= 1 and info["clipped_share"] is not None
+    text = run("eval", folder / "out.dng", dng, "--error-map", folder / "map.png", check_rc=0).stdout
+    assert "PSNR (whole image)" in text and "per-patch" in text
+    assert Image.open(folder / "map.png").format == "PNG"
+
+
+def test_restore_with_reference_and_progress(embedded_pair):
+    folder, dng, jpg = embedded_pair
+    proc = run("restore", jpg, folder / "o.npy", "--method", "rbf", "--reference", dng,
+               "--error-map", folder / "e.png", check_rc=0)
+    assert "PSNR (whole image)" in proc.stdout
+    assert "restore (rbf) [" in proc.stderr and "100.0 %" in proc.stderr
+    assert (folder / "e.png").exists()
+
+
+def test_paper_preset_runs_end_to_end(embedded_pair):
+    folder, dng, jpg = embedded_pair
+    proc = run("restore", jpg, folder / "paper.npy", "--reference", dng, "--quiet", "--seed", "1", check_rc=0)
+    psnr = float(proc.stdout.split("PSNR (whole image)")[1].split("dB")[0])
+    assert psnr > 20
+    first = np.load(folder / "paper.npy")
+    run("restore", jpg, folder / "again.npy", "--quiet", "--seed", "1", check_rc=0)
+    assert np.array_equal(first, np.load(folder / "again.npy"))
+
+
+def test_restore_refusals_leave_nothing(embedded_pair):
+    folder, dng, jpg = embedded_pair
+    before = snapshot(folder)
+    assert_one_line_error(run("restore", jpg, folder / "out.png"), 2, "unsupported extension '.png'")
+    assert_one_line_error(run("restore", jpg, folder / "nodir" / "out.npy"), 8, "does not exist")
+    assert_one_line_error(run("restore", jpg, folder / "o.npy", "--preset", "turbo"), 2, "unknown INF preset")
+    plain = folder / "plain.jpg"
+    plain.write_bytes(container.detach(jpg.read_bytes()))
+    before = snapshot(folder)
+    assert_one_line_error(run("restore", plain, folder / "o.npy"), 6, "no rawmeta data")
+    assert snapshot(folder) == before
+    assert_one_line_error(run("eval", folder / "missing.npy", dng), 4, "no such file")
+
+
+def test_re_encoded_jpeg_warns_and_restores(embedded_pair):
+    folder, dng, jpg = embedded_pair
+    data = jpg.read_bytes()
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(data)).save(buf, "JPEG", quality=85)
+    moved = folder / "moved.jpg"
+    moved.write_bytes(container.attach(buf.getvalue(), container.extract(data).payload))
+    proc = run("restore", moved, folder / "o.npy", "--method", "rbf", "--quiet", check_rc=0)
+    assert "warning: the JPEG's image data changed" in proc.stderr
+    assert (folder / "o.npy").exists()
+
+
+def test_interrupted_restore_leaves_no_output(embedded_pair):
+    folder, dng, jpg = embedded_pair
+    proc = subprocess.Popen([RAWMETA, "restore", str(jpg), str(folder / "slow.dng"), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert sorted(os.listdir(folder)) == ["shot.jpg"]
