@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import re
 import statistics
 import tempfile
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import rawpy
+import torch
 
 from . import sample_coding as sc
 from .embed import DEFAULT_BITS, embed_file
@@ -133,18 +135,36 @@ def run_bench(raws: Iterable[Path], repeat: int = 3, log: Callable[[str], None] 
     return rows, skipped
 
 
-def markdown(rows: list[EmbedRow], skipped: list[str], command: str, repeat: int) -> str:
-    """docs/BENCHMARKS.md."""
+SECTIONS = ("embed", "restore")
+
+
+def machine_line(command: str) -> str:
+    """Who wrote a section, when and where."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Written by `{command}` on {now}; {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, torch {torch.__version__}, "
+            f"LibRaw {'.'.join(map(str, rawpy.libraw_version))}.")
+
+
+def merge_report(existing: str, name: str, section: str) -> str:
+    """BENCHMARKS.md with section ``name`` replaced (others kept as they were)."""
+    parts = {}
+    for other in SECTIONS:
+        m = re.search(rf"<!-- bench:{other} -->\n(.*?)<!-- /bench:{other} -->", existing, re.S)
+        if m:
+            parts[other] = m.group(1)
+    parts[name] = section
+    body = "".join(f"<!-- bench:{k} -->\n{parts[k]}<!-- /bench:{k} -->\n\n" for k in SECTIONS if k in parts)
+    return "# Benchmarks\n\nEach section is rewritten by the `rawmeta bench` run named at its top.\n\n" + body
+
+
+def embed_markdown(rows: list[EmbedRow], skipped: list[str], command: str, repeat: int) -> str:
+    """The embed section of docs/BENCHMARKS.md."""
     out = [
-        "# Benchmarks",
-        "",
-        f"Written by `{command}` on {now}; {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, LibRaw {'.'.join(map(str, rawpy.libraw_version))}. "
-        f"Times are medians of {repeat} runs. JPEGs are LibRaw's sRGB renders of each RAW "
-        "(camera white balance, same pixel grid) saved by Pillow at quality 95.",
-        "",
         f"## Embed: payload size and time (stride 8, {DEFAULT_BITS}-bit samples)",
+        "",
+        machine_line(command) + f" Times are medians of {repeat} runs. JPEGs are LibRaw's sRGB renders of "
+        "each RAW (camera white balance, same pixel grid) saved by Pillow at quality 95.",
         "",
         "`embed` is the whole command's work (read the RAW with LibRaw, sample, code, write the JPEG "
         "atomically); `decode` is LibRaw alone (open, unpack, demosaic to 16-bit raw-RGB). "
