@@ -583,6 +583,10 @@ class Evaluation:
     psnr_unclipped : float or None
         Whole-image PSNR over the pixels that are not clipped; None when no
         JPEG was given or every pixel is clipped.
+    seam_psnr, interior_psnr : float or None
+        PSNR over the pixels within :data:`SEAM_BAND` pixels of an edge between
+        two patches, and over all other pixels, when boxes were given (and
+        there is more than one patch): how much patch seams cost.
     """
 
     height: int
@@ -595,6 +599,8 @@ class Evaluation:
     clipped_share: float | None = None
     clip_threshold: int | None = None
     psnr_unclipped: float | None = None
+    seam_psnr: float | None = None
+    interior_psnr: float | None = None
 
     def as_dict(self) -> dict:
         """A JSON-ready dict; absent measures are None and an infinite PSNR is the string ``"inf"``."""
@@ -619,6 +625,9 @@ class Evaluation:
             "clipped_share": num(self.clipped_share, 6),
             "clip_threshold": self.clip_threshold,
             "psnr_unclipped_db": num(self.psnr_unclipped, 4),
+            "seam_band_px": SEAM_BAND,
+            "seam_psnr_db": num(self.seam_psnr, 4),
+            "interior_psnr_db": num(self.interior_psnr, 4),
         }
 
     def format_text(self) -> str:
@@ -646,6 +655,9 @@ class Evaluation:
                     "n/a (every pixel is clipped)" if self.psnr_unclipped is None else db(self.psnr_unclipped),
                 )
             )
+        if self.seam_psnr is not None and self.interior_psnr is not None:
+            rows.append((f"PSNR within {SEAM_BAND} px of patch edges / elsewhere",
+                         f"{db(self.seam_psnr)} / {db(self.interior_psnr)}"))
         rows.append(("largest absolute error", f"{self.max_abs_error:.4f} (of the range 0-1)"))
         width = max(len(label) for label, _ in rows)
         return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows)
@@ -695,11 +707,14 @@ def evaluate(
     """
     p, r = _check_pair(pred, ref)
     h, w = p.shape[:2]
-    patch_mean = None
+    patch_mean = seam = interior = None
     patch_count = 0
     if boxes is not None and len(boxes) > 0:
         values = patch_psnrs(p, r, boxes)
         patch_mean, patch_count = float(values.mean()), int(values.size)
+        near = seam_mask(boxes, (h, w))
+        if near.any() and not near.all():
+            seam, interior = psnr(p, r, mask=near), psnr(p, r, mask=~near)
     share = psnr_unclipped = threshold = None
     if srgb is not None:
         s = _check_image(srgb, "srgb")
@@ -722,4 +737,29 @@ def evaluate(
         clipped_share=share,
         clip_threshold=threshold,
         psnr_unclipped=psnr_unclipped,
+        seam_psnr=seam,
+        interior_psnr=interior,
     )
+
+
+#: Width in pixels, on each side, of the band along patch edges that seam_mask marks.
+SEAM_BAND = 4
+
+
+def seam_mask(boxes: Sequence[Sequence[int]], shape: tuple[int, int], band: int = SEAM_BAND) -> np.ndarray:
+    """Bool H x W mask of pixels within ``band`` pixels of an edge shared by two patches.
+
+    Patch edges on the image border are not seams and are not marked.
+    """
+    h, w = shape
+    mask = np.zeros((h, w), dtype=bool)
+    for y0, y1, x0, x1 in _check_boxes(boxes, shape):
+        if y0 > 0:
+            mask[y0 : y0 + band, x0:x1] = True
+        if y1 < h:
+            mask[max(y1 - band, y0) : y1, x0:x1] = True
+        if x0 > 0:
+            mask[y0:y1, x0 : x0 + band] = True
+        if x1 < w:
+            mask[y0:y1, max(x1 - band, x0) : x1] = True
+    return mask

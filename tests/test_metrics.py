@@ -302,3 +302,20 @@ def test_evaluate_minimal_and_identical():
     assert "every pixel is clipped" in all_clipped.format_text()
     with pytest.raises(ValueError, match="srgb"):
         M.evaluate(ref, ref, srgb=np.zeros((20, 21, 3), np.uint8))
+
+
+def test_seam_mask_and_seam_psnr():
+    from rawmeta.metrics import SEAM_BAND, evaluate, seam_mask
+
+    boxes = [(0, 10, 0, 12), (0, 10, 12, 24), (10, 20, 0, 12), (10, 20, 12, 24)]
+    mask = seam_mask(boxes, (20, 24))
+    assert mask[:, 12 - SEAM_BAND : 12 + SEAM_BAND].all() and mask[10 - SEAM_BAND : 10 + SEAM_BAND].all()
+    assert not mask[0, 0] and not mask[19, 23] and mask.sum() < mask.size
+    ref = np.full((20, 24, 3), 0.5, np.float32)
+    pred = ref.copy()
+    pred[mask] += 0.1  # errors only along the seams
+    pred[~mask] += 0.001
+    ev = evaluate(pred, ref, boxes=boxes)
+    assert ev.seam_psnr == pytest.approx(20.0, abs=1e-3) and ev.interior_psnr == pytest.approx(60.0, abs=1e-3)
+    assert "patch edges" in ev.format_text()
+    assert evaluate(pred, ref, boxes=[(0, 20, 0, 24)]).seam_psnr is None
