@@ -23,6 +23,9 @@ DEFAULT_MEMORY_MB = 2048
 # measured (ru_maxrss, 2 x 9000 samples, float32 on CPU), with headroom.
 _BYTES_PER_SAMPLE_PAPER = 40 * 1024
 
+#: Fewest samples (a patch's and its neighbours') that a local model may be fitted to.
+MIN_TRAINING_SAMPLES = 16
+
 Progress = Callable[[int, int], None]
 
 
@@ -107,7 +110,13 @@ def reconstruct(
     srgb_f = _as_unit_float(srgb)
     layout = PatchGrid.for_image(h, w, patch_size)
     chosen = sorted(set(patches)) if patches is not None else list(layout)
+    rows, cols = layout.shape
+    if not chosen or any(not (0 <= i < rows and 0 <= j < cols) for i, j in chosen):
+        raise ValueError(f"patches must be a non-empty choice of (row, col) in a {rows} x {cols} patch grid")
     data = [_patch_data(layout, grid, srgb_f, values, ij) for ij in chosen]
+    if min(len(p.train_raw) for p in data) < MIN_TRAINING_SAMPLES:
+        raise ValueError(f"patches of {patch_size} pixels hold fewer than {MIN_TRAINING_SAMPLES} samples "
+                         f"with their neighbours at stride {grid.stride}; use larger patches")
     out = np.full((h, w, 3), np.nan, dtype=np.float32)
     dev = resolve_device(device)
     if method == "rbf":

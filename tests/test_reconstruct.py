@@ -146,6 +146,10 @@ def test_bad_arguments():
         reconstruct(srgb, Grid.centred(32, 48).sample(raw), preset="nope")
     with pytest.raises(ValueError, match="image"):
         reconstruct(srgb, Grid.centred(40, 48).sample(np.zeros((40, 48, 3))), Grid.centred(40, 48))
+    with pytest.raises(ValueError, match="patch grid"):
+        reconstruct(srgb, Grid.centred(32, 48).sample(raw), patches=[(5, 5)])
+    with pytest.raises(ValueError, match="fewer than"):
+        reconstruct(srgb, Grid.centred(32, 48, 16).sample(raw), Grid.centred(32, 48, 16), patch_size=(8, 8))
     assert resolve_device("cpu").type == "cpu"
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
