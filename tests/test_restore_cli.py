@@ -14,6 +14,7 @@ import rawpy
 from PIL import Image
 
 from rawmeta import container
+from rawmeta import jpeg_segments as js
 from rawmeta.outputs import read_raw_rgb
 from rawmeta.rawfile import read_raw
 
@@ -76,6 +77,14 @@ def test_restore_refusals_leave_nothing(embedded_pair):
     assert_one_line_error(run("restore", plain, folder / "o.npy"), 6, "no rawmeta data")
     assert snapshot(folder) == before
     assert_one_line_error(run("eval", folder / "missing.npy", dng), 4, "no such file")
+    data = bytearray(jpg.read_bytes())
+    seg = container.ours(js.parse(bytes(data)))[0]
+    data[seg.end - 100] ^= 0x08
+    corrupt = folder / "corrupt.jpg"
+    corrupt.write_bytes(bytes(data))
+    before = snapshot(folder)
+    assert_one_line_error(run("restore", corrupt, folder / "o.npy"), 7, "CRC-32")
+    assert snapshot(folder) == before
 
 
 def test_re_encoded_jpeg_warns_and_restores(embedded_pair):
