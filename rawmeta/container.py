@@ -36,6 +36,11 @@ class Carried:
     layout: js.JpegLayout
 
 
+def carried_bytes(payload_bytes: int, segment_count: int) -> int:
+    """Bytes that ``segment_count`` segments carrying a payload add to a JPEG, headers included."""
+    return payload_bytes + segment_count * CHUNK_BYTES_OVERHEAD
+
+
 def payload_id(payload: bytes) -> bytes:
     """First 4 bytes of the payload's SHA-256 trailer (its last 32 bytes)."""
     return payload[-32:-28]

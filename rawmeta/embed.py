@@ -44,7 +44,7 @@ class EmbedReport:
     @property
     def added_bytes(self) -> int:
         """Bytes the payload's segments add to the JPEG, segment headers included."""
-        return self.payload_bytes + self.segment_count * (container.CHUNK_BYTES_OVERHEAD)
+        return container.carried_bytes(self.payload_bytes, self.segment_count)
 
     @property
     def bytes_per_sample(self) -> float:

@@ -22,7 +22,7 @@ class Inspection:
 
     @property
     def added_bytes(self) -> int:
-        return self.payload_bytes + self.segment_count * container.CHUNK_BYTES_OVERHEAD
+        return container.carried_bytes(self.payload_bytes, self.segment_count)
 
     def as_dict(self) -> dict:
         """A JSON-ready summary (the `inspect --json` output)."""
