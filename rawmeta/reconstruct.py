@@ -11,12 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import inf, rbf
+from . import highlights, inf, rbf, ridge_inf
 from .patches import DEFAULT_PATCH, PatchGrid, grid_slices
 from .payload import Payload
 from .sampling import Grid
 
 METHODS = ("inf", "rbf")
+#: The INF preset solved in closed form (``ridge_inf``); the others are ``inf.PRESETS`` (the paper's).
+DEFAULT_PRESET = "fast"
 #: Memory the INF engine may use for one batch of patches during training.
 DEFAULT_MEMORY_MB = 2048
 # Peak training memory per sample and network for the paper preset: 36 KB
@@ -55,7 +57,7 @@ def reconstruct(
     grid: Grid | None = None,
     *,
     method: str = "inf",
-    preset: str = "paper",
+    preset: str = DEFAULT_PRESET,
     patch_size: tuple[int, int] = DEFAULT_PATCH,
     patches: Iterable[tuple[int, int]] | None = None,
     device: str = "auto",
@@ -76,8 +78,11 @@ def reconstruct(
         stride-8 grid of the image).
     method : {"inf", "rbf"}
         Patch-wise implicit neural functions, or SAM's linear RBF baseline.
-    preset : str
-        INF preset (``inf.PRESETS``); ``"paper"`` reproduces the paper.
+    preset : {"fast", "paper"}
+        INF preset: ``"fast"`` solves each patch's output layer in closed form
+        over a shared sine layer, blends neighbouring patches and treats
+        clipped highlights apart (``ridge_inf``, ``highlights``); ``"paper"``
+        trains the paper's networks with Adam (``inf``).
     patch_size : (int, int)
         Approximate patch height and width.
     patches : iterable of (int, int), optional
@@ -89,7 +94,8 @@ def reconstruct(
     memory_mb : int
         Memory budget for one batch of INF patches.
     progress : callable, optional
-        ``progress(done, total)`` in units of work (INF: training steps x patches).
+        ``progress(done, total)`` in units of work (paper preset: training
+        steps x patches; otherwise patches).
 
     Returns
     -------
@@ -97,8 +103,9 @@ def reconstruct(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    if method == "inf" and preset not in inf.PRESETS:
-        raise ValueError(f"unknown INF preset {preset!r}; presets: {', '.join(inf.PRESETS)}")
+    presets = (DEFAULT_PRESET, *inf.PRESETS)
+    if method == "inf" and preset not in presets:
+        raise ValueError(f"unknown INF preset {preset!r}; presets: {', '.join(presets)}")
     h, w = srgb.shape[:2]
     if isinstance(samples, Payload):
         grid, values = samples.grid, samples.values()
@@ -121,6 +128,9 @@ def reconstruct(
     dev = resolve_device(device)
     if method == "rbf":
         _run_rbf(data, srgb_f, out, dev, progress)
+    elif preset == DEFAULT_PRESET:
+        ridge_inf.restore(srgb_f, values, grid, layout, chosen, ridge_inf.FAST, dev, seed, out, progress)
+        highlights.refine(out, srgb_f, values, grid, layout, chosen, dev)
     else:
         _run_inf(data, srgb_f, out, inf.PRESETS[preset], dev, seed, memory_mb, progress)
     return out

@@ -32,6 +32,15 @@ def smooth_image(h: int, w: int, seed: int = 0) -> np.ndarray:
     base = np.stack([np.sin(6 * x + 1), np.cos(5 * y), np.sin(4 * (x + y))], axis=-1) * 0.4 + 0.5
     return np.clip(base * 255 + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8)
 
+def scene(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth sRGB image and raw-RGB that is a global, spatially varying function of it."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / np.array([h, w]).reshape(2, 1, 1)
+    srgb = np.stack([0.5 + 0.4 * np.sin(5 * x + 2 * y), 0.5 + 0.4 * np.cos(4 * y), 0.5 + 0.3 * np.sin(3 * (x - y))], -1)
+    srgb = np.clip(srgb + rng.normal(0, 0.01, srgb.shape), 0, 1)
+    raw = srgb ** 2.2 * np.array([0.5, 0.9, 0.7]) * (1 + 0.1 * x[..., None])
+    return (srgb * 255).round().astype(np.uint8), raw.astype(np.float32)
+
 
 def jpeg(h: int = 64, w: int = 96, seed: int = 0, **save) -> bytes:
     buf = io.BytesIO()

@@ -12,22 +12,14 @@ from rawmeta.patches import PatchGrid, grid_slices
 from rawmeta.reconstruct import reconstruct, resolve_device
 from rawmeta.sampling import Grid
 
+from .helpers import scene
+
 TINY = dataclasses.replace(inf.PRESETS["paper"], hidden=32, branch_out=16, steps=150, lr=1e-3, lr_halve_every=60)
 
 
 @pytest.fixture(autouse=True)
 def tiny_preset(monkeypatch):
     monkeypatch.setitem(inf.PRESETS, "tiny", TINY)
-
-
-def scene(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A smooth sRGB image and raw-RGB that is a global, spatially varying function of it."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w] / np.array([h, w]).reshape(2, 1, 1)
-    srgb = np.stack([0.5 + 0.4 * np.sin(5 * x + 2 * y), 0.5 + 0.4 * np.cos(4 * y), 0.5 + 0.3 * np.sin(3 * (x - y))], -1)
-    srgb = np.clip(srgb + rng.normal(0, 0.01, srgb.shape), 0, 1)
-    raw = srgb ** 2.2 * np.array([0.5, 0.9, 0.7]) * (1 + 0.1 * x[..., None])
-    return (srgb * 255).round().astype(np.uint8), raw.astype(np.float32)
 
 
 def test_patch_grid_tiles_the_image():

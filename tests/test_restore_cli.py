@@ -55,13 +55,15 @@ def test_restore_with_reference_and_progress(embedded_pair):
     assert (folder / "e.png").exists()
 
 
-def test_paper_preset_runs_end_to_end(embedded_pair):
+@pytest.mark.parametrize("preset", ["fast", "paper"])
+def test_inf_presets_run_end_to_end(embedded_pair, preset):
     folder, dng, jpg = embedded_pair
-    proc = run("restore", jpg, folder / "paper.npy", "--reference", dng, "--quiet", "--seed", "1", check_rc=0)
+    options = ("--quiet", "--seed", "1") + (("--preset", preset) if preset == "paper" else ())  # fast: the default
+    proc = run("restore", jpg, folder / "a.npy", "--reference", dng, *options, check_rc=0)
     psnr = float(proc.stdout.split("PSNR (whole image)")[1].split("dB")[0])
     assert psnr > 20
-    first = np.load(folder / "paper.npy")
-    run("restore", jpg, folder / "again.npy", "--quiet", "--seed", "1", check_rc=0)
+    first = np.load(folder / "a.npy")
+    run("restore", jpg, folder / "again.npy", *options, check_rc=0)
     assert np.array_equal(first, np.load(folder / "again.npy"))
 
 
@@ -70,7 +72,7 @@ def test_restore_refusals_leave_nothing(embedded_pair):
     before = snapshot(folder)
     assert_one_line_error(run("restore", jpg, folder / "out.png"), 2, "unsupported extension '.png'")
     assert_one_line_error(run("restore", jpg, folder / "nodir" / "out.npy"), 8, "does not exist")
-    assert_one_line_error(run("restore", jpg, folder / "o.npy", "--preset", "turbo"), 2, "unknown INF preset")
+    assert_one_line_error(run("restore", jpg, folder / "o.npy", "--preset", "turbo"), 2, "unknown INF preset 'turbo'; presets: fast, paper")
     plain = folder / "plain.jpg"
     plain.write_bytes(container.detach(jpg.read_bytes()))
     before = snapshot(folder)
@@ -101,7 +103,7 @@ def test_re_encoded_jpeg_warns_and_restores(embedded_pair):
 
 def test_interrupted_restore_leaves_no_output(embedded_pair):
     folder, dng, jpg = embedded_pair
-    proc = subprocess.Popen([RAWMETA, "restore", str(jpg), str(folder / "slow.dng"), "--quiet"],
+    proc = subprocess.Popen([RAWMETA, "restore", str(jpg), str(folder / "slow.dng"), "--quiet", "--preset", "paper"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)
     proc.send_signal(signal.SIGINT)

@@ -1,0 +1,229 @@
+"""The fast INF preset: patch-wise sine networks whose output layer is solved in closed form.
+
+Each patch has its own network with one hidden layer of sine units,
+``sin(W_c s + W_u u + b)``, over a pixel's sRGB ``s`` (in [0, 1]) and its
+position ``u`` in patch units, plus linear inputs: a constant, ``s``, the
+linearised sRGB (the sRGB transfer function inverted) and the differences
+between ``s`` and its 8 neighbours' sRGB, which let the network undo part of
+the JPEG's noise and chroma subsampling. The hidden layer is drawn once per
+image (from the seed) and shared by all patches; each patch's output layer is
+the ridge regression of the raw-RGB samples of the patch and its 8 neighbours
+(theirs weighted down) on these features, solved exactly. Because the
+features are shared, a patch's normal equations are a weighted sum of those
+of its 3 x 3 cells, and each cell's are computed once.
+
+Prediction blends the networks of the 2 x 2 patches around each pixel with
+bilinear weights over the patch centres, so the result has no seams at patch
+edges. The networks are linear in their features, so blending costs one
+matrix product per quarter patch.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .patches import PatchGrid, grid_slices
+from .sampling import Grid
+
+#: Offsets (dy, dx) of the neighbours whose sRGB differences are linear inputs.
+_NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0))
+#: Inputs before the sine features: constant, sRGB, linear sRGB, neighbour differences.
+_LINEAR_INPUTS = 1 + 3 + 3 + 3 * len(_NEIGHBOURS)
+_UNPENALISED = 7  # constant, sRGB, linear sRGB
+
+
+@dataclass(frozen=True)
+class RidgeINFConfig:
+    """Shape and regularisation of the fast preset.
+
+    Attributes
+    ----------
+    features : int
+        Sine units in the hidden layer.
+    colour_scale : float
+        Standard deviation of the colour weights ``W_c`` (radians per unit of sRGB).
+    coord_scale : float
+        Standard deviation of the position weights ``W_u`` (radians per patch).
+    ridge : float
+        Penalty on the sine units' output weights, per training sample.
+    ridge_neighbours : float
+        Penalty on the neighbour differences' output weights, per training sample.
+    neighbour_weight : float
+        Weight of the samples of a neighbouring patch in a patch's regression,
+        per step (a side neighbour weighs this, a corner neighbour its square).
+    """
+
+    features: int = 256
+    colour_scale: float = 3.0
+    coord_scale: float = 1.0
+    ridge: float = 1e-3
+    ridge_neighbours: float = 1e-3
+    neighbour_weight: float = 0.1
+
+    @property
+    def width(self) -> int:
+        """Length of a pixel's feature vector (inputs of the output layer)."""
+        return _LINEAR_INPUTS + self.features
+
+
+#: The ``fast`` preset of ``rawmeta restore``.
+FAST = RidgeINFConfig()
+
+
+class SharedFeatures:
+    """The hidden layer shared by all patches of one image."""
+
+    def __init__(self, config: RidgeINFConfig, layout: PatchGrid, seed: int, device: torch.device):
+        gen = torch.Generator().manual_seed(seed)
+        f = config.features
+        self.colour = (torch.randn(3, f, generator=gen) * config.colour_scale).to(device)
+        self.coords = (torch.randn(2, f, generator=gen) * config.coord_scale).to(device)
+        self.bias = (torch.rand(f, generator=gen) * (2 * math.pi)).to(device)
+        rows, cols = layout.shape
+        self.unit = (layout.width / cols, layout.height / rows)  # patch size (x, y) in pixels
+        self.device = device
+
+    def at(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of the pixels ``rows x cols`` (row-major): linear inputs and sine units.
+
+        ``srgb`` is the whole image, float32 in [0, 1]; neighbours beyond
+        the image edge repeat the edge pixel. Returns tensors of shapes
+        (N, _LINEAR_INPUTS) and (N, features), N = len(rows) * len(cols).
+        """
+        h, w = srgb.shape[:2]
+        rr = np.clip(np.concatenate([rows - 1, rows, rows + 1]), 0, h - 1)
+        cc = np.clip(np.concatenate([cols - 1, cols, cols + 1]), 0, w - 1)
+        window = torch.from_numpy(srgb[np.ix_(rr, cc)]).to(self.device)  # (3 * rows, 3 * cols, 3)
+        nr, nc = len(rows), len(cols)
+        shifted = window.view(3, nr, 3, nc, 3)
+        return self._features([shifted[1 + dy, :, 1 + dx] for dy, dx in _NEIGHBOURS], shifted[1, :, 1],
+                              rows, cols)
+
+    def box(self, srgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of the pixels of ``box`` (y0, y1, x0, x1), as ``at`` gives them."""
+        y0, y1, x0, x1 = box
+        h, w = srgb.shape[:2]
+        window = srgb[max(y0 - 1, 0) : y1 + 1, max(x0 - 1, 0) : x1 + 1]
+        pad = ((int(y0 == 0), int(y1 == h)), (int(x0 == 0), int(x1 == w)), (0, 0))
+        window = torch.from_numpy(np.pad(window, pad, mode="edge") if any(map(any, pad[:2])) else window)
+        window = window.to(self.device)
+        bh, bw = y1 - y0, x1 - x0
+        return self._features([window[1 + dy : 1 + dy + bh, 1 + dx : 1 + dx + bw] for dy, dx in _NEIGHBOURS],
+                              window[1 : 1 + bh, 1 : 1 + bw], np.arange(y0, y1), np.arange(x0, x1))
+
+    def _features(self, neighbours: list[torch.Tensor], centre: torch.Tensor, rows: np.ndarray,
+                  cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        n = centre.shape[0] * centre.shape[1]
+        s = centre.reshape(n, 3)
+        linear = torch.empty(n, _LINEAR_INPUTS, device=self.device)
+        linear[:, 0] = 1.0
+        linear[:, 1:4] = s
+        linear[:, 4:7] = torch.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4)
+        for k, nb in enumerate(neighbours):
+            linear[:, 7 + 3 * k : 10 + 3 * k] = (nb - centre).reshape(n, 3)
+        uy = torch.from_numpy((rows / self.unit[1]).astype(np.float32)).to(self.device)
+        ux = torch.from_numpy((cols / self.unit[0]).astype(np.float32)).to(self.device)
+        phase = (uy[:, None, None] * self.coords[1] + ux[None, :, None] * self.coords[0]).reshape(n, -1)
+        hidden = torch.addmm(phase.add_(self.bias), s, self.colour).sin_()
+        return linear, hidden
+
+
+def tent_weights(n: int, edges: tuple[int, ...]) -> np.ndarray:
+    """Bilinear blending weights (n, K) of pixels 0..n-1 on the centres of K patches along one axis.
+
+    Weights fall linearly from 1 at a patch's centre to 0 at the neighbouring
+    centres; beyond the first and last centres the edge patch has weight 1.
+    Every row sums to 1.
+    """
+    e = np.asarray(edges, dtype=np.float64)
+    centres = (e[:-1] + e[1:] - 1) / 2
+    pixels = np.arange(n, dtype=np.float64)
+    if len(centres) == 1:
+        return np.ones((n, 1), np.float32)
+    k = np.clip(np.searchsorted(centres, pixels) - 1, 0, len(centres) - 2)
+    t = np.clip((pixels - centres[k]) / (centres[k + 1] - centres[k]), 0.0, 1.0)
+    out = np.zeros((n, len(centres)), np.float32)
+    out[np.arange(n), k] = 1 - t
+    out[np.arange(n), k + 1] += t
+    return out
+
+
+def _within(cells: Iterable[tuple[int, int]], shape: tuple[int, int], radius: int) -> list[tuple[int, int]]:
+    """The cells of ``shape`` within ``radius`` (Chebyshev) of any of ``cells``, sorted."""
+    rows, cols = shape
+    near = {(a, b) for i, j in cells for a in range(i - radius, i + radius + 1)
+            for b in range(j - radius, j + radius + 1) if 0 <= a < rows and 0 <= b < cols}
+    return sorted(near)
+
+
+def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, grid: Grid, srgb: np.ndarray,
+        values: np.ndarray, patches: list[tuple[int, int]]) -> dict[tuple[int, int], torch.Tensor]:
+    """Output layers (width, 3) of ``patches``, each fitted to its 3 x 3 neighbourhood's (weighted) samples."""
+    dev = features.device
+    normal: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+    for ij in _within(patches, layout.shape, 1):
+        rs, cs = grid_slices(grid, layout.box(*ij))
+        x = torch.cat(features.at(srgb, grid.rows()[rs], grid.cols()[cs]), dim=1).double()
+        y = torch.from_numpy(np.ascontiguousarray(values[rs, cs]).reshape(-1, 3)).to(dev, torch.float64)
+        normal[ij] = (x.T @ x, x.T @ y)
+    penalty = torch.zeros(config.width, dtype=torch.float64, device=dev)
+    penalty[:_UNPENALISED] = 1e-9
+    penalty[_UNPENALISED:_LINEAR_INPUTS] = config.ridge_neighbours
+    penalty[_LINEAR_INPUTS:] = config.ridge
+    weights = {}
+    for i, j in patches:
+        near = _within([(i, j)], layout.shape, 1)
+        share = [config.neighbour_weight ** (abs(a - i) + abs(b - j)) for a, b in near]
+        gram = sum(w * normal[c][0] for w, c in zip(share, near))
+        rhs = sum(w * normal[c][1] for w, c in zip(share, near))
+        count = gram[0, 0]  # the constant feature's square sums to the (weighted) number of samples
+        weights[i, j] = torch.linalg.solve(gram + torch.diag(penalty * count), rhs).float()
+    return weights
+
+
+def _halves(lo: int, hi: int, centre: float, index: int, count: int) -> list[tuple[int, int, list[int]]]:
+    """Split pixels lo..hi-1 of patch ``index`` at its centre: (start, end, patches blended there)."""
+    cut = min(max(int(centre) + 1, lo), hi)
+    parts = [(lo, cut, sorted({index, max(index - 1, 0)})), (cut, hi, sorted({index, min(index + 1, count - 1)}))]
+    return [p for p in parts if p[0] < p[1]]
+
+
+def predict_into(out: np.ndarray, features: SharedFeatures, layout: PatchGrid, srgb: np.ndarray, weights: dict,
+                 ij: tuple[int, int], blend: tuple[np.ndarray, np.ndarray]) -> None:
+    """Write patch ``ij``'s raw-RGB into ``out``, blending the networks of it and its neighbours.
+
+    Each quarter of the patch (split at its centre) blends the 2 x 2 networks
+    whose tent weights are non-zero there. ``blend`` holds the row and column
+    tent weights of the whole image; ``weights`` must hold every neighbour of ``ij``.
+    """
+    i, j = ij
+    y0, y1, x0, x1 = layout.box(i, j)
+    rows, cols = layout.shape
+    wr, wc = blend
+    for ya, yb, near_rows in _halves(y0, y1, (y0 + y1 - 1) / 2, i, rows):
+        for xa, xb, near_cols in _halves(x0, x1, (x0 + x1 - 1) / 2, j, cols):
+            near = [(a, b) for a in near_rows for b in near_cols]
+            linear, hidden = features.box(srgb, (ya, yb, xa, xb))
+            stacked = torch.cat([weights[c] for c in near], dim=1)
+            per_model = torch.addmm(linear @ stacked[:_LINEAR_INPUTS], hidden, stacked[_LINEAR_INPUTS:])
+            mix = np.stack([np.outer(wr[ya:yb, a], wc[xa:xb, b]).ravel() for a, b in near], axis=1)
+            pred = torch.einsum("nkc,nk->nc", per_model.view(len(linear), len(near), 3),
+                                torch.from_numpy(mix).to(linear.device))
+            out[ya:yb, xa:xb] = pred.clamp_(0.0, 1.0).cpu().numpy().reshape(yb - ya, xb - xa, 3)
+
+
+def restore(srgb: np.ndarray, values: np.ndarray, grid: Grid, layout: PatchGrid, patches: list[tuple[int, int]],
+            config: RidgeINFConfig, device: torch.device, seed: int, out: np.ndarray,
+            progress: Callable[[int, int], None] | None = None) -> None:
+    """Fill ``out``'s pixels of ``patches`` with the fast preset's prediction."""
+    features = SharedFeatures(config, layout, seed, device)
+    weights = fit(features, config, layout, grid, srgb, values, _within(patches, layout.shape, 1))
+    blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
+    for k, ij in enumerate(patches):
+        predict_into(out, features, layout, srgb, weights, ij, blend)
+        if progress:
+            progress(k + 1, len(patches))

@@ -1,0 +1,99 @@
+"""The fast preset: shared sine features, closed-form output layers, blending, and clipped highlights."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rawmeta import highlights, ridge_inf
+from rawmeta.metrics import psnr
+from rawmeta.patches import PatchGrid
+from rawmeta.reconstruct import reconstruct
+from rawmeta.sampling import Grid
+
+from .helpers import scene, smooth_image
+
+CPU = torch.device("cpu")
+
+
+def test_tent_weights_blend_between_patch_centres():
+    edges = (0, 40, 80, 100)
+    w = ridge_inf.tent_weights(100, edges)
+    assert w.shape == (100, 3) and np.allclose(w.sum(axis=1), 1)
+    assert (w[:20, 0] == 1).all() and (w[90:, 2] == 1).all()  # beyond the outer centres: the edge patch alone
+    assert w[59, 1] == pytest.approx(0.9875) and w[59, 0] == pytest.approx(0.0125)  # centres 19.5, 59.5, 89.5
+    assert np.all(np.diff(w[20:60, 0]) <= 0) and np.count_nonzero(w, axis=1).max() == 2
+    assert np.array_equal(ridge_inf.tent_weights(7, (0, 7)), np.ones((7, 1), np.float32))
+
+
+def test_features_of_sample_points_and_of_blocks_agree():
+    srgb = smooth_image(50, 70).astype(np.float32) / 255
+    layout = PatchGrid.for_image(50, 70, (25, 35))
+    feats = ridge_inf.SharedFeatures(ridge_inf.FAST, layout, seed=1, device=CPU)
+    for box in [(0, 25, 0, 35), (25, 50, 35, 70), (10, 20, 30, 41)]:
+        y0, y1, x0, x1 = box
+        a = feats.at(srgb, np.arange(y0, y1), np.arange(x0, x1))
+        b = feats.box(srgb, box)
+        for u, v in zip(a, b):
+            assert u.shape == v.shape and torch.allclose(u, v, atol=1e-6)
+    linear, hidden = feats.at(srgb, np.array([0]), np.array([0]))
+    assert linear.shape == (1, 31) and hidden.shape == (1, ridge_inf.FAST.features)
+    # the corner pixel's missing neighbours repeat it, so those differences are zero
+    assert torch.all(linear[0, 7:10] == 0) and linear[0, 0] == 1
+
+
+def test_fast_preset_restores_a_global_map_seamlessly():
+    srgb, raw = scene(192, 256)
+    grid = Grid.centred(192, 256)
+    out = reconstruct(srgb, grid.sample(raw), grid, patch_size=(48, 64), device="cpu")
+    assert out.dtype == np.float32 and np.isfinite(out).all()
+    assert psnr(out, raw) > 45
+    again = reconstruct(srgb, grid.sample(raw), grid, patch_size=(48, 64), device="cpu")
+    other_seed = reconstruct(srgb, grid.sample(raw), grid, patch_size=(48, 64), device="cpu", seed=5)
+    assert np.array_equal(out, again) and not np.array_equal(out, other_seed)
+    # no seams: the error jumps no more across patch edges than between other neighbouring rows
+    err = (out - raw).mean(axis=-1)
+    steps = np.abs(np.diff(err, axis=0)).mean(axis=1)
+    edges = [e - 1 for e in PatchGrid.for_image(192, 256, (48, 64)).row_edges[1:-1]]
+    assert steps[edges].max() < 2 * np.median(steps)
+
+
+def test_a_crop_equals_the_same_pixels_of_a_whole_restore():
+    srgb, raw = scene(144, 192, seed=2)
+    grid = Grid.centred(144, 192)
+    whole = reconstruct(srgb, grid.sample(raw), grid, patch_size=(48, 64), device="cpu")
+    crop = reconstruct(srgb, grid.sample(raw), grid, patch_size=(48, 64), patches=[(1, 1)], device="cpu")
+    assert np.isnan(crop[:48]).all() and np.isnan(crop[:, :64]).all()
+    np.testing.assert_allclose(crop[48:96, 64:128], whole[48:96, 64:128], atol=1e-6)
+
+
+def clipped_scene(h: int = 160, w: int = 224) -> tuple[np.ndarray, np.ndarray]:
+    """raw-RGB with a bright textured blob whose sRGB render clips at 255.
+
+    Inside the blob only the samples know the texture (period 40 px): the
+    sRGB there is flat white.
+    """
+    y, x = np.mgrid[0:h, 0:w] / np.array([h, w]).reshape(2, 1, 1)
+    blob = np.exp(-((x - 0.5) ** 2 + (y - 0.5) ** 2) / 0.05)
+    texture = 1 + 0.3 * np.sin(2 * np.pi * x * w / 40) * np.sin(2 * np.pi * y * h / 40)
+    base = 0.05 + 0.3 * x + 0.9 * blob * texture
+    raw = np.stack([base * 0.6, base, base * 0.8], axis=-1).astype(np.float32) / 1.2
+    srgb = np.clip(1.4 * raw ** (1 / 2.2) * np.array([1.6, 1.0, 1.2]) / 1.2, 0, 1)
+    return (srgb * 255).round().astype(np.uint8), raw
+
+
+def test_clipped_highlights_are_interpolated_from_bright_samples(monkeypatch):
+    srgb, raw = clipped_scene()
+    clipped = (srgb >= 250).any(axis=-1)
+    assert 0.05 < clipped.mean() < 0.5
+    grid = Grid.centred(*raw.shape[:2])
+    with_refine = reconstruct(srgb, grid.sample(raw), grid, patch_size=(40, 56), device="cpu")
+    monkeypatch.setattr(highlights, "NEAR", 2.0)  # no pixel is that bright: refinement off
+    without = reconstruct(srgb, grid.sample(raw), grid, patch_size=(40, 56), device="cpu")
+    assert np.array_equal(with_refine[~clipped & (srgb.max(-1) < 240)], without[~clipped & (srgb.max(-1) < 240)])
+
+    def clipped_psnr(out: np.ndarray) -> float:
+        return 10 * np.log10(1 / np.mean((out[clipped] - raw[clipped]) ** 2))
+
+    gain = clipped_psnr(with_refine) - clipped_psnr(without)
+    assert gain > 4  # 8.6 dB measured
