@@ -205,24 +205,32 @@ def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/BENCHMARKS.md"),
               show_default=True, help="Markdown file to write.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs per embed timing (median).")
-@click.option("--section", type=click.Choice(["embed", "restore", "all"]), default="all", show_default=True,
-              help="Which benchmarks to run; the others' sections in OUTPUT are kept. "
-                   "restore takes about an hour on 2 CPU cores for the shared RAWs.")
+@click.option("--section", type=click.Choice(["embed", "restore", "scale", "all"]), default="all",
+              show_default=True,
+              help="Which benchmarks to run; the others' sections in OUTPUT are kept. restore takes about "
+                   "an hour on 2 CPU cores for the shared RAWs (mostly the paper preset), scale a few minutes.")
 @click.option("--paper-patches", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Patches per file restored with the slow paper preset.")
+              help="Patches per file in the crop where fast, RBF and paper presets are compared.")
+@click.option("--regime", type=click.Choice(["libraw", "rawtherapee", "both"]), default="both", show_default=True,
+              help="Which JPEGs restore is measured on: LibRaw's render, RawTherapee's, or both.")
+@click.option("--rbf-whole", is_flag=True, help="Also restore whole images with RBF (about 12 s a patch).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-def bench(raw_dir: Path, output: Path, repeat: int, section: str, paper_patches: int, device: str) -> None:
-    """Benchmark embed (payload size, time) and restore (PSNR, SSIM, time) on every RAW in a folder.
+def bench(raw_dir: Path, output: Path, repeat: int, section: str, paper_patches: int, regime: str,
+          rbf_whole: bool, device: str) -> None:
+    """Benchmark embed (payload size, time), restore (PSNR, SSIM, time) and restore at 12/24 MP.
 
-    Results go into OUTPUT (Markdown), section by section.
+    Results go into OUTPUT (Markdown), section by section; restore also
+    draws a PSNR-against-time plot next to it.
     """
     from rawmeta import bench as bench_api
-    from rawmeta import restore_bench
+    from rawmeta import restore_bench, scale_bench
     from rawmeta.errors import UsageError
 
     if not raw_dir.is_dir():
         raise UsageError(f"RAW folder {raw_dir} does not exist (use --raw-dir or RAWMETA_RAW_DIR)")
     raws = bench_api.find_raws(raw_dir)
+    if not raws:
+        raise UsageError(f"RAW folder {raw_dir} holds no RAW files")
     log = lambda m: click.echo(m, err=True)  # noqa: E731
     text = output.read_text() if output.exists() else ""
     if section in ("embed", "all"):
@@ -231,9 +239,21 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, paper_patches:
         text = bench_api.merge_report(text, "embed", bench_api.embed_markdown(rows, skipped, command, repeat))
         write_output(output, text.encode())
     if section in ("restore", "all"):
-        rows, skipped = restore_bench.run(raws, paper_patches, device, log=log)
-        command = f"rawmeta bench --section restore --paper-patches {paper_patches}"
-        text = bench_api.merge_report(text, "restore", restore_bench.markdown(rows, skipped, command, device))
+        regimes = restore_bench.REGIMES if regime == "both" else (regime,)
+        rows, skipped = restore_bench.run(raws, paper_patches, device, rbf_whole, regimes, log=log)
+        command = (f"rawmeta bench --section restore --paper-patches {paper_patches} --regime {regime}"
+                   + (" --rbf-whole" if rbf_whole else ""))
+        figure = output.with_name("restore_psnr_time.png") if rows else None
+        if figure:
+            restore_bench.write_plot(figure, rows)
+        text = bench_api.merge_report(text, "restore", restore_bench.markdown(
+            rows, skipped, command, device, figure.name if figure else None))
+        write_output(output, text.encode())
+    if section in ("scale", "all"):
+        source = max(raws, key=lambda p: p.stat().st_size)
+        rows = scale_bench.run(source, device, log=log)
+        command = "rawmeta bench --section scale"
+        text = bench_api.merge_report(text, "scale", scale_bench.markdown(rows, source, command, device))
         write_output(output, text.encode())
     click.echo(text)
     click.echo(f"written to {output}", err=True)

@@ -135,7 +135,7 @@ def run_bench(raws: Iterable[Path], repeat: int = 3, log: Callable[[str], None] 
     return rows, skipped
 
 
-SECTIONS = ("embed", "restore")
+SECTIONS = ("embed", "restore", "scale")
 
 
 def machine_line(command: str) -> str:

@@ -1,10 +1,21 @@
-"""Restore benchmarks: accuracy and time of the RBF baseline and the paper's INF on real RAWs.
+"""Restore benchmarks: the fast preset against the RBF baseline and the paper's INF on real RAWs.
 
-For each RAW, LibRaw's sRGB render saved as a quality-95 JPEG is embedded
-with the default payload and restored. RBF restores the whole image; the
-paper preset (about 2 CPU-minutes a patch) restores a fixed crop of a few
-patches in the middle of the image, and RBF is also scored on that crop so
-the two can be compared like with like.
+Each RAW is restored from two JPEGs (regimes):
+
+``libraw``
+    LibRaw's sRGB render, on raw-RGB's pixel grid, saved as a quality-95 JPEG.
+``rawtherapee``
+    RawTherapee-cli's render with its default profile (16-bit TIFF). Its
+    crop differs from LibRaw's by a few pixels; until ``embed`` aligns such
+    JPEGs itself, the render and raw-RGB are both cut to their common area
+    (the integer offset found by :func:`common_area`) and the render is
+    saved by Pillow as a quality-95 JPEG.
+
+The JPEG is embedded with the default payload and restored: the fast preset
+over the whole image; the fast preset, the RBF baseline and the paper preset
+(about 2 CPU-minutes a patch) on the same crop of a few patches along the
+middle patch row, trained exactly as in a full run. RBF over the whole image
+(about 12 s a patch) is optional.
 """
 from __future__ import annotations
 
@@ -15,15 +26,19 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
+from . import metrics, plot
 from .bench import machine_line
 from .embed import embed_bytes, make_payload
 from .errors import RawReadError
 from .patches import DEFAULT_PATCH, PatchGrid
 from .rawfile import read_raw
 from .reconstruct import resolve_device
-from .render import jpeg_bytes, render_srgb
+from .render import jpeg_bytes, render_rawtherapee, render_srgb
 from .restore import restore_bytes
+
+REGIMES = ("libraw", "rawtherapee")
+#: Largest crop offset (pixels per side) between a RawTherapee render and raw-RGB that is searched.
+MAX_OFFSET = 16
 
 
 @dataclass(frozen=True)
@@ -36,12 +51,16 @@ class Score:
 @dataclass(frozen=True)
 class RestoreRow:
     name: str
+    regime: str
     width: int
     height: int
+    offset: tuple[int, int]  # (dy, dx) of the JPEG's first pixel in LibRaw's raw-RGB
     patches: int
     crop: tuple[int, int, int, int]
     crop_patches: int
-    rbf_whole: Score
+    fast_whole: Score
+    rbf_whole: Score | None
+    fast_crop: Score
     rbf_crop: Score
     paper_crop: Score
 
@@ -58,6 +77,60 @@ def union_box(layout: PatchGrid, chosen: list[tuple[int, int]]) -> tuple[int, in
     return min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes), max(b[3] for b in boxes)
 
 
+def _high_pass(luma: np.ndarray) -> np.ndarray:
+    """Luminance minus its 5 x 5 box mean, normalised: what aligns renders with different tone curves."""
+    pad = np.pad(luma, 2, mode="edge")
+    c = np.cumsum(np.cumsum(pad, 0), 1)
+    c = np.pad(c, ((1, 0), (1, 0)))
+    mean = (c[5:, 5:] - c[:-5, 5:] - c[5:, :-5] + c[:-5, :-5]) / 25
+    hp = luma - mean
+    return (hp - hp.mean()) / (hp.std() + 1e-12)
+
+
+def common_area(reference: np.ndarray, other: np.ndarray, max_offset: int = MAX_OFFSET) -> tuple[int, int]:
+    """The integer offset (dy, dx) of ``other``'s pixel (0, 0) in ``reference`` (both H x W x 3 sRGB).
+
+    Found by maximising the correlation of high-passed luminance over a
+    central window, for offsets up to ``max_offset`` beyond the sizes'
+    difference on each side.
+    """
+    def luma(img: np.ndarray) -> np.ndarray:
+        f = img.astype(np.float64) / np.iinfo(img.dtype).max
+        return f @ np.array([0.2126, 0.7152, 0.0722])
+
+    ref, oth = luma(reference), luma(other)
+    h, w = oth.shape
+    win = min(h, w, 512) // 2
+    cy, cx = h // 2, w // 2
+    patch = _high_pass(oth[cy - win : cy + win, cx - win : cx + win])
+    best, best_score = (0, 0), -np.inf
+    dh, dw = reference.shape[0] - h, reference.shape[1] - w
+    for dy in range(min(0, dh) - max_offset, max(0, dh) + max_offset + 1):
+        for dx in range(min(0, dw) - max_offset, max(0, dw) + max_offset + 1):
+            y0, x0 = cy - win + dy, cx - win + dx
+            if y0 < 0 or x0 < 0 or y0 + 2 * win > ref.shape[0] or x0 + 2 * win > ref.shape[1]:
+                continue
+            score = float((_high_pass(ref[y0 : y0 + 2 * win, x0 : x0 + 2 * win]) * patch).mean())
+            if score > best_score:
+                best, best_score = (dy, dx), score
+    return best
+
+
+def regime_pair(path: Path, regime: str):
+    """(raw-RGB, camera facts, JPEG bytes, offset) of one RAW in one regime."""
+    raw = read_raw(path)
+    if regime == "libraw":
+        return raw.rgb, raw.camera, jpeg_bytes(render_srgb(path), 95), (0, 0)
+    developed = render_rawtherapee(path)
+    dy, dx = common_area(render_srgb(path), developed)
+    h, w = raw.rgb.shape[:2]
+    y0, x0 = max(dy, 0), max(dx, 0)
+    y1, x1 = min(h, dy + developed.shape[0]), min(w, dx + developed.shape[1])
+    srgb = developed[y0 - dy : y1 - dy, x0 - dx : x1 - dx]
+    srgb8 = np.round(srgb.astype(np.float64) / 257).astype(np.uint8)
+    return np.ascontiguousarray(raw.rgb[y0:y1, x0:x1]), raw.camera, jpeg_bytes(srgb8, 95), (dy, dx)
+
+
 def _score(pred: np.ndarray, ref: np.ndarray, box, seconds: float) -> Score:
     y0, y1, x0, x1 = box
     p, r = pred[y0:y1, x0:x1], ref[y0:y1, x0:x1]
@@ -70,73 +143,114 @@ def _timed_restore(jpeg: bytes, **options) -> tuple[np.ndarray, float]:
     return rgb, time.perf_counter() - t0
 
 
-def bench_file(path: Path, paper_patches: int, device: str) -> RestoreRow:
-    raw = read_raw(path)
-    h, w = raw.rgb.shape[:2]
-    jpeg = jpeg_bytes(render_srgb(path), 95)
-    embedded, _ = embed_bytes(jpeg, make_payload(raw.rgb, raw.camera, jpeg))
+def bench_file(path: Path, regime: str, paper_patches: int, device: str, rbf_whole: bool) -> RestoreRow:
+    rgb, camera, jpeg, offset = regime_pair(path, regime)
+    h, w = rgb.shape[:2]
+    embedded, _ = embed_bytes(jpeg, make_payload(rgb, camera, jpeg))
     layout = PatchGrid.for_image(h, w, DEFAULT_PATCH)
     chosen = crop_patches(layout, paper_patches)
     box = union_box(layout, chosen)
-    whole, t_whole = _timed_restore(embedded, method="rbf", device=device)
-    crop_rbf, t_crop_rbf = _timed_restore(embedded, method="rbf", patches=chosen, device=device)
-    crop_inf, t_crop_inf = _timed_restore(embedded, method="inf", preset="paper", patches=chosen, device=device)
+    whole = (0, h, 0, w)
+
+    def scored(region, **options) -> Score:
+        pred, seconds = _timed_restore(embedded, device=device, **options)
+        return _score(pred, rgb, region, seconds)
+
     return RestoreRow(
-        name=path.name, width=w, height=h, patches=len(layout), crop=box, crop_patches=len(chosen),
-        rbf_whole=_score(whole, raw.rgb, (0, h, 0, w), t_whole),
-        rbf_crop=_score(crop_rbf, raw.rgb, box, t_crop_rbf),
-        paper_crop=_score(crop_inf, raw.rgb, box, t_crop_inf),
+        name=path.name, regime=regime, width=w, height=h, offset=offset, patches=len(layout), crop=box,
+        crop_patches=len(chosen),
+        fast_whole=scored(whole),
+        rbf_whole=scored(whole, method="rbf") if rbf_whole else None,
+        fast_crop=scored(box, patches=chosen),
+        rbf_crop=scored(box, method="rbf", patches=chosen),
+        paper_crop=scored(box, preset="paper", patches=chosen),
     )
 
 
-def run(raws: Iterable[Path], paper_patches: int = 2, device: str = "auto",
-        log: Callable[[str], None] = print) -> tuple[list[RestoreRow], list[str]]:
+def run(raws: Iterable[Path], paper_patches: int = 2, device: str = "auto", rbf_whole: bool = False,
+        regimes: Iterable[str] = REGIMES, log: Callable[[str], None] = print) -> tuple[list[RestoreRow], list[str]]:
     rows, skipped = [], []
-    for path in raws:
-        try:
-            rows.append(bench_file(path, paper_patches, device))
-            r = rows[-1]
-            log(f"restored {path.name}: rbf {r.rbf_whole.psnr:.2f} dB whole; crop rbf {r.rbf_crop.psnr:.2f} dB, "
-                f"paper {r.paper_crop.psnr:.2f} dB ({r.paper_crop.seconds:.0f} s)")
-        except RawReadError as exc:
-            skipped.append(f"{path.name}: {exc}")
-            log(f"skipped {path.name}: {exc}")
+    for regime in regimes:
+        for path in raws:
+            try:
+                r = bench_file(path, regime, paper_patches, device, rbf_whole)
+            except RawReadError as exc:
+                skipped.append(f"{path.name} ({regime}): {exc}")
+                log(f"skipped {path.name} ({regime}): {exc}")
+                continue
+            rows.append(r)
+            log(f"{regime} {path.name}: fast {r.fast_whole.psnr:.2f} dB whole ({r.fast_whole.seconds:.1f} s); "
+                f"crop fast {r.fast_crop.psnr:.2f}, rbf {r.rbf_crop.psnr:.2f}, paper {r.paper_crop.psnr:.2f} dB "
+                f"({r.paper_crop.seconds:.0f} s)")
     return rows, skipped
 
 
-def markdown(rows: list[RestoreRow], skipped: list[str], command: str, device: str) -> str:
+def write_plot(path: Path, rows: list[RestoreRow]) -> None:
+    """PSNR against seconds per patch on the crops, one series per method and regime, as a PNG."""
+    series = {f"{m} ({g})": [(getattr(r, f"{m}_crop").seconds / r.crop_patches, getattr(r, f"{m}_crop").psnr)
+                             for r in rows if r.regime == g]
+              for m in ("fast", "rbf", "paper") for g in REGIMES if any(r.regime == g for r in rows)}
+    plot.scatter_png(path, series, "Restore on the crops: PSNR against time", "seconds per patch (log)",
+                     "PSNR (dB)")
+
+
+def _mean(rows: list[RestoreRow], f: Callable[[RestoreRow], float]) -> float:
+    return float(np.mean([f(r) for r in rows]))
+
+
+def markdown(rows: list[RestoreRow], skipped: list[str], command: str, device: str, plot: str | None) -> str:
     """The restore section of docs/BENCHMARKS.md."""
     dev = resolve_device(device)
     out = [
-        "## Restore: RBF baseline and the paper's INF",
+        "## Restore: fast preset, RBF baseline and the paper's INF",
         "",
         machine_line(command),
         "",
-        f"Device: {dev.type}. JPEG: LibRaw's render at quality 95 with the default payload (stride 8, "
-        "12-bit). PSNR and SSIM are over the whole image or the whole crop (not the paper's mean of "
-        "per-patch PSNRs), against LibRaw's raw-RGB. The paper preset is too slow on this CPU for whole "
-        "images (about 2 minutes a patch), so it is measured on a crop: the patches named in the table, "
-        "along the middle patch row, each trained on its own and its neighbours' samples as in a full "
-        "run; RBF is scored on the same crop and on the whole image. Seconds are wall time of the whole "
-        "restore call (payload decoding, JPEG decoding, training, prediction).",
+        (f"Device: {dev.type}. Each RAW is restored from two JPEGs: `libraw`, LibRaw's render at quality 95; "
+         "`rawtherapee`, RawTherapee-cli's render (default profile) cut, with raw-RGB, to their common area "
+         "(offset dy, dx of its first pixel in LibRaw's grid, found by correlation; alignment in `embed` is a "
+         "later issue) and saved at quality 95 by Pillow. Default payload (stride 8, 12-bit). PSNR and SSIM "
+         "are over the whole image or the whole crop (not the paper's mean of per-patch PSNRs), against "
+         "LibRaw's raw-RGB. The paper preset is too slow on this CPU for whole images, so the three methods "
+         "are compared on a crop: the patches named in the table, along the middle patch row, each trained "
+         "on its own and its neighbours' samples as in a full run. Seconds are wall time of the whole "
+         "restore call (payload and JPEG decoding, training, prediction); speed-up is paper seconds over "
+         "fast seconds on the crop."),
         "",
-        "| file | size (w x h) | patches | RBF whole PSNR | RBF whole SSIM | RBF whole s | crop (y0:y1, x0:x1) "
-        "| RBF crop PSNR | RBF crop SSIM | RBF crop s | paper crop PSNR | paper crop SSIM | paper crop s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| regime | file | size (w x h) | offset | fast whole PSNR | SSIM | s | crop (y0:y1, x0:x1) "
+        "| fast crop PSNR | RBF crop PSNR | paper crop PSNR | fast s | RBF s | paper s | speed-up |"
+        + (" RBF whole PSNR | RBF whole s |" if any(r.rbf_whole for r in rows) else ""),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        + ("---|---|" if any(r.rbf_whole for r in rows) else ""),
     ]
     for r in rows:
         y0, y1, x0, x1 = r.crop
+        line = (f"| {r.regime} | {r.name} | {r.width} x {r.height} | {r.offset[0]}, {r.offset[1]} "
+                f"| {r.fast_whole.psnr:.2f} | {r.fast_whole.ssim:.4f} | {r.fast_whole.seconds:.1f} "
+                f"| {y0}:{y1}, {x0}:{x1} ({r.crop_patches}) | {r.fast_crop.psnr:.2f} | {r.rbf_crop.psnr:.2f} "
+                f"| {r.paper_crop.psnr:.2f} | {r.fast_crop.seconds:.2f} | {r.rbf_crop.seconds:.1f} "
+                f"| {r.paper_crop.seconds:.0f} | {r.paper_crop.seconds / r.fast_crop.seconds:.0f}x |")
+        if r.rbf_whole:
+            line += f" {r.rbf_whole.psnr:.2f} | {r.rbf_whole.seconds:.0f} |"
+        out.append(line)
+    out.append("")
+    for regime in REGIMES:
+        sub = [r for r in rows if r.regime == regime]
+        if not sub:
+            continue
+        worst = min(sub, key=lambda r: r.fast_crop.psnr - r.paper_crop.psnr)
         out.append(
-            f"| {r.name} | {r.width} x {r.height} | {r.patches} | {r.rbf_whole.psnr:.2f} | {r.rbf_whole.ssim:.4f} "
-            f"| {r.rbf_whole.seconds:.0f} | {y0}:{y1}, {x0}:{x1} ({r.crop_patches} patches) "
-            f"| {r.rbf_crop.psnr:.2f} | {r.rbf_crop.ssim:.4f} | {r.rbf_crop.seconds:.0f} "
-            f"| {r.paper_crop.psnr:.2f} | {r.paper_crop.ssim:.4f} | {r.paper_crop.seconds:.0f} |"
+            f"Means, {regime} ({len(sub)} files): fast whole {_mean(sub, lambda r: r.fast_whole.psnr):.2f} dB; "
+            f"on the crops fast {_mean(sub, lambda r: r.fast_crop.psnr):.2f} dB, RBF "
+            f"{_mean(sub, lambda r: r.rbf_crop.psnr):.2f} dB, paper {_mean(sub, lambda r: r.paper_crop.psnr):.2f} dB "
+            f"(fast - paper: worst file {worst.name} {worst.fast_crop.psnr - worst.paper_crop.psnr:+.2f} dB); "
+            f"speed-up over paper {_mean(sub, lambda r: r.paper_crop.seconds / r.fast_crop.seconds):.0f}x."
+            + (f" RBF whole {_mean(sub, lambda r: r.rbf_whole.psnr):.2f} dB."
+               if all(r.rbf_whole for r in sub) else "")
         )
-    if rows:
-        mean = lambda f: np.mean([f(r) for r in rows])  # noqa: E731
-        out += ["", f"Means: RBF whole {mean(lambda r: r.rbf_whole.psnr):.2f} dB; on the crops RBF "
-                f"{mean(lambda r: r.rbf_crop.psnr):.2f} dB and paper INF {mean(lambda r: r.paper_crop.psnr):.2f} dB, "
-                f"paper INF {mean(lambda r: r.paper_crop.seconds / r.crop_patches):.0f} s a patch."]
+        out.append("")
+    if plot:
+        out += [f"![PSNR against restore time on the crops]({plot})", ""]
     if skipped:
-        out += ["", "Skipped: " + "; ".join(skipped)]
-    return "\n".join(out) + "\n"
+        out += ["Skipped: " + "; ".join(skipped), ""]
+    return "\n".join(out)

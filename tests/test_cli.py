@@ -190,7 +190,14 @@ def test_bench_writes_a_report(tmp_path, pair):
                check_rc=0)
     text = report.read_text()
     assert "| tiny.dng | rawmeta Synthetic 12-bit | 128 x 96 |" in text  # the embed section is kept
-    row = next(line for line in text.splitlines() if line.startswith("| tiny.dng | 128 x 96 | 1 |"))
-    assert len(row.split("|")) == 15 and "(1 patches)" in row
-    assert "Means: RBF whole" in proc.stdout
+    row = next(line for line in text.splitlines() if line.startswith("| libraw | tiny.dng | 128 x 96 | 0, 0 |"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert len(cells) == 15 and "(1)" in cells[7] and cells[-1].endswith("x")
+    assert all(15 < float(cells[k]) < 80 for k in (4, 8, 9, 10))  # fast whole, fast/RBF/paper crop PSNR
+    assert "Means, libraw (1 files)" in proc.stdout
+    # RawTherapee refuses images this small: the regime is skipped with its reason (real RAWs: test_real_raws)
+    assert "tiny.dng (rawtherapee): rawtherapee-cli failed" in proc.stdout
+    assert "broken.nef (libraw)" in proc.stdout
+    figure = Image.open(tmp_path / "restore_psnr_time.png")
+    assert figure.format == "PNG" and figure.size == (720, 480)
     assert_one_line_error(run("bench", "--raw-dir", tmp_path / "none"), 2, "does not exist")

@@ -1,0 +1,108 @@
+"""Scale benchmark: wall time and peak memory of ``rawmeta restore`` (fast preset) on 12 and 24 MP images.
+
+No shared RAW is that large, so the images are made from the largest RAW file:
+its raw-RGB tiled with mirroring to the wanted size, written as a LinearRaw
+DNG with its camera facts, rendered by LibRaw, saved as a quality-95 JPEG and
+embedded. ``rawmeta restore IMAGE.jpg OUT.dng`` then runs as its own process:
+seconds are its wall time end to end (start-up, reading, restore, writing the
+DNG) and memory its peak resident set size (``getrusage`` of that process).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics
+from .bench import machine_line
+from .dng import write_linear_dng
+from .embed import embed_bytes, make_payload
+from .outputs import read_raw_rgb
+from .rawfile import read_raw
+from .render import jpeg_bytes, render_srgb
+
+#: Image sizes measured: label -> (width, height).
+SIZES = {"12 MP": (4000, 3000), "24 MP": (6000, 4000)}
+
+
+@dataclass(frozen=True)
+class ScaleRow:
+    label: str
+    width: int
+    height: int
+    seconds: float
+    peak_rss_mb: float
+    psnr: float
+
+
+def mirror_tile(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``rgb`` cropped or extended by mirror images of itself to ``height`` x ``width``."""
+    h, w = rgb.shape[:2]
+    grown = np.pad(rgb, ((0, max(0, height - h)), (0, max(0, width - w)), (0, 0)), mode="symmetric")
+    return np.ascontiguousarray(grown[:height, :width])
+
+
+def timed_process(args: list[str]) -> tuple[float, float, int]:
+    """Run ``args``; return (wall seconds, peak RSS in MB, exit status)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stderr.close()
+    return seconds, usage.ru_maxrss / 1024, proc.returncode
+
+
+def bench_size(source: Path, label: str, width: int, height: int, device: str, work: Path) -> ScaleRow:
+    raw = read_raw(source)
+    rgb = mirror_tile(raw.rgb, height, width)
+    dng = work / f"{label.replace(' ', '')}.dng"
+    write_linear_dng(dng, rgb, raw.camera)
+    truth = read_raw(dng).rgb  # the DNG's own 16-bit values, as LibRaw reads them
+    jpeg = jpeg_bytes(render_srgb(dng), 95)
+    embedded, _ = embed_bytes(jpeg, make_payload(truth, raw.camera, jpeg))
+    jpg, out = work / "scale.jpg", work / "restored.dng"
+    jpg.write_bytes(embedded)
+    rawmeta = str(Path(sys.executable).with_name("rawmeta"))
+    seconds, rss, rc = timed_process([rawmeta, "restore", str(jpg), str(out), "--quiet", "--device", device])
+    if rc != 0:
+        raise RuntimeError(f"rawmeta restore failed on the {label} image (exit {rc})")
+    return ScaleRow(label, width, height, seconds, rss, metrics.psnr(read_raw_rgb(out), truth))
+
+
+def run(source: Path, device: str = "auto", log: Callable[[str], None] = print) -> list[ScaleRow]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, (w, h) in SIZES.items():
+            rows.append(bench_size(source, label, w, h, device, Path(tmp)))
+            r = rows[-1]
+            log(f"{label}: {r.seconds:.1f} s, peak RSS {r.peak_rss_mb:.0f} MB, {r.psnr:.2f} dB")
+    return rows
+
+
+def markdown(rows: list[ScaleRow], source: Path, command: str, device: str) -> str:
+    """The scale section of docs/BENCHMARKS.md."""
+    out = [
+        "## Restore at 12 and 24 MP: time and memory",
+        "",
+        machine_line(command),
+        "",
+        (f"Images made from `{source.name}` (the largest RAW file benchmarked): its raw-RGB tiled with mirroring to the "
+         "size below, written as a LinearRaw DNG, rendered by LibRaw and saved at quality 95, then embedded. "
+         f"`rawmeta restore IMAGE.jpg OUT.dng --device {device}` (fast preset) runs as its own process; seconds "
+         "are its wall time end to end, memory its peak resident set size. PSNR is of the restored DNG "
+         "against the tiled raw-RGB."),
+        "",
+        "| image | size (w x h) | seconds | peak RSS (MB) | PSNR (dB) |",
+        "|---|---|---|---|---|",
+    ]
+    out += [f"| {r.label} | {r.width} x {r.height} | {r.seconds:.1f} | {r.peak_rss_mb:.0f} | {r.psnr:.2f} |"
+            for r in rows]
+    return "\n".join(out) + "\n"
