@@ -194,6 +194,11 @@ def write_plot(path: Path, rows: list[RestoreRow]) -> None:
                      "PSNR (dB)")
 
 
+def _cells(score: Score) -> str:
+    """PSNR | SSIM | seconds, as table cells."""
+    return f"{score.psnr:.2f} | {score.ssim:.4f} | {score.seconds:.2f}"
+
+
 def _mean(rows: list[RestoreRow], f: Callable[[RestoreRow], float]) -> float:
     return float(np.mean([f(r) for r in rows]))
 
@@ -217,22 +222,30 @@ def markdown(rows: list[RestoreRow], skipped: list[str], command: str, device: s
          "restore call (payload and JPEG decoding, training, prediction); speed-up is paper seconds over "
          "fast seconds on the crop."),
         "",
-        "| regime | file | size (w x h) | offset | fast whole PSNR | SSIM | s | crop (y0:y1, x0:x1) "
-        "| fast crop PSNR | RBF crop PSNR | paper crop PSNR | fast s | RBF s | paper s | speed-up |"
-        + (" RBF whole PSNR | RBF whole s |" if any(r.rbf_whole for r in rows) else ""),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-        + ("---|---|" if any(r.rbf_whole for r in rows) else ""),
+        "### Same crop, three methods",
+        "",
+        ("| regime | file | crop (y0:y1, x0:x1) | fast PSNR | fast SSIM | fast s | RBF PSNR | RBF SSIM | RBF s "
+         "| paper PSNR | paper SSIM | paper s | speed-up over paper |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         y0, y1, x0, x1 = r.crop
-        line = (f"| {r.regime} | {r.name} | {r.width} x {r.height} | {r.offset[0]}, {r.offset[1]} "
-                f"| {r.fast_whole.psnr:.2f} | {r.fast_whole.ssim:.4f} | {r.fast_whole.seconds:.1f} "
-                f"| {y0}:{y1}, {x0}:{x1} ({r.crop_patches}) | {r.fast_crop.psnr:.2f} | {r.rbf_crop.psnr:.2f} "
-                f"| {r.paper_crop.psnr:.2f} | {r.fast_crop.seconds:.2f} | {r.rbf_crop.seconds:.1f} "
-                f"| {r.paper_crop.seconds:.0f} | {r.paper_crop.seconds / r.fast_crop.seconds:.0f}x |")
-        if r.rbf_whole:
-            line += f" {r.rbf_whole.psnr:.2f} | {r.rbf_whole.seconds:.0f} |"
-        out.append(line)
+        cells = [f"{y0}:{y1}, {x0}:{x1} ({r.crop_patches} patches)"]
+        cells += [_cells(s) for s in (r.fast_crop, r.rbf_crop, r.paper_crop)]
+        out.append(f"| {r.regime} | {r.name} | " + " | ".join(cells)
+                   + f" | {r.paper_crop.seconds / r.fast_crop.seconds:.0f}x |")
+    rbf = any(r.rbf_whole for r in rows)
+    out += [
+        "",
+        "### Whole images, fast preset" + (" and RBF" if rbf else ""),
+        "",
+        "| regime | file | size (w x h) | offset (dy, dx) | patches | fast PSNR | fast SSIM | fast s |"
+        + (" RBF PSNR | RBF SSIM | RBF s |" if rbf else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|---|---|" if rbf else ""),
+    ]
+    for r in rows:
+        out.append(f"| {r.regime} | {r.name} | {r.width} x {r.height} | {r.offset[0]}, {r.offset[1]} | {r.patches} "
+                   f"| {_cells(r.fast_whole)} |" + (f" {_cells(r.rbf_whole)} |" if r.rbf_whole else ""))
     out.append("")
     for regime in REGIMES:
         sub = [r for r in rows if r.regime == regime]

@@ -190,10 +190,13 @@ def test_bench_writes_a_report(tmp_path, pair):
                check_rc=0)
     text = report.read_text()
     assert "| tiny.dng | rawmeta Synthetic 12-bit | 128 x 96 |" in text  # the embed section is kept
-    row = next(line for line in text.splitlines() if line.startswith("| libraw | tiny.dng | 128 x 96 | 0, 0 |"))
-    cells = [c.strip() for c in row.split("|")[1:-1]]
-    assert len(cells) == 15 and "(1)" in cells[7] and cells[-1].endswith("x")
-    assert all(15 < float(cells[k]) < 80 for k in (4, 8, 9, 10))  # fast whole, fast/RBF/paper crop PSNR
+    whole = next(line for line in text.splitlines() if line.startswith("| libraw | tiny.dng | 128 x 96 | 0, 0 | 1 |"))
+    cells = [c.strip() for c in whole.split("|")[1:-1]]
+    assert len(cells) == 8 and 15 < float(cells[5]) < 80 and 0 < float(cells[6]) <= 1
+    crop = next(line for line in text.splitlines() if line.startswith("| libraw | tiny.dng | 0:96, 0:128 (1 patches) |"))
+    cells = [c.strip() for c in crop.split("|")[1:-1]]
+    assert len(cells) == 13 and cells[-1].endswith("x")
+    assert all(15 < float(cells[k]) < 80 for k in (3, 6, 9))  # fast, RBF and paper PSNR on the crop
     assert "Means, libraw (1 files)" in proc.stdout
     # RawTherapee refuses images this small: the regime is skipped with its reason (real RAWs: test_real_raws)
     assert "tiny.dng (rawtherapee): rawtherapee-cli failed" in proc.stdout
