@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from .atomic import atomic_write_bytes
 
 #: Marker colours, one per series in order.
-COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189))
+COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75))
 _W, _H, _M = 720, 480, 60  # image size and margin
 
 
