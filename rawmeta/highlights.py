@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from . import rbf
-from .patches import PatchGrid, grid_slices
+from .patches import PatchGrid, grid_slices, normalised_xy
 from .sampling import Grid
 
 NEAR = 240 / 255
@@ -30,9 +30,7 @@ MAX_CENTRES = 1024
 
 def _points(srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """RBF coordinates (N, 5): sRGB and xy normalised over the whole image, as the RBF baseline uses."""
-    h, w = srgb.shape[:2]
-    xy = np.stack([cols / max(w - 1, 1), rows / max(h - 1, 1)], axis=1)
-    return np.concatenate([srgb[rows, cols], xy], axis=1).astype(np.float64)
+    return np.concatenate([srgb[rows, cols], normalised_xy(rows, cols, *srgb.shape[:2])], axis=1).astype(np.float64)
 
 
 def refine(out: np.ndarray, srgb: np.ndarray, values: np.ndarray, grid: Grid, layout: PatchGrid,

@@ -80,3 +80,8 @@ def grid_slices(grid: Grid, box: Box) -> tuple[slice, slice]:
         slice(int(np.searchsorted(rows, y0)), int(np.searchsorted(rows, y1))),
         slice(int(np.searchsorted(cols, x0)), int(np.searchsorted(cols, x1))),
     )
+
+
+def normalised_xy(rows: np.ndarray, cols: np.ndarray, h: int, w: int) -> np.ndarray:
+    """(N, 2) coordinates (x, y) normalised over the whole image to [0, 1]."""
+    return np.stack([cols / max(w - 1, 1), rows / max(h - 1, 1)], axis=-1).astype(np.float32)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from . import highlights, inf, rbf, ridge_inf
-from .patches import DEFAULT_PATCH, PatchGrid, grid_slices
+from .patches import DEFAULT_PATCH, PatchGrid, grid_slices, normalised_xy
 from .payload import Payload
 from .sampling import Grid
 
@@ -120,17 +120,18 @@ def reconstruct(
     rows, cols = layout.shape
     if not chosen or any(not (0 <= i < rows and 0 <= j < cols) for i, j in chosen):
         raise ValueError(f"patches must be a non-empty choice of (row, col) in a {rows} x {cols} patch grid")
-    data = [_patch_data(layout, grid, srgb_f, values, ij) for ij in chosen]
-    if min(len(p.train_raw) for p in data) < MIN_TRAINING_SAMPLES:
+    if min(_training_count(layout, grid, ij) for ij in chosen) < MIN_TRAINING_SAMPLES:
         raise ValueError(f"patches of {patch_size} pixels hold fewer than {MIN_TRAINING_SAMPLES} samples "
                          f"with their neighbours at stride {grid.stride}; use larger patches")
     out = np.full((h, w, 3), np.nan, dtype=np.float32)
     dev = resolve_device(device)
-    if method == "rbf":
-        _run_rbf(data, srgb_f, out, dev, progress)
-    elif preset == DEFAULT_PRESET:
+    if method == "inf" and preset == DEFAULT_PRESET:
         ridge_inf.restore(srgb_f, values, grid, layout, chosen, ridge_inf.FAST, dev, seed, out, progress)
         highlights.refine(out, srgb_f, values, grid, layout, chosen, dev)
+        return out
+    data = [_patch_data(layout, grid, srgb_f, values, ij) for ij in chosen]
+    if method == "rbf":
+        _run_rbf(data, srgb_f, out, dev, progress)
     else:
         _run_inf(data, srgb_f, out, inf.PRESETS[preset], dev, seed, memory_mb, progress)
     return out
@@ -142,9 +143,10 @@ def _as_unit_float(srgb: np.ndarray) -> np.ndarray:
     return np.clip(srgb.astype(np.float32), 0.0, 1.0)
 
 
-def normalised_xy(rows: np.ndarray, cols: np.ndarray, h: int, w: int) -> np.ndarray:
-    """(N, 2) coordinates (x, y) normalised over the whole image to [0, 1]."""
-    return np.stack([cols / max(w - 1, 1), rows / max(h - 1, 1)], axis=-1).astype(np.float32)
+def _training_count(layout: PatchGrid, grid: Grid, ij: tuple[int, int]) -> int:
+    """Samples in patch ``ij``'s 3 x 3 neighbourhood."""
+    rs, cs = grid_slices(grid, layout.neighbourhood(*ij))
+    return (rs.stop - rs.start) * (cs.stop - cs.start)
 
 
 def _patch_data(layout: PatchGrid, grid: Grid, srgb: np.ndarray, values: np.ndarray, ij) -> _PatchData:

@@ -49,14 +49,14 @@ def mirror_tile(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.ascontiguousarray(grown[:height, :width])
 
 
-def timed_process(args: list[str]) -> tuple[float, float, int]:
-    """Run ``args``; return (wall seconds, peak RSS in MB, exit status)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t0
+def timed_process(args: list[str], log_path: Path) -> tuple[float, float, int]:
+    """Run ``args`` with its standard error to ``log_path``; return (wall seconds, peak RSS in MB, exit status)."""
+    with open(log_path, "wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    proc.stderr.close()
     return seconds, usage.ru_maxrss / 1024, proc.returncode
 
 
@@ -71,9 +71,11 @@ def bench_size(source: Path, label: str, width: int, height: int, device: str, w
     jpg, out = work / "scale.jpg", work / "restored.dng"
     jpg.write_bytes(embedded)
     rawmeta = str(Path(sys.executable).with_name("rawmeta"))
-    seconds, rss, rc = timed_process([rawmeta, "restore", str(jpg), str(out), "--quiet", "--device", device])
+    log = work / "restore.log"
+    seconds, rss, rc = timed_process([rawmeta, "restore", str(jpg), str(out), "--quiet", "--device", device], log)
     if rc != 0:
-        raise RuntimeError(f"rawmeta restore failed on the {label} image (exit {rc})")
+        raise RuntimeError(f"rawmeta restore failed on the {label} image (exit {rc}): "
+                           f"{log.read_text(errors='replace').strip()[-300:]}")
     return ScaleRow(label, width, height, seconds, rss, metrics.psnr(read_raw_rgb(out), truth))
 
 
