@@ -8,6 +8,7 @@ be written; 70 internal error (a bug: please report it); 130 interrupted.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -16,8 +17,8 @@ import click
 
 from rawmeta import embed as embed_api
 from rawmeta import report
+from rawmeta.budget import DEFAULT_BUDGET
 from rawmeta.errors import RawmetaError
-from rawmeta.sampling import DEFAULT_STRIDE
 from rawmeta.userfiles import write_output
 
 from .progress import ProgressBar
@@ -55,6 +56,8 @@ def main() -> None:
     pass
 
 
+_device_opt = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                           help="Where restores run (auto: CUDA when present).")
 _jpeg_arg = click.argument("jpeg", type=click.Path(dir_okay=False, path_type=Path))
 _out_opt = click.option(
     "-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
@@ -66,20 +69,31 @@ _out_opt = click.option(
 @click.argument("raw", type=click.Path(dir_okay=False, path_type=Path))
 @_jpeg_arg
 @_out_opt
-@click.option("--stride", type=click.IntRange(1, 256), default=DEFAULT_STRIDE, show_default=True,
-              help="Sample one pixel in every STRIDE x STRIDE cell.")
-@click.option("--bits", type=click.IntRange(1, 16), default=embed_api.DEFAULT_BITS, show_default=True,
-              help="Sample bit depth.")
-def embed(raw: Path, jpeg: Path, out: Path | None, stride: int, bits: int) -> None:
+@click.option("--budget", type=click.FloatRange(0.1, 1000.0), default=None,
+              help=f"Percent of the JPEG's size the rawmeta data may add; settings are chosen to restore best "
+                   f"within it. [default: {DEFAULT_BUDGET:g}; none when only --stride/--bits are given]")
+@click.option("--stride", type=click.IntRange(1, 256), default=None,
+              help="Base grid: one sample in every STRIDE x STRIDE cell. [default: chosen, 8 when it fits]")
+@click.option("--bits", type=click.IntRange(1, 16), default=None,
+              help="Sample bit depth. [default: measured: the least whose noise is 5 dB under the restore error]")
+@_device_opt
+def embed(raw: Path, jpeg: Path, out: Path | None, budget: float | None, stride: int | None, bits: int | None,
+          device: str) -> None:
     """Embed samples of RAW's raw-RGB into JPEG (rendered on the RAW's pixel grid).
 
-    Replaces any rawmeta data JPEG already carries. The write is atomic.
+    With a budget, embed restores the image itself to choose the settings,
+    so it takes about as long as a restore. Replaces any rawmeta data JPEG
+    already carries. The write is atomic.
     """
-    r = embed_api.embed_file(raw, jpeg, out, stride=stride, bits=bits)
+    if budget is None and stride is None and bits is None:
+        budget = DEFAULT_BUDGET
+    r = embed_api.embed_file(raw, jpeg, out, budget=budget, stride=stride, bits=bits, device=device)
+    p = r.payload
+    expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
     click.echo(
-        f"embedded {r.grid.count} samples ({r.bits}-bit, stride {r.grid.stride}): "
-        f"{r.payload_bytes} bytes in {r.segment_count} segment(s), "
-        f"{r.bytes_per_sample:.3f} B/sample, {r.percent_of_jpeg:.2f} % of the JPEG -> {r.output}"
+        f"embedded {p.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
+        f"refinement blocks): {r.added_bytes} bytes in {r.segment_count} segment(s), "
+        f"{r.percent_of_jpeg:.2f} % of the JPEG{expected} -> {r.output}"
     )
 
 
@@ -126,7 +140,7 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
               help="INF preset: 'fast' solves each patch's network in closed form (seconds an image); "
                    "'paper' reproduces the paper (about 2 CPU-minutes a patch).")
 @_patch_opt
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@_device_opt
 @click.option("--seed", type=int, default=0, show_default=True, help="Network initialisation seed.")
 @click.option("--memory-mb", type=click.IntRange(64), default=2048, show_default=True,
               help="Memory budget for one batch of INF patches.")
@@ -169,8 +183,8 @@ def restore(jpeg: Path, output: Path, method: str, preset: str, patch: str, devi
 def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_map: Path | None, patch: str,
              as_json: bool) -> None:
     """Compare a restored raw-RGB file (.npy, .tif/.tiff, .dng) with the true RAW."""
+    from rawmeta.jpeg_pixels import decode_jpeg
     from rawmeta.outputs import read_raw_rgb
-    from rawmeta.restore import decode_jpeg
 
     srgb = decode_jpeg(embed_api.read_jpeg(jpeg_path)) if jpeg_path is not None else None
     _report_evaluation(read_raw_rgb(restored), reference_raw, srgb, _patch_size(patch), error_map, as_json)
@@ -205,25 +219,29 @@ def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/BENCHMARKS.md"),
               show_default=True, help="Markdown file to write.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs per embed timing (median).")
-@click.option("--section", type=click.Choice(["embed", "restore", "scale", "all"]), default="all",
+@click.option("--section", type=click.Choice(["embed", "rd", "restore", "scale", "all"]), default="all",
               show_default=True,
-              help="Which benchmarks to run; the others' sections in OUTPUT are kept. restore takes about "
-                   "an hour on 2 CPU cores for the shared RAWs (mostly the paper preset), scale a few minutes.")
+              help="Which benchmarks to run; the others' sections in OUTPUT are kept. rd (rate-distortion "
+                   "against JPEG XL, needs libjxl-tools) takes about half an hour on 2 CPU cores for the shared "
+                   "RAWs, restore about an hour (mostly the paper preset), scale a few minutes.")
+@click.option("--budgets", default="3,5,8,12,20,30,40", show_default=True,
+              help="Comma-separated embed budgets (% of the JPEG) for the rd section.")
 @click.option("--paper-patches", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Patches per file in the crop where fast, RBF and paper presets are compared.")
 @click.option("--regime", type=click.Choice(["libraw", "rawtherapee", "both"]), default="both", show_default=True,
               help="Which JPEGs restore is measured on: LibRaw's render, RawTherapee's, or both.")
 @click.option("--rbf-whole", is_flag=True, help="Also restore whole images with RBF (about 12 s a patch).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-def bench(raw_dir: Path, output: Path, repeat: int, section: str, paper_patches: int, regime: str,
+@_device_opt
+def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, paper_patches: int, regime: str,
           rbf_whole: bool, device: str) -> None:
-    """Benchmark embed (payload size, time), restore (PSNR, SSIM, time) and restore at 12/24 MP.
+    """Benchmark embed (payload size, time), rate against distortion (against JPEG XL), restore (PSNR,
+    SSIM, time) and restore at 12/24 MP.
 
-    Results go into OUTPUT (Markdown), section by section; restore also
-    draws a PSNR-against-time plot next to it.
+    Results go into OUTPUT (Markdown), section by section; rd and restore
+    also draw plots next to it.
     """
     from rawmeta import bench as bench_api
-    from rawmeta import restore_bench, scale_bench
+    from rawmeta import rd_bench, restore_bench, scale_bench
     from rawmeta.errors import UsageError
 
     if not raw_dir.is_dir():
@@ -237,6 +255,19 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, paper_patches:
         rows, skipped = bench_api.run_bench(raws, repeat, log=log)
         command = "rawmeta bench --section embed" + (f" --repeat {repeat}" if repeat != 3 else "")
         text = bench_api.merge_report(text, "embed", bench_api.embed_markdown(rows, skipped, command, repeat))
+        write_output(output, text.encode())
+    if section in ("rd", "all"):
+        try:
+            chosen = tuple(float(b) for b in budgets.split(","))
+        except ValueError:
+            raise UsageError(f"--budgets must be numbers separated by commas, not {budgets!r}") from None
+        rows, skipped = rd_bench.run(raws, chosen, device, log=log)
+        command = "rawmeta bench --section rd" + (f" --budgets {budgets}" if chosen != rd_bench.BUDGETS else "")
+        figure = output.with_name("rate_distortion.png") if rows else None
+        if figure:
+            rd_bench.write_plot(figure, rows)
+        text = bench_api.merge_report(text, "rd", rd_bench.markdown(rows, skipped, command,
+                                                                     figure.name if figure else None))
         write_output(output, text.encode())
     if section in ("restore", "all"):
         regimes = restore_bench.REGIMES if regime == "both" else (regime,)

@@ -3,6 +3,7 @@
 The library works on arrays and bytes; the ``rawmeta`` command line is a thin
 layer over it.
 """
+from .budget import DEFAULT_BUDGET, BudgetError
 from .camera import CameraFacts
 from .container import attach, detach, extract
 from .embed import embed_bytes, embed_file, make_payload, strip_file
@@ -10,12 +11,13 @@ from .errors import RawmetaError
 from .payload import Payload, pack, unpack
 from .rawfile import RawImage, read_raw
 from .reconstruct import reconstruct
+from .refinement import Refinement
 from .restore import restore_bytes, restore_file
 from .report import inspect_bytes, inspect_file
 from .sampling import Grid
 
 __all__ = [
-    "CameraFacts", "Grid", "Payload", "RawImage", "RawmetaError",
+    "BudgetError", "CameraFacts", "DEFAULT_BUDGET", "Grid", "Payload", "RawImage", "RawmetaError", "Refinement",
     "attach", "detach", "extract", "embed_bytes", "embed_file", "make_payload",
     "strip_file", "pack", "unpack", "read_raw", "inspect_bytes", "inspect_file",
     "reconstruct", "restore_bytes", "restore_file",

@@ -69,6 +69,11 @@ def ours(layout: js.JpegLayout) -> list[js.Segment]:
     ]
 
 
+def size_without_ours(layout: js.JpegLayout) -> int:
+    """Bytes of the JPEG without rawmeta's segments: what payload budgets are a percentage of."""
+    return len(layout.data) - sum(s.end - s.start for s in ours(layout))
+
+
 def insertion_point(layout: js.JpegLayout, skip: list[js.Segment]) -> int:
     """Offset after the leading APP segments (ignoring ``skip``), but before an MPF segment."""
     pos = 2

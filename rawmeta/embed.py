@@ -16,16 +16,14 @@ import numpy as np
 from . import container
 from . import jpeg_segments as js
 from . import payload as pl
+from .budget import DEFAULT_BUDGET, plan
 from .camera import CameraFacts
 from .errors import JpegError, MismatchError
+from .jpeg_pixels import decode_jpeg
 from .rawfile import read_raw
-from .sample_coding import quantize
 from .sampling import DEFAULT_STRIDE, Grid
 from .userfiles import read_input, write_output
 
-#: Default sample bit depth: quantization noise at 83 dB PSNR, far below any
-#: restore error (docs/BENCHMARKS.md), and about a third smaller than 16 bits.
-DEFAULT_BITS = 12
 #: Largest JPEG rawmeta reads (bytes).
 MAX_JPEG_BYTES = 512 * 1024**2
 
@@ -34,12 +32,24 @@ MAX_JPEG_BYTES = 512 * 1024**2
 class EmbedReport:
     """What an embed produced."""
 
-    grid: Grid
-    bits: int
+    payload: pl.Payload
     payload_bytes: int
     segment_count: int
     jpeg_bytes: int
     output: Path | None = None
+
+    @property
+    def grid(self) -> Grid:
+        return self.payload.grid
+
+    @property
+    def bits(self) -> int:
+        return self.payload.bits
+
+    @property
+    def refined_count(self) -> int:
+        """Samples in refinement blocks."""
+        return self.payload.sample_count - self.grid.count
 
     @property
     def added_bytes(self) -> int:
@@ -49,12 +59,12 @@ class EmbedReport:
     @property
     def bytes_per_sample(self) -> float:
         """Payload bytes per sampled pixel (three channels)."""
-        return self.payload_bytes / self.grid.count
+        return self.payload_bytes / self.payload.sample_count
 
     @property
     def percent_of_jpeg(self) -> float:
-        """Payload bytes as a percentage of the JPEG without rawmeta data."""
-        return 100.0 * self.payload_bytes / self.jpeg_bytes
+        """Added bytes as a percentage of the JPEG without rawmeta data (what ``--budget`` counts)."""
+        return 100.0 * self.added_bytes / self.jpeg_bytes
 
 
 def make_payload(
@@ -62,8 +72,10 @@ def make_payload(
     camera: CameraFacts,
     jpeg: bytes,
     *,
-    stride: int = DEFAULT_STRIDE,
-    bits: int = DEFAULT_BITS,
+    budget: float | None = DEFAULT_BUDGET,
+    stride: int | None = None,
+    bits: int | None = None,
+    device: str = "auto",
 ) -> pl.Payload:
     """Sample raw-RGB on the JPEG's grid and build its payload.
 
@@ -75,13 +87,21 @@ def make_payload(
         Facts about the RAW, kept for writing a DNG at restore.
     jpeg : bytes
         The JPEG file the payload is for (its image data is hashed).
-    stride, bits : int
-        Grid stride and sample bit depth.
+    budget : float or None
+        Percent of the JPEG's size the payload may add; the settings are
+        chosen to fit it with the best restore (``budget.plan``). None: no
+        budget, just the base grid (``stride``, default 8, and ``bits``).
+    stride, bits : int, optional
+        Fix the base grid's stride or sample depth instead of choosing them.
+    device : {"auto", "cpu", "cuda"}
+        Where the measuring restores run.
 
     Raises
     ------
     JpegError, MismatchError
         If ``jpeg`` is not a usable colour JPEG or its size differs from ``rgb``'s.
+    BudgetError
+        If no payload fits ``budget``.
     """
     layout = js.parse(jpeg)
     height, width, components = layout.frame()
@@ -95,19 +115,20 @@ def make_payload(
             f"{width} x {height} (width x height); rawmeta needs the JPEG rendered on the RAW's pixel grid"
         )
     try:
-        grid = Grid.centred(height, width, stride)
+        Grid.centred(height, width, stride or DEFAULT_STRIDE)
     except ValueError as exc:
         raise MismatchError(str(exc)) from None
-    samples = quantize(grid.sample(rgb), bits)
-    return pl.Payload(grid=grid, bits=bits, samples=samples, camera=camera, image_hash=js.image_data_hash(layout))
+    srgb = decode_jpeg(jpeg)
+    return plan(rgb, srgb, camera, js.image_data_hash(layout), container.size_without_ours(layout), budget, stride,
+                bits, device)
 
 
 def embed_bytes(jpeg: bytes, payload: pl.Payload) -> tuple[bytes, EmbedReport]:
     """``jpeg`` with ``payload`` in it (replacing any earlier one), and a report."""
-    packed = pl.pack(payload)
+    packed = pl.pack(payload, decode_jpeg(jpeg))
     out = container.attach(jpeg, packed)
     count = -(-len(packed) // container.CHUNK_BYTES)
-    report = EmbedReport(payload.grid, payload.bits, len(packed), count, jpeg_bytes=0)
+    report = EmbedReport(payload, len(packed), count, jpeg_bytes=0)
     return out, dataclasses.replace(report, jpeg_bytes=len(out) - report.added_bytes)
 
 
@@ -115,18 +136,17 @@ def embed_file(
     raw_path: str | os.PathLike,
     jpeg_path: str | os.PathLike,
     out: str | os.PathLike | None = None,
-    *,
-    stride: int = DEFAULT_STRIDE,
-    bits: int = DEFAULT_BITS,
+    **options,
 ) -> EmbedReport:
     """Embed ``raw_path``'s samples into ``jpeg_path``, in place unless ``out`` is given.
 
-    The write is atomic: the target is either untouched or complete.
+    ``options`` go to :func:`make_payload`. The write is atomic: the target
+    is either untouched or complete.
     """
     jpeg = read_jpeg(jpeg_path)
     js.parse(jpeg)  # refuse a bad JPEG before spending time on the RAW
     raw = read_raw(raw_path)
-    payload = make_payload(raw.rgb, raw.camera, jpeg, stride=stride, bits=bits)
+    payload = make_payload(raw.rgb, raw.camera, jpeg, **options)
     new, report = embed_bytes(jpeg, payload)
     target = Path(out if out is not None else jpeg_path)
     write_output(target, new)

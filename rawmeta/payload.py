@@ -1,7 +1,10 @@
 """The rawmeta payload: a versioned header, the coded samples and a SHA-256 trailer.
 
 The byte layout is specified in docs/FORMAT.md ("Payload"); this module is
-its reference implementation. All integers are big-endian.
+its reference implementation. All integers are big-endian. rawmeta writes
+version 2 and reads versions 1 and 2. Version 2 codes the samples against
+predictions from the decoded JPEG (``prediction``), so reading one needs
+the JPEG's pixels.
 """
 from __future__ import annotations
 
@@ -10,21 +13,31 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
+import zstandard
 
-from . import sample_coding
+from . import prediction, sample_coding
 from .camera import WB_SOURCES, CameraFacts
 from .errors import PayloadError
+from .refinement import Refinement
 from .sampling import Grid
 
 MAGIC = b"RMPL"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 CHANNELS = 3
+#: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
+FLAG_HIGHLIGHTS = 1
+#: Refinement block sizes a reader accepts (bounds the block map before it is allocated).
+MIN_BLOCK, MAX_BLOCK = 8, 256
 #: JPEG frames are at most 65535 x 65535 pixels.
 MAX_DIMENSION = 65535
 
 _FIXED = struct.Struct(">4sHHIIHHHBBIBB32sI")
 _CAMERA_NUMBERS = struct.Struct(">B4II4s3fBB9fHB")
 _LENGTH = struct.Struct(">I")
+_ESTIMATES = struct.Struct(">ff")
+_COEFFICIENTS = struct.Struct(f">{prediction.TERMS * CHANNELS}f")
+_REFINEMENT = struct.Struct(">HB")
 _HASH_BYTES = 32
 
 
@@ -35,7 +48,7 @@ class Payload:
     Attributes
     ----------
     grid : Grid
-        Sample positions on the JPEG's stored pixel grid.
+        Base sample positions on the JPEG's stored pixel grid.
     bits : int
         Sample bit depth; ``samples / (2**bits - 1)`` is raw-RGB.
     samples : ndarray, uint16, shape (rows, cols, 3)
@@ -44,6 +57,20 @@ class Payload:
         Facts about the source RAW.
     image_hash : bytes
         SHA-256 of the JPEG's image data (see ``jpeg_segments.image_data_hash``).
+    refinement : Refinement, optional
+        Blocks with extra samples; None for none (and for version 1 payloads).
+    refined : ndarray, uint16, shape (N, 3), optional
+        Quantized raw-RGB at ``refinement.positions``.
+    highlights : bool
+        Whether the fast preset interpolates clipped highlights (the writer
+        measured which is better; version 1 payloads always did).
+    expected_psnr : float
+        Whole-image PSNR (dB) of the fast preset's restore as measured by
+        the writer, which had the RAW; NaN if not measured.
+    budget : float
+        The size budget (percent of the JPEG) the writer was given; 0 if none.
+    version : int
+        The format version it was read from (``pack`` always writes ``FORMAT_VERSION``).
     """
 
     grid: Grid
@@ -51,6 +78,12 @@ class Payload:
     samples: np.ndarray
     camera: CameraFacts
     image_hash: bytes
+    refinement: Refinement | None = None
+    refined: np.ndarray | None = None
+    highlights: bool = True
+    expected_psnr: float = float("nan")
+    budget: float = 0.0
+    version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
         if self.samples.shape != (*self.grid.shape, CHANNELS) or self.samples.dtype != np.uint16:
@@ -60,23 +93,63 @@ class Payload:
             )
         if len(self.image_hash) != _HASH_BYTES:
             raise ValueError("image_hash must be a 32-byte SHA-256 digest")
+        if (self.refinement is None) != (self.refined is None):
+            raise ValueError("refinement and refined samples go together")
+        if self.refinement is not None:
+            self.refinement.check_image(self.grid.height, self.grid.width)
+            n = self.refinement.count(self.grid.height, self.grid.width)
+            if self.refined.shape != (n, CHANNELS) or self.refined.dtype != np.uint16:
+                raise ValueError(f"refined samples must be uint16 ({n}, 3), not {self.refined.dtype} "
+                                 f"{self.refined.shape}")
 
     def values(self) -> np.ndarray:
         """Samples as float32 raw-RGB in [0, 1]."""
         return sample_coding.dequantize(self.samples, self.bits)
 
+    def refined_values(self) -> np.ndarray:
+        """Refined samples as float32 raw-RGB in [0, 1], (N, 3); empty without refinement."""
+        if self.refinement is None:
+            return np.zeros((0, CHANNELS), np.float32)
+        rows, cols = self.refinement.positions(self.grid.height, self.grid.width)
+        return sample_coding.dequantize(self.refined, self.refinement.depth_at(rows, cols)[:, None])
 
-def pack(payload: Payload) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 1)."""
+    @property
+    def sample_count(self) -> int:
+        """Base and refined samples together."""
+        return self.grid.count + (0 if self.refined is None else len(self.refined))
+
+
+def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, columns and bit depths (N, 1) of every sample in coding order: the grid row-major, then the
+    refined ones."""
+    rows, cols = np.meshgrid(grid.rows(), grid.cols(), indexing="ij")
+    r, c = refinement.positions(grid.height, grid.width)
+    depths = np.concatenate([np.full(grid.count, bits), refinement.depth_at(r, c)])
+    return np.concatenate([rows.ravel(), r]), np.concatenate([cols.ravel(), c]), depths[:, None]
+
+
+def pack(payload: Payload, srgb: np.ndarray) -> bytes:
+    """Serialise a payload (docs/FORMAT.md, version 2); ``srgb`` is the JPEG's decoded uint8 pixels."""
     grid = payload.grid
-    coded = sample_coding.encode(payload.samples, payload.bits)
+    if srgb.shape[:2] != (grid.height, grid.width):
+        raise ValueError(f"the sRGB is {srgb.shape[1]} x {srgb.shape[0]}, the payload's grid "
+                         f"{grid.width} x {grid.height}")
+    refinement = payload.refinement or Refinement.empty(grid.height, grid.width, payload.bits)
+    q = payload.samples.reshape(-1, CHANNELS)
+    if payload.refined is not None:
+        q = np.concatenate([q, payload.refined])
+    rows, cols, depths = coding_order(grid, payload.bits, refinement)
+    terms = prediction.features(prediction.local_means(srgb, rows, cols))
+    coef = prediction.fit(terms, q, depths)
+    coded = sample_coding.encode_residuals(q, prediction.predict(terms, coef, depths), depths)
+    block_map = sample_coding.compress(refinement.levels.tobytes())
     camera = _pack_camera(payload.camera)
     body = b"".join(
         (
             _FIXED.pack(
                 MAGIC,
                 FORMAT_VERSION,
-                0,
+                FLAG_HIGHLIGHTS if payload.highlights else 0,
                 grid.width,
                 grid.height,
                 grid.stride,
@@ -85,12 +158,19 @@ def pack(payload: Payload) -> bytes:
                 payload.bits,
                 CHANNELS,
                 grid.count,
-                sample_coding.FILTER_ROW_DELTA_GREEN,
+                sample_coding.FILTER_PREDICTED,
                 sample_coding.COMPRESSION_ZSTD,
                 payload.image_hash,
                 len(camera),
             ),
             camera,
+            _ESTIMATES.pack(payload.expected_psnr, payload.budget),
+            _COEFFICIENTS.pack(*coef.ravel().tolist()),
+            _REFINEMENT.pack(refinement.block, len(refinement.strides)),
+            bytes(v for level in zip(refinement.strides, refinement.depths) for v in level),
+            _LENGTH.pack(len(block_map)),
+            block_map,
+            _LENGTH.pack(len(q) - grid.count),
             _LENGTH.pack(len(coded)),
             coded,
         )
@@ -98,8 +178,11 @@ def pack(payload: Payload) -> bytes:
     return body + hashlib.sha256(body).digest()
 
 
-def unpack(data: bytes) -> Payload:
+def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     """Parse and check a payload.
+
+    ``srgb`` is the JPEG's decoded uint8 pixels, which version 2 payloads
+    need to decode their samples (a version 1 payload ignores it).
 
     Raises
     ------
@@ -112,14 +195,15 @@ def unpack(data: bytes) -> Payload:
     if len(data) < _FIXED.size + _HASH_BYTES:
         raise PayloadError(f"rawmeta payload is truncated ({len(data)} bytes)")
     version = struct.unpack_from(">H", data, 4)[0]
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise PayloadError(
-            f"rawmeta payload has format version {version}; this rawmeta reads version {FORMAT_VERSION}"
+            f"rawmeta payload has format version {version}; this rawmeta reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
     body, digest = data[:-_HASH_BYTES], data[-_HASH_BYTES:]
     if hashlib.sha256(body).digest() != digest:
         raise PayloadError("rawmeta payload fails its SHA-256 check (the data is corrupt)")
-    (_, _, _, width, height, stride, off_x, off_y, bits, channels, count, filt, comp, image_hash,
+    (_, _, flags, width, height, stride, off_x, off_y, bits, channels, count, filt, comp, image_hash,
      camera_len) = _FIXED.unpack_from(body, 0)
     if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
         raise PayloadError(f"rawmeta payload declares an impossible image size {width} x {height}")
@@ -131,27 +215,88 @@ def unpack(data: bytes) -> Payload:
         raise PayloadError("rawmeta payload header is inconsistent (channels or sample count)")
     if not sample_coding.MIN_BITS <= bits <= sample_coding.MAX_BITS:
         raise PayloadError(f"rawmeta payload declares an unsupported sample depth of {bits} bits")
-    if filt != sample_coding.FILTER_ROW_DELTA_GREEN or comp != sample_coding.COMPRESSION_ZSTD:
-        raise PayloadError(f"rawmeta payload uses unknown coding (filter {filt}, compression {comp})")
-    pos = _FIXED.size
-    camera = _unpack_camera(_take(body, pos, camera_len))
-    pos += camera_len
-    (coded_len,) = _LENGTH.unpack(_take(body, pos, _LENGTH.size))
-    pos += _LENGTH.size
-    coded = _take(body, pos, coded_len)
-    if pos + coded_len != len(body):
-        raise PayloadError("rawmeta payload has bytes after its sample data")
+    expected_filter = sample_coding.FILTER_ROW_DELTA_GREEN if version == 1 else sample_coding.FILTER_PREDICTED
+    if filt != expected_filter or comp != sample_coding.COMPRESSION_ZSTD or flags & ~FLAG_HIGHLIGHTS:
+        raise PayloadError(f"rawmeta payload uses unknown coding (filter {filt}, compression {comp}, flags {flags})")
+    reader = _Reader(body, _FIXED.size)
+    camera = _unpack_camera(reader.take(camera_len))
+    common = {"grid": grid, "bits": bits, "camera": camera, "image_hash": image_hash}
+    if version == 1:
+        coded = reader.take(reader.length())
+        reader.finish()
+        samples = _decoded(sample_coding.decode_row_delta, coded, grid.shape, bits)
+        return Payload(samples=samples, version=1, **common)
+    expected_psnr, budget = _ESTIMATES.unpack(reader.take(_ESTIMATES.size))
+    coef = np.array(_COEFFICIENTS.unpack(reader.take(_COEFFICIENTS.size)), np.float32).reshape(-1, CHANNELS)
+    refinement = _unpack_refinement(reader, grid)
+    n_refined = struct.unpack(">I", reader.take(4))[0]
+    coded = reader.take(reader.length())
+    reader.finish()
+    if n_refined != refinement.count(height, width):
+        raise PayloadError("rawmeta payload header is inconsistent (refined sample count)")
+    if srgb is None:
+        raise ValueError("a version 2 payload needs the JPEG's decoded pixels to decode its samples")
+    if srgb.shape[:2] != (height, width):
+        raise PayloadError(f"the payload is for a {width} x {height} image, the JPEG is "
+                           f"{srgb.shape[1]} x {srgb.shape[0]}")
+    rows, cols, depths = coding_order(grid, bits, refinement)
+    terms = prediction.features(prediction.local_means(srgb, rows, cols))
+    q = _decoded(sample_coding.decode_residuals, coded, prediction.predict(terms, coef, depths), depths)
+    return Payload(samples=q[: grid.count].reshape(*grid.shape, CHANNELS), refinement=refinement,
+                   refined=q[grid.count :], highlights=bool(flags & FLAG_HIGHLIGHTS),
+                   expected_psnr=expected_psnr, budget=budget, **common)
+
+
+def _decoded(decoder, coded: bytes, *args) -> np.ndarray:
     try:
-        samples = sample_coding.decode(coded, grid.shape, bits)
+        return decoder(coded, *args)
     except sample_coding.SampleCodingError as exc:
         raise PayloadError(f"rawmeta payload samples are corrupt: {exc}") from None
-    return Payload(grid=grid, bits=bits, samples=samples, camera=camera, image_hash=image_hash)
 
 
-def _take(body: bytes, pos: int, n: int) -> bytes:
-    if pos + n > len(body):
-        raise PayloadError("rawmeta payload is truncated inside its header")
-    return body[pos : pos + n]
+def _unpack_refinement(reader: _Reader, grid: Grid) -> Refinement:
+    block, n_levels = _REFINEMENT.unpack(reader.take(_REFINEMENT.size))
+    table = reader.take(2 * n_levels)
+    strides, depths = tuple(table[0::2]), tuple(table[1::2])
+    if not MIN_BLOCK <= block <= MAX_BLOCK:
+        raise PayloadError(f"rawmeta payload declares a refinement block of {block} pixels "
+                           f"(readers accept {MIN_BLOCK}-{MAX_BLOCK})")
+    shape = (-(-grid.height // block), -(-grid.width // block))
+    map_bytes = reader.take(reader.length())
+    try:
+        if zstandard.frame_content_size(map_bytes) not in (shape[0] * shape[1], zstandard.CONTENTSIZE_UNKNOWN):
+            raise PayloadError("rawmeta payload refinement map has the wrong size")
+        raw = zstandard.ZstdDecompressor().decompress(map_bytes, max_output_size=shape[0] * shape[1])
+    except zstandard.ZstdError as exc:
+        raise PayloadError(f"rawmeta payload refinement map does not decompress ({exc})") from None
+    if len(raw) != shape[0] * shape[1]:
+        raise PayloadError("rawmeta payload refinement map has the wrong size")
+    try:
+        return Refinement(block, strides, depths, np.frombuffer(raw, np.uint8).reshape(shape).copy())
+    except ValueError as exc:
+        raise PayloadError(f"rawmeta payload refinement is invalid: {exc}") from None
+
+
+class _Reader:
+    """Sequential reads from a payload body, with truncation reported as PayloadError."""
+
+    def __init__(self, body: bytes, pos: int):
+        self.body, self.pos = body, pos
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.body):
+            raise PayloadError("rawmeta payload is truncated inside its header")
+        out = self.body[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def length(self) -> int:
+        """A u32 length field."""
+        return _LENGTH.unpack(self.take(_LENGTH.size))[0]
+
+    def finish(self) -> None:
+        if self.pos != len(self.body):
+            raise PayloadError("rawmeta payload has bytes after its sample data")
 
 
 def _pack_text(text: str) -> bytes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import highlights, inf, rbf, ridge_inf
+from . import highlights, inf, rbf, refinement, ridge_inf
 from .patches import DEFAULT_PATCH, PatchGrid, grid_slices, normalised_xy
 from .payload import Payload
 from .sampling import Grid
@@ -64,6 +64,7 @@ def reconstruct(
     seed: int = 0,
     memory_mb: int = DEFAULT_MEMORY_MB,
     progress: Progress | None = None,
+    highlights_hint: bool | None = None,
 ) -> np.ndarray:
     """Restore raw-RGB on the sRGB image's pixel grid.
 
@@ -96,6 +97,12 @@ def reconstruct(
     progress : callable, optional
         ``progress(done, total)`` in units of work (paper preset: training
         steps x patches; otherwise patches).
+    highlights_hint : bool, optional
+        Whether the fast preset interpolates clipped highlights; default:
+        the payload's hint (which its writer measured), True for arrays.
+
+    A payload's refinement blocks (``refinement``) correct the result of
+    any method.
 
     Returns
     -------
@@ -107,14 +114,15 @@ def reconstruct(
     if method == "inf" and preset not in presets:
         raise ValueError(f"unknown INF preset {preset!r}; presets: {', '.join(presets)}")
     h, w = srgb.shape[:2]
-    if isinstance(samples, Payload):
-        grid, values = samples.grid, samples.values()
+    payload = samples if isinstance(samples, Payload) else None
+    if payload is not None:
+        grid, values = payload.grid, payload.values()
     else:
         grid = grid or Grid.centred(h, w)
         values = np.asarray(samples, dtype=np.float32)
     if (grid.height, grid.width) != (h, w):
         raise ValueError(f"samples are for a {grid.width} x {grid.height} image, the sRGB is {w} x {h}")
-    srgb_f = _as_unit_float(srgb)
+    srgb_f = as_unit_float(srgb)
     layout = PatchGrid.for_image(h, w, patch_size)
     chosen = sorted(set(patches)) if patches is not None else list(layout)
     rows, cols = layout.shape
@@ -127,17 +135,24 @@ def reconstruct(
     dev = resolve_device(device)
     if method == "inf" and preset == DEFAULT_PRESET:
         ridge_inf.restore(srgb_f, values, grid, layout, chosen, ridge_inf.FAST, dev, seed, out, progress)
-        highlights.refine(out, srgb_f, values, grid, layout, chosen, dev)
-        return out
-    data = [_patch_data(layout, grid, srgb_f, values, ij) for ij in chosen]
-    if method == "rbf":
-        _run_rbf(data, srgb_f, out, dev, progress)
+        if highlights_hint is None:
+            highlights_hint = payload is None or payload.highlights
+        if highlights_hint:
+            highlights.refine(out, srgb_f, values, grid, layout, chosen, dev)
     else:
-        _run_inf(data, srgb_f, out, inf.PRESETS[preset], dev, seed, memory_mb, progress)
+        data = [_patch_data(layout, grid, srgb_f, values, ij) for ij in chosen]
+        if method == "rbf":
+            _run_rbf(data, srgb_f, out, dev, progress)
+        else:
+            _run_inf(data, srgb_f, out, inf.PRESETS[preset], dev, seed, memory_mb, progress)
+    if payload is not None and payload.refinement is not None:
+        rows, cols = payload.refinement.positions(h, w)
+        refinement.apply(out, payload.refinement, rows, cols, payload.refined_values())
     return out
 
 
-def _as_unit_float(srgb: np.ndarray) -> np.ndarray:
+def as_unit_float(srgb: np.ndarray) -> np.ndarray:
+    """sRGB as float32 in [0, 1]: uint8 divided by 255, floats clipped."""
     if srgb.dtype == np.uint8:
         return srgb.astype(np.float32) / np.float32(255)
     return np.clip(srgb.astype(np.float32), 0.0, 1.0)

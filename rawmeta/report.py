@@ -1,6 +1,7 @@
 """What a JPEG's rawmeta data says about itself: the `inspect` report."""
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass
 
@@ -8,6 +9,7 @@ from . import container
 from . import jpeg_segments as js
 from . import payload as pl
 from .embed import read_jpeg
+from .jpeg_pixels import decode_jpeg
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,9 @@ class Inspection:
         p = self.payload
         g = p.grid
         rows, cols = g.shape
+        ref = p.refinement
         return {
-            "format_version": pl.FORMAT_VERSION,
+            "format_version": p.version,
             "image": {"width": g.width, "height": g.height},
             "grid": {
                 "stride": g.stride,
@@ -41,11 +44,21 @@ class Inspection:
                 "samples": g.count,
                 "rate_percent": round(100 * g.rate, 4),
             },
+            "refinement": {
+                "block": ref.block if ref else 0,
+                "strides": list(ref.strides) if ref else [],
+                "blocks_per_level": [int((ref.levels == k).sum()) for k in range(1, len(ref.strides) + 1)] if ref else [],
+                "samples": p.sample_count - g.count,
+            },
             "sample_bits": p.bits,
             "payload_bytes": self.payload_bytes,
             "segments": self.segment_count,
-            "bytes_per_sample": round(self.payload_bytes / g.count, 4),
-            "percent_of_jpeg": round(100 * self.payload_bytes / (self.file_bytes - self.added_bytes), 3),
+            "added_bytes": self.added_bytes,
+            "bytes_per_sample": round(self.payload_bytes / p.sample_count, 4),
+            "percent_of_jpeg": round(100 * self.added_bytes / (self.file_bytes - self.added_bytes), 3),
+            "budget_percent": p.budget or None,
+            "expected_restore_psnr": None if math.isnan(p.expected_psnr) else round(p.expected_psnr, 2),
+            "highlights": p.highlights,
             "camera": asdict(p.camera),
             "integrity": "ok",
             "image_data": "matches" if self.image_hash_matches else "changed",
@@ -55,7 +68,7 @@ class Inspection:
 def inspect_bytes(jpeg: bytes) -> Inspection:
     """Read and check the payload of a JPEG held in memory (raises on any problem)."""
     carried = container.extract(jpeg)
-    payload = pl.unpack(carried.payload)
+    payload = pl.unpack(carried.payload, decode_jpeg(jpeg))
     return Inspection(
         payload=payload,
         payload_bytes=len(carried.payload),
@@ -78,9 +91,15 @@ def format_text(info: dict) -> str:
         f"image        {info['image']['width']} x {info['image']['height']} (width x height, stored grid)",
         f"grid         stride {g['stride']}, offset ({g['offset_x']}, {g['offset_y']}) x/y, "
         f"{g['cols']} x {g['rows']} samples = {g['samples']} ({g['rate_percent']:.4f} % of pixels)",
+        f"refinement   {_refinement_text(info['refinement'])}",
         f"samples      {info['sample_bits']}-bit, {info['bytes_per_sample']:.3f} payload bytes per sample",
-        f"payload      {info['payload_bytes']} bytes in {info['segments']} APP9 segment(s), "
-        f"{info['percent_of_jpeg']:.2f} % of the JPEG",
+        f"payload      {info['payload_bytes']} bytes in {info['segments']} APP9 segment(s): "
+        f"{info['added_bytes']} bytes added, {info['percent_of_jpeg']:.2f} % of the JPEG"
+        + (f" (budget {info['budget_percent']:g} %)" if info["budget_percent"] else " (no budget)"),
+        "restore      expected "
+        + (f"{info['expected_restore_psnr']:.2f} dB PSNR (fast preset, measured at embed)"
+           if info["expected_restore_psnr"] is not None else "PSNR not measured at embed")
+        + f"; highlight interpolation {'on' if info['highlights'] else 'off'}",
         f"camera       {cam['make']} {cam['model']}".rstrip(),
         f"raw data     {cam['bits']}-bit, black {list(cam['black_levels'])}, white {cam['white_level']}, "
         f"CFA {cam['cfa'] or 'none (linear)'}",
@@ -92,3 +111,10 @@ def format_text(info: dict) -> str:
         f"format       version {info['format_version']}",
     ]
     return "\n".join(lines)
+
+
+def _refinement_text(ref: dict) -> str:
+    if not ref["samples"]:
+        return "none"
+    levels = ", ".join(f"{n} at stride {s}" for n, s in zip(ref["blocks_per_level"], ref["strides"]) if n)
+    return f"{ref['samples']} extra samples in {ref['block']} x {ref['block']} blocks ({levels})"

@@ -1,20 +1,19 @@
 """Restoring the RAW from a JPEG that carries a rawmeta payload (file level)."""
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from . import container
 from . import jpeg_segments as js
 from . import payload as pl
 from .embed import read_jpeg
-from .errors import JpegError, OutputError, PayloadError, UsageError
+from .errors import OutputError, PayloadError, UsageError
+from .jpeg_pixels import decode_jpeg
 from .outputs import check_suffix, write_raw_rgb
 from .reconstruct import Progress, reconstruct
 
@@ -29,16 +28,6 @@ class Restored:
     image_hash_matches: bool
 
 
-def decode_jpeg(jpeg: bytes) -> np.ndarray:
-    """The JPEG's stored pixels as uint8 H x W x 3 (EXIF orientation not applied)."""
-    try:
-        with Image.open(io.BytesIO(jpeg)) as im:
-            im.load()
-            return np.asarray(im.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise JpegError(f"cannot decode the JPEG's pixels: {exc}") from None
-
-
 def restore_bytes(jpeg: bytes, *, warn: Callable[[str], None] | None = None,
                   progress: Progress | None = None, **options) -> Restored:
     """Restore raw-RGB from JPEG bytes; ``options`` go to :func:`rawmeta.reconstruct.reconstruct`.
@@ -47,12 +36,12 @@ def restore_bytes(jpeg: bytes, *, warn: Callable[[str], None] | None = None,
     restored, after a call to ``warn``.
     """
     carried = container.extract(jpeg)
-    payload = pl.unpack(carried.payload)
+    srgb = decode_jpeg(jpeg)
+    payload = pl.unpack(carried.payload, srgb)
     matches = payload.image_hash == js.image_data_hash(carried.layout)
     if not matches and warn is not None:
         warn("the JPEG's image data changed since embedding (re-encoded?); "
              "restoring anyway, accuracy depends on how much it changed")
-    srgb = decode_jpeg(jpeg)
     if srgb.shape[:2] != (payload.grid.height, payload.grid.width):
         raise PayloadError(
             f"the payload is for a {payload.grid.width} x {payload.grid.height} image, "

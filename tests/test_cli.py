@@ -11,21 +11,46 @@ from PIL import Image
 
 from rawmeta import container
 from rawmeta import jpeg_segments as js
+
 from .helpers import assert_one_line_error, run, snapshot
+
 
 def test_embed_inspect_strip_round_trip(work):
     folder, dng, jpg = work
     original = jpg.read_bytes()
-    out = run("embed", dng, jpg, check_rc=0).stdout
-    assert "embedded 192 samples (12-bit, stride 8)" in out
+    out = run("embed", dng, jpg, "--budget", "40", check_rc=0).stdout
+    assert out.startswith("embedded ") and "refinement blocks" in out and "expected restore PSNR" in out
     info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
-    assert info["grid"]["samples"] == 12 * 16 and info["integrity"] == "ok" and info["image_data"] == "matches"
+    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 2
     assert info["camera"]["make"] == "rawmeta" and info["camera"]["cfa"] == "RGGB"
+    assert info["budget_percent"] == 40 and info["percent_of_jpeg"] <= 40
+    assert info["added_bytes"] == len(jpg.read_bytes()) - len(original)
+    assert info["refinement"]["samples"] > 0 and info["expected_restore_psnr"] > 20
     text = run("inspect", jpg, check_rc=0).stdout
-    assert "stride 8" in text and "integrity    ok" in text
+    assert f"stride {info['grid']['stride']}" in text and "integrity    ok" in text and "(budget 40 %)" in text
+    assert "extra samples in 16 x 16 blocks" in text and "measured at embed" in text
     run("strip", jpg, check_rc=0)
     assert jpg.read_bytes() == original
     assert sorted(os.listdir(folder)) == ["shot.jpg"]
+
+
+def test_default_embed_keeps_to_the_default_budget(work):
+    from rawmeta.budget import DEFAULT_BUDGET
+
+    folder, dng, jpg = work
+    original = len(jpg.read_bytes())
+    run("embed", dng, jpg, check_rc=0)
+    info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
+    assert info["budget_percent"] == DEFAULT_BUDGET
+    assert len(jpg.read_bytes()) - original <= DEFAULT_BUDGET / 100 * original
+
+
+def test_budget_below_any_payload_is_refused(work):
+    folder, dng, jpg = work
+    before = snapshot(folder)
+    proc = run("embed", dng, jpg, "--budget", "0.5")
+    assert_one_line_error(proc, 2, "no payload fits")
+    assert snapshot(folder) == before
 
 
 def test_embed_to_output_leaves_input_alone(work):

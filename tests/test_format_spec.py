@@ -15,6 +15,7 @@ import pytest
 import zstandard
 
 import rawmeta
+from rawmeta.jpeg_pixels import decode_jpeg
 from rawmeta.synthetic import write_sample
 
 
@@ -51,19 +52,38 @@ def spec_payload(segments: list[bytes]) -> bytes:
     for data in segments:
         assert zlib.crc32(data[:-4]) == struct.unpack(">I", data[-4:])[0]
         version, pid, seq, count, total = struct.unpack(">B4sHHI", data[8:21])
-        assert version == 1 and seq < count
+        assert version == 1 and seq < count  # the container version
         chunks[seq] = data[21:-4]
     payload = b"".join(chunks[i] for i in range(count))
     assert len(payload) == total and payload[-32:-28] == pid
     return payload
 
 
-def spec_decode(payload: bytes) -> dict:
+def spec_predictions(D: np.ndarray, ys: np.ndarray, xs: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Section 4, filter 2, steps 1-3, written from the text alone."""
+    H, W = D.shape[:2]
+    total = np.zeros((len(ys), 3))
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            total += D[np.clip(ys + dy, 0, H - 1), np.clip(xs + dx, 0, W - 1)]
+    m = total / (9 * 255)
+    lin = np.where(m <= 0.04045, m / 12.92, ((m + 0.055) / 1.055) ** 2.4)
+    t = [np.ones(len(m)), m[:, 0], m[:, 1], m[:, 2], lin[:, 0], lin[:, 1], lin[:, 2], lin[:, 0] * lin[:, 0],
+         lin[:, 0] * lin[:, 1], lin[:, 0] * lin[:, 2], lin[:, 1] * lin[:, 1], lin[:, 1] * lin[:, 2],
+         lin[:, 2] * lin[:, 2]]
+    s = np.zeros((len(m), 3))
+    for k in range(13):
+        s += t[k][:, None] * a[k].astype(np.float64)
+    top = (2 ** b.astype(np.int64) - 1)[:, None]
+    return np.clip(np.floor(top * s + 0.5), 0, top)
+
+
+def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     body = payload[:-32]
     assert hashlib.sha256(body).digest() == payload[-32:]
     (magic, version, flags, W, H, S, Ox, Oy, B, ch, count, filt, comp, ihash, C) = struct.unpack(
         ">4sHHIIHHHBBIBB32sI", body[:66])
-    assert magic == b"RMPL" and version == 1 and ch == 3 and filt == 1 and comp == 1
+    assert magic == b"RMPL" and version == 2 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1)
     cam = body[66 : 66 + C]
     m = cam[0]
     make = cam[1 : 1 + m].decode()
@@ -79,39 +99,82 @@ def spec_decode(payload: bytes) -> dict:
     has_matrix = rest[38]
     matrix = struct.unpack(">9f", rest[39:75])
     illuminant, orientation = struct.unpack(">HB", rest[75:78])
-    (N,) = struct.unpack(">I", body[66 + C : 70 + C])
-    coded = body[70 + C : 70 + C + N]
-    assert 70 + C + N == len(body)
+    pos = 66 + C
+    expected_psnr, budget = struct.unpack(">ff", body[pos : pos + 8])
+    a = np.array(struct.unpack(">39f", body[pos + 8 : pos + 164]), np.float32).reshape(13, 3)
+    pos += 164
+    R, L = struct.unpack(">HB", body[pos : pos + 3])
+    table = body[pos + 3 : pos + 3 + 2 * L]
+    T, Bl = table[0::2], table[1::2]
+    pos += 3 + 2 * L
+    (Mlen,) = struct.unpack(">I", body[pos : pos + 4])
+    bh, bw = -(-H // R), -(-W // R)
+    levels = np.frombuffer(zstandard.ZstdDecompressor().decompress(body[pos + 4 : pos + 4 + Mlen],
+                                                                  max_output_size=bh * bw), np.uint8).reshape(bh, bw)
+    pos += 4 + Mlen
+    (n,) = struct.unpack(">I", body[pos : pos + 4])
+    (N,) = struct.unpack(">I", body[pos + 4 : pos + 8])
+    coded = body[pos + 8 : pos + 8 + N]
+    assert pos + 8 + N == len(body)
     rows, cols = -(-(H - Oy) // S), -(-(W - Ox) // S)
     assert count == rows * cols
-    P = -(-(B + 2) // 8)
-    stream = zstandard.ZstdDecompressor().decompress(coded, max_output_size=3 * P * rows * cols)
-    planes = np.frombuffer(stream, np.uint8).reshape(3, P, rows, cols).astype(np.int64)
+    # Sample positions: the grid row-major, then refined blocks row-major, each block's lattice row by row.
+    ys = [Oy + S * i for i in range(rows) for j in range(cols)]
+    xs = [Ox + S * j for i in range(rows) for j in range(cols)]
+    depth = [B] * count
+    for by in range(bh):
+        for bx in range(bw):
+            level = levels[by, bx]
+            if level:
+                t = T[level - 1]
+                for y in range(by * R + t // 2, min(by * R + R, H), t):
+                    for x in range(bx * R + t // 2, min(bx * R + R, W), t):
+                        ys.append(y)
+                        xs.append(x)
+                        depth.append(Bl[level - 1])
+    assert len(ys) == count + n
+    depth = np.array(depth)
+    P = -(-(int(depth.max()) + 2) // 8)
+    stream = zstandard.ZstdDecompressor().decompress(coded, max_output_size=3 * P * (count + n))
+    planes = np.frombuffer(stream, np.uint8).reshape(3, P, count + n).astype(np.int64)
     z = sum(planes[:, k] << (8 * (P - 1 - k)) for k in range(P))
-    e = (z >> 1) ^ -(z & 1)
-    d = np.stack([e[0] + e[1], e[1], e[2] + e[1]])
-    q = np.cumsum(d, axis=2)
+    e = ((z >> 1) ^ -(z & 1)).T
+    q = spec_predictions(D, np.array(ys), np.array(xs), a, depth) + e
+    assert (q >= 0).all() and (q <= (2 ** depth - 1)[:, None]).all()
     return dict(W=W, H=H, S=S, Ox=Ox, Oy=Oy, B=B, hash=ihash, make=make, model=model, bits=bits,
                 black=black, white=white, cfa=cfa, wb=wb, matrix=matrix if has_matrix else None,
-                illuminant=illuminant, orientation=orientation, q=np.moveaxis(q, 0, 2))
+                illuminant=illuminant, orientation=orientation, highlights=bool(flags & 1),
+                expected_psnr=expected_psnr, budget=budget, levels=levels, strides=tuple(T), depths=tuple(Bl),
+                q=q[:count].reshape(rows, cols, 3), refined=q[count:], ys=np.array(ys[count:], np.int64),
+                xs=np.array(xs[count:], np.int64))
 
 
-@pytest.mark.parametrize("stride,bits", [(8, 12), (3, 16), (5, 7)])
-def test_second_reader_agrees(tmp_path, stride, bits):
+@pytest.mark.parametrize("budget,stride,bits", [(40.0, None, None), (None, 3, 16), (None, 5, 7)])
+def test_second_reader_agrees(tmp_path, budget, stride, bits):
     dng, jpg = write_sample(tmp_path, height=200, width=300)
     jpeg = jpg.read_bytes()
     raw = rawmeta.read_raw(dng)
-    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, stride=stride, bits=bits)
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=budget, stride=stride, bits=bits)
     embedded, _ = rawmeta.embed_bytes(jpeg, payload)
     segments, image_hash = spec_segments(embedded)
-    got = spec_decode(spec_payload(segments))
+    got = spec_decode(spec_payload(segments), decode_jpeg(jpeg))
     g = payload.grid
+    bits = payload.bits
     assert (got["W"], got["H"], got["S"], got["Ox"], got["Oy"], got["B"]) == (g.width, g.height, g.stride,
                                                                            g.offset_x, g.offset_y, bits)
     assert np.array_equal(got["q"], payload.samples)
     expected_q = np.floor(np.clip(raw.rgb[g.offset_y :: g.stride, g.offset_x :: g.stride].astype(np.float64), 0, 1)
                           * (2**bits - 1) + 0.5)
     assert np.array_equal(got["q"], expected_q)
+    ref = payload.refinement or rawmeta.Refinement.empty(g.height, g.width, bits)
+    assert np.array_equal(got["levels"], ref.levels) and (got["strides"], got["depths"]) == (ref.strides, ref.depths)
+    assert np.array_equal(got["refined"], payload.refined if payload.refined is not None else np.zeros((0, 3)))
+    top = (2 ** np.array(ref.depths)[got["levels"][got["ys"] // 16, got["xs"] // 16] - 1] - 1)[:, None]
+    expected_refined = np.floor(np.clip(raw.rgb[got["ys"], got["xs"]].astype(np.float64), 0, 1) * top + 0.5)
+    assert np.array_equal(got["refined"], expected_refined)
+    assert (budget is not None) == (len(got["refined"]) > 0)
+    assert got["budget"] == (budget or 0) and got["highlights"] == payload.highlights
+    assert np.isnan(got["expected_psnr"]) == (budget is None)
     cam = raw.camera
     assert (got["make"], got["model"], got["bits"], got["black"], got["white"]) == (
         cam.make, cam.model, cam.bits, cam.black_levels, cam.white_level)

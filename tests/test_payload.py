@@ -1,4 +1,6 @@
 import dataclasses
+import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,73 +8,160 @@ import zstandard
 
 from rawmeta import payload as pl
 from rawmeta.errors import PayloadError
+from rawmeta.jpeg_pixels import decode_jpeg
+from rawmeta.refinement import Refinement
 
 from .helpers import CAMERA, jpeg, patch_header, payload_for, reseal
 
+J = jpeg()
+SRGB = decode_jpeg(J)
+DATA = Path(__file__).parent / "data"
+
+
+def packed(p: pl.Payload | None = None) -> bytes:
+    return pl.pack(p or payload_for(J), SRGB)
+
+
+def refined_payload() -> pl.Payload:
+    p = payload_for(J, bits=10)
+    levels = np.zeros((4, 6), np.uint8)
+    levels[0, 0], levels[1, 2], levels[3, 5], levels[2, 2] = 1, 2, 3, 4
+    ref = Refinement(16, (4, 2, 1, 1), (10, 10, 10, 14), levels)
+    rows, cols = ref.positions(p.grid.height, p.grid.width)
+    top = (1 << ref.depth_at(rows, cols)) - 1
+    refined = (np.random.default_rng(1).random((len(rows), 3)) * top[:, None]).astype(np.uint16)
+    return dataclasses.replace(p, refinement=ref, refined=refined, highlights=False, expected_psnr=41.5, budget=6.0)
+
+
+def sample_length_offset(body: bytes) -> int:
+    """Offset of the u32 coded-sample length in a version 2 body (docs/FORMAT.md, section 3)."""
+    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 156
+    levels = body[pos + 2]
+    pos += 3 + 2 * levels
+    pos += 4 + int.from_bytes(body[pos : pos + 4], "big")
+    return pos + 4
+
 
 def test_round_trip_keeps_everything():
-    p = payload_for(jpeg(), bits=12)
-    u = pl.unpack(pl.pack(p))
+    p = payload_for(J, bits=12)
+    u = pl.unpack(packed(p), SRGB)
     assert u.grid == p.grid and u.bits == p.bits and u.camera == p.camera and u.image_hash == p.image_hash
-    assert np.array_equal(u.samples, p.samples)
+    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 2
     assert u.values().dtype == np.float32 and u.values().max() <= 1.0
+    assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0
+    assert u.refinement is not None and not u.refinement.levels.any() and len(u.refined) == 0
+
+
+def test_round_trip_with_refinement_and_hints():
+    p = refined_payload()
+    u = pl.unpack(packed(p), SRGB)
+    assert np.array_equal(u.refinement.levels, p.refinement.levels)
+    assert u.refinement.strides == (4, 2, 1, 1) and u.refinement.depths == (10, 10, 10, 14)
+    assert np.array_equal(u.refined, p.refined) and np.array_equal(u.samples, p.samples)
+    assert not u.highlights and u.expected_psnr == pytest.approx(41.5) and u.budget == pytest.approx(6.0)
+    assert u.sample_count == p.grid.count + 16 + 64 + 256 + 256
+    assert u.refined.max() > 1023  # the 14-bit level kept its depth
+    values = u.refined_values()
+    assert values.dtype == np.float32 and 0 <= values.min() and values.max() <= 1
 
 
 def test_round_trip_linear_source_without_matrix():
     cam = dataclasses.replace(CAMERA, cfa="", xyz_to_camera=None, white_balance_source="unity",
                               make="Ünïcode", model="x" * 300, orientation=6)
-    p = dataclasses.replace(payload_for(jpeg(), bits=16), camera=cam)
-    u = pl.unpack(pl.pack(p))
+    p = dataclasses.replace(payload_for(J, bits=16), camera=cam)
+    u = pl.unpack(packed(p), SRGB)
     assert u.camera.cfa == "" and u.camera.xyz_to_camera is None and u.camera.orientation == 6
     assert u.camera.make == "Ünïcode" and u.camera.model == "x" * 255
 
 
+def test_version_2_needs_the_pixels_and_checks_their_size():
+    with pytest.raises(ValueError, match="decoded pixels"):
+        pl.unpack(packed())
+    with pytest.raises(PayloadError, match="96 x 64 image"):
+        pl.unpack(packed(), SRGB[:32])
+
+
+def test_version_1_payloads_still_read():
+    """A file written by rawmeta's version 1 writer (tests/data, made before version 2 existed)."""
+    from rawmeta import container
+
+    data = (DATA / "v1_payload.jpg").read_bytes()
+    u = pl.unpack(container.extract(data).payload)  # version 1 needs no pixels
+    assert u.version == 1 and u.bits == 12 and u.highlights and u.refinement is None
+    assert np.array_equal(u.samples, np.load(DATA / "v1_samples.npy", allow_pickle=False))
+
+
 def test_any_flipped_byte_is_caught():
-    packed = pl.pack(payload_for(jpeg()))
-    for pos in (0, 5, 20, 70, len(packed) // 2, len(packed) - 1):
-        bad = bytearray(packed)
+    data = packed()
+    for pos in (0, 5, 20, 70, len(data) // 2, len(data) - 1):
+        bad = bytearray(data)
         bad[pos] ^= 0x10
         with pytest.raises(PayloadError):
-            pl.unpack(bytes(bad))
+            pl.unpack(bytes(bad), SRGB)
 
 
 def test_sha_mismatch_message():
-    packed = bytearray(pl.pack(payload_for(jpeg())))
-    packed[100] ^= 1
+    data = bytearray(packed())
+    data[100] ^= 1
     with pytest.raises(PayloadError, match="SHA-256"):
-        pl.unpack(bytes(packed))
+        pl.unpack(bytes(data), SRGB)
 
 
 def test_unknown_version_is_named():
-    packed = patch_header(pl.pack(payload_for(jpeg())), ">H", 4, 2)
-    with pytest.raises(PayloadError, match="format version 2"):
-        pl.unpack(packed)
+    with pytest.raises(PayloadError, match="format version 3; this rawmeta reads versions 1, 2"):
+        pl.unpack(patch_header(packed(), ">H", 4, 3), SRGB)
+
+
+def test_unknown_flags_are_refused():
+    with pytest.raises(PayloadError, match="flags 2"):
+        pl.unpack(patch_header(packed(), ">H", 6, 2), SRGB)
 
 
 def test_absurd_size_is_refused_before_decoding():
-    packed = patch_header(pl.pack(payload_for(jpeg())), ">II", 8, 1_000_000, 1_000_000)
     with pytest.raises(PayloadError, match="impossible image size"):
-        pl.unpack(packed)
+        pl.unpack(patch_header(packed(), ">II", 8, 1_000_000, 1_000_000), SRGB)
 
 
 def test_zstd_frame_declaring_gigabytes_is_refused():
-    packed = pl.pack(payload_for(jpeg()))
-    body = packed[:-32]
-    cam_len = int.from_bytes(body[62:66], "big")
-    start = 66 + cam_len
+    body = packed()[:-32]
+    start = sample_length_offset(body)
     bomb = zstandard.ZstdCompressor().compress(b"\0" * (64 * 1024**2))
     forged = reseal(body[:start] + len(bomb).to_bytes(4, "big") + bomb)
     with pytest.raises(PayloadError, match="declares"):
-        pl.unpack(forged)
+        pl.unpack(forged, SRGB)
 
 
-@pytest.mark.parametrize("data", [b"", b"RMPL", b"XXXX" + b"\0" * 200, b"RMPL\0\x01" + b"\0" * 60])
+def test_refinement_map_of_the_wrong_size_is_refused():
+    body = packed()[:-32]
+    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 156 + 3 + 2 * 5
+    old = int.from_bytes(body[pos : pos + 4], "big")
+    bigger = zstandard.ZstdCompressor().compress(b"\0" * 10_000_000)
+    forged = reseal(body[:pos] + len(bigger).to_bytes(4, "big") + bigger + body[pos + 4 + old :])
+    with pytest.raises(PayloadError, match="refinement map has the wrong size"):
+        pl.unpack(forged, SRGB)
+
+
+def test_refinement_block_size_is_bounded():
+    body = packed()[:-32]
+    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 156
+    with pytest.raises(PayloadError, match="block of 1 pixels"):
+        pl.unpack(reseal(body[:pos] + struct.pack(">H", 1) + body[pos + 2 :]), SRGB)
+
+
+def test_refined_count_must_match_the_map():
+    body = packed(refined_payload())[:-32]
+    start = sample_length_offset(body) - 4
+    forged = reseal(body[:start] + struct.pack(">I", 5) + body[start + 4 :])
+    with pytest.raises(PayloadError, match="refined sample count"):
+        pl.unpack(forged, SRGB)
+
+
+@pytest.mark.parametrize("data", [b"", b"RMPL", b"XXXX" + b"\0" * 200, b"RMPL\0\x02" + b"\0" * 60])
 def test_truncated_or_foreign_data(data):
     with pytest.raises(PayloadError):
-        pl.unpack(data)
+        pl.unpack(data, SRGB)
 
 
 def test_inconsistent_sample_count():
-    packed = patch_header(pl.pack(payload_for(jpeg())), ">I", 24, 7)
     with pytest.raises(PayloadError, match="inconsistent"):
-        pl.unpack(packed)
+        pl.unpack(patch_header(packed(), ">I", 24, 7), SRGB)

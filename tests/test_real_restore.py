@@ -8,7 +8,7 @@ from rawmeta.errors import RawReadError
 from rawmeta.metrics import psnr
 from rawmeta.rawfile import read_raw
 from rawmeta.reconstruct import reconstruct
-from rawmeta.restore import decode_jpeg
+from rawmeta.jpeg_pixels import decode_jpeg
 from rawmeta.restore_bench import MAX_OFFSET, regime_pair
 from rawmeta.sampling import Grid
 

@@ -6,20 +6,35 @@ from rawmeta import sample_coding as sc
 
 
 @pytest.mark.parametrize("bits", range(1, 17))
-def test_round_trip_random(bits):
+def test_residual_round_trip_random(bits):
     rng = np.random.default_rng(bits)
-    q = rng.integers(0, 1 << bits, (23, 41, 3)).astype(np.uint16)
-    assert np.array_equal(sc.decode(sc.encode(q, bits), (23, 41), bits), q)
+    q = rng.integers(0, 1 << bits, (947, 3)).astype(np.uint16)
+    p = rng.integers(0, 1 << bits, (947, 3))
+    assert np.array_equal(sc.decode_residuals(sc.encode_residuals(q, p, bits), p, bits), q)
 
 
 @pytest.mark.parametrize("bits", [1, 12, 16])
-def test_round_trip_extremes(bits):
+def test_residual_round_trip_extremes(bits):
     top = (1 << bits) - 1
-    q = np.zeros((5, 8, 3), np.uint16)
-    q[:, ::2, 0] = top  # largest jumps in red against a flat green
-    q[:, 1::2, 2] = top
-    q[::2, :, 1] = top
-    assert np.array_equal(sc.decode(sc.encode(q, bits), (5, 8), bits), q)
+    q = np.array([[0, top, 0], [top, 0, top]] * 5, np.uint16)
+    p = top - q.astype(np.int64)  # every residual is +-top, the largest
+    assert np.array_equal(sc.decode_residuals(sc.encode_residuals(q, p, bits), p, bits), q)
+
+
+def test_residuals_are_small_when_the_prediction_is_good():
+    rng = np.random.default_rng(0)
+    q = rng.integers(0, 4096, (5000, 3)).astype(np.uint16)
+    near = q + rng.integers(-2, 3, q.shape)
+    assert len(sc.encode_residuals(q, near, 12)) < len(sc.encode_residuals(q, np.zeros_like(near), 12)) / 3
+
+
+@pytest.mark.parametrize("bits", [1, 7, 12, 16])
+def test_row_delta_round_trip(bits):
+    """Filter 1 (version 1 payloads) still decodes what it coded."""
+    rng = np.random.default_rng(bits)
+    q = rng.integers(0, 1 << bits, (23, 41, 3)).astype(np.uint16)
+    coded = sc.compress(sc.row_delta_stream(q, bits))
+    assert np.array_equal(sc.decode_row_delta(coded, (23, 41), bits), q)
 
 
 def test_quantization_error_is_half_a_step():
@@ -46,15 +61,15 @@ def test_16_bit_keeps_libraw_values_exactly():
 def test_decode_refuses_a_frame_that_declares_more_than_the_header():
     huge = zstandard.ZstdCompressor().compress(b"\0" * 10_000_000)
     with pytest.raises(sc.SampleCodingError, match="declares"):
-        sc.decode(huge, (10, 10), 12)
+        sc.decode_residuals(huge, np.zeros((100, 3), np.int64), 12)
 
 
 def test_decode_refuses_garbage_and_short_data():
     with pytest.raises(sc.SampleCodingError):
-        sc.decode(b"not zstd at all", (4, 4), 12)
+        sc.decode_row_delta(b"not zstd at all", (4, 4), 12)
     short = zstandard.ZstdCompressor().compress(b"\0" * 10)
     with pytest.raises(sc.SampleCodingError):
-        sc.decode(short, (4, 4), 12)
+        sc.decode_residuals(short, np.zeros((16, 3), np.int64), 12)
 
 
 def test_decode_refuses_values_out_of_range():
@@ -63,4 +78,10 @@ def test_decode_refuses_values_out_of_range():
     stream[1, 1, 0, 0] = 1  # green: -1 in the first column
     data = zstandard.ZstdCompressor().compress(stream.tobytes())
     with pytest.raises(sc.SampleCodingError, match="outside"):
-        sc.decode(data, (1, 2), 12)
+        sc.decode_row_delta(data, (1, 2), 12)
+
+
+def test_residuals_on_other_predictions_are_clipped_to_the_range():
+    """A re-encoded JPEG predicts differently; its samples stay valid values."""
+    data = sc.encode_residuals(np.full((4, 3), 4095, np.uint16), np.zeros((4, 3), np.int64), 12)
+    assert (sc.decode_residuals(data, np.full((4, 3), 10, np.int64), 12) == 4095).all()  # 10 + 4095 -> 4095

@@ -1,0 +1,282 @@
+"""Choosing a payload's settings to fit a size budget with the best restore (``embed --budget``).
+
+The writer has what the reader will not: the true raw-RGB. So it measures
+instead of guessing. Given a budget in percent of the JPEG's size:
+
+1. **Bit depth.** A quick restore of a few patches from near-exact samples
+   estimates the restore's PSNR; the depth is the smallest whose
+   quantization noise lies ``QUANT_MARGIN_DB`` below it (more bits would
+   buy nothing, docs/BENCHMARKS.md).
+2. **Base grid.** The densest stride of ``BASE_STRIDES`` whose payload fits
+   (fewer bits only if even the sparsest does not). Grids denser than 8
+   gain little (+0.1-0.7 dB for 3-4x the bytes): refinement spends bytes
+   better.
+3. **The restore the reader will run**, on exactly the samples it will
+   decode; with and without the highlight interpolation (``highlights``),
+   keeping the better (a flag in the payload).
+4. **Refinement.** The rest of the budget buys refinement blocks
+   (``refinement``): for the blocks with the largest error, the error
+   after each level's correction is computed exactly, and increments of
+   level are taken greedily by error removed per sample, on each block's
+   upper convex hull, until the budget is spent. The packed size is then
+   checked, and the choice shrunk until it fits.
+5. **Expected PSNR.** The final restore's PSNR, which the payload records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import container, highlights, metrics, refinement
+from . import payload as pl
+from .camera import CameraFacts
+from .errors import UsageError
+from .patches import DEFAULT_PATCH, PatchGrid
+from .reconstruct import as_unit_float, reconstruct, resolve_device
+from .refinement import Refinement
+from .sample_coding import dequantize, quantization_psnr, quantize
+from .sampling import DEFAULT_STRIDE, Grid
+
+#: Default budget, percent of the JPEG's size (chosen from the rate-distortion curves in docs/BENCHMARKS.md).
+DEFAULT_BUDGET = 5.0
+BASE_STRIDES = (8, 10, 12, 16, 20, 24, 32)
+MIN_BITS, MAX_BITS = 4, 12
+#: Quantization noise is kept this far (dB) below the estimated restore error.
+QUANT_MARGIN_DB = 5.0
+#: Patches restored to estimate the restore's PSNR before choosing the bit depth.
+PROBE_PATCHES = 12
+#: Share of the budget the base grid may take when it can; the rest is left to refinement.
+#: (0.5, 0.65 and 0.8 measured on blackmagic_pocket_4k, canon_eos_d30 and the 550D at 5-30 %.)
+BASE_SHARE = 0.65
+#: Tries at shrinking a refinement choice that packs larger than estimated.
+_FIT_TRIES = 8
+
+
+class BudgetError(UsageError):
+    """A budget that no payload fits."""
+
+
+@dataclass(frozen=True)
+class Base:
+    grid: Grid
+    bits: int
+    samples: np.ndarray  # quantized, (rows, cols, 3)
+
+
+def budget_bytes(percent: float, jpeg_bytes: int) -> int:
+    """Added bytes allowed by a budget of ``percent`` of a JPEG of ``jpeg_bytes``."""
+    return int(percent / 100 * jpeg_bytes)
+
+
+def added_bytes(payload: pl.Payload, srgb: np.ndarray) -> int:
+    """Bytes a payload adds to its JPEG, segment headers included."""
+    n = len(pl.pack(payload, srgb))
+    return container.carried_bytes(n, -(-n // container.CHUNK_BYTES))
+
+
+def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str) -> float:
+    """Fast-preset PSNR on up to ``PROBE_PATCHES`` patches spread over the image, from 16-bit samples.
+
+    Only pixels whose sRGB is below the clipping threshold count: the base
+    grid serves those, and clipped areas (where the error is largest, and
+    quantization matters least) are left to refinement.
+    """
+    h, w = rgb.shape[:2]
+    grid = Grid.centred(h, w, stride)
+    layout = PatchGrid.for_image(h, w, DEFAULT_PATCH)
+    every = list(layout)
+    chosen = [every[k] for k in np.linspace(0, len(every) - 1, min(PROBE_PATCHES, len(every))).round().astype(int)]
+    values = dequantize(quantize(grid.sample(rgb), 16), 16)
+    out = reconstruct(srgb, values, grid, patches=chosen, device=device)
+    done = np.isfinite(out[..., 0])
+    bulk = done & ~metrics.clipped_mask(srgb)
+    return metrics.psnr(out, rgb, mask=bulk if bulk.any() else done)
+
+
+def bits_for(psnr: float) -> int:
+    """Smallest depth whose quantization noise is ``QUANT_MARGIN_DB`` below a restore of ``psnr`` dB."""
+    for bits in range(MIN_BITS, MAX_BITS + 1):
+        if quantization_psnr(bits) >= psnr + QUANT_MARGIN_DB:
+            return bits
+    return MAX_BITS
+
+
+def _base(rgb: np.ndarray, stride: int, bits: int) -> Base:
+    h, w = rgb.shape[:2]
+    grid = Grid.centred(h, w, stride)
+    return Base(grid, bits, quantize(grid.sample(rgb), bits))
+
+
+def choose_base(rgb: np.ndarray, srgb: np.ndarray, make, limit: int | None, stride: int | None,
+                bits: int) -> Base:
+    """The densest base grid (or ``stride``) whose payload ``make(base)`` fits ``limit`` bytes; fewer bits if needed."""
+    strides = (stride,) if stride is not None else BASE_STRIDES
+    for b in range(bits, MIN_BITS - 1, -1):
+        for s in strides:
+            try:
+                base = _base(rgb, s, b)
+            except ValueError:  # image too small for this stride
+                continue
+            if limit is None or added_bytes(make(base), srgb) <= limit:
+                return base
+        if limit is None:
+            break
+    smallest = added_bytes(make(_base(rgb, strides[-1], MIN_BITS)), srgb)
+    raise BudgetError(f"no payload fits {limit} bytes; the smallest ({strides[-1]} stride, {MIN_BITS}-bit) "
+                      f"adds {smallest} bytes")
+
+
+def block_errors(pred: np.ndarray, rgb: np.ndarray, block: int) -> np.ndarray:
+    """Sum of squared errors per ``block`` x ``block`` block (blocks tile from (0, 0); edge blocks are cut)."""
+    h, w = rgb.shape[:2]
+    bh, bw = -(-h // block), -(-w // block)
+    err = np.zeros((bh * block, bw * block), np.float64)
+    err[:h, :w] = ((pred.astype(np.float64) - rgb) ** 2).sum(axis=-1)
+    return err.reshape(bh, block, bw, block).sum(axis=(1, 3))
+
+
+def level_errors(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarray, np.ndarray], level: int,
+                 template: Refinement) -> np.ndarray:
+    """Squared error of each candidate block if all of them were refined at ``level`` of ``template``."""
+    levels = np.zeros_like(template.levels)
+    levels[candidates] = level
+    ref = template.with_levels(levels)
+    rows, cols = ref.positions(*rgb.shape[:2])
+    depths = ref.depth_at(rows, cols)[:, None]
+    trial = pred.copy()
+    refinement.apply(trial, ref, rows, cols, dequantize(quantize(rgb[rows, cols], depths), depths))
+    return block_errors(trial, rgb, template.block)[candidates]
+
+
+def hull_increments(gains: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each block's level increments along the upper convex hull of (cost, gain).
+
+    ``gains`` and ``costs`` are (K, L + 1) with column 0 (level 0) zero.
+    Returns (block, level reached, gain per cost, cost) of every increment;
+    along a block's hull the gain per cost falls, so taking increments in
+    order of falling gain per cost never skips one of a block's earlier
+    increments.
+    """
+    k, n = gains.shape
+    current = np.zeros(k, int)
+    out = []
+    idx = np.arange(k)
+    for _ in range(n - 1):
+        dg = gains - gains[idx, current][:, None]
+        dc = costs - costs[idx, current][:, None]
+        ratio = np.where((np.arange(n)[None] > current[:, None]) & (dc > 0), dg / np.where(dc > 0, dc, 1), -np.inf)
+        best = ratio.argmax(axis=1)
+        step = ratio[idx, best] > 0
+        out.append((idx[step], best[step], ratio[idx, best][step], dc[idx, best][step]))
+        current = np.where(step, best, current)
+    blocks, levels, ratios, step_costs = (np.concatenate(parts) for parts in zip(*out))
+    return blocks, levels, ratios, step_costs
+
+
+@dataclass(frozen=True)
+class RefinementOptions:
+    """Level increments of candidate blocks, most error removed per byte first."""
+
+    template: Refinement
+    candidates: tuple[np.ndarray, np.ndarray]  # block rows and columns
+    blocks: np.ndarray  # candidate index of each increment, in order
+    levels: np.ndarray  # level it reaches
+    cumulative_bytes: np.ndarray  # estimated bytes to take it and all before it
+
+    def select(self, size: float) -> Refinement:
+        """The refinement that takes every increment that fits in ``size`` estimated bytes."""
+        taken = self.cumulative_bytes <= size
+        reached = np.zeros(len(self.candidates[0]), np.uint8)
+        np.maximum.at(reached, self.blocks[taken], self.levels[taken].astype(np.uint8))
+        levels = np.zeros_like(self.template.levels)
+        levels[self.candidates] = reached
+        return self.template.with_levels(levels)
+
+
+def refinement_options(pred: np.ndarray, rgb: np.ndarray, template: Refinement, size: float,
+                       bytes_per_sample: float, base_bits: int) -> RefinementOptions:
+    """The increments worth considering for at most ``size`` bytes of refined samples.
+
+    A refined sample is estimated to cost ``bytes_per_sample`` (the base
+    samples' rate) plus 3/8 byte per bit of depth above ``base_bits``.
+    Candidates are the blocks with the largest error, as many as ``size``
+    could refine at level 1; their error at each level is computed exactly.
+    """
+    per_sample = np.array([bytes_per_sample + 3 * (d - base_bits) / 8 for d in template.depths])
+    costs = np.concatenate([[0.0], per_sample * np.array([(template.block // s) ** 2 for s in template.strides])])
+    base_err = block_errors(pred, rgb, template.block)
+    count = min(base_err.size, int(max(size, 0) // costs[1]))
+    flat = np.argsort(base_err.ravel(), kind="stable")[::-1][:count]
+    candidates = np.unravel_index(flat, base_err.shape)
+    e0 = base_err[candidates]
+    gains = np.stack([np.zeros_like(e0)] + [e0 - level_errors(pred, rgb, candidates, level, template)
+                                            for level in range(1, len(template.strides) + 1)], axis=1)
+    blocks, levels, ratios, step_costs = hull_increments(gains, np.broadcast_to(costs, gains.shape))
+    order = np.lexsort((levels, -ratios))
+    return RefinementOptions(template, candidates, blocks[order], levels[order], np.cumsum(step_costs[order]))
+
+
+def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: bytes, jpeg_bytes: int,
+         budget: float | None, stride: int | None = None, bits: int | None = None,
+         device: str = "auto") -> pl.Payload:
+    """The payload for raw-RGB ``rgb`` and its JPEG's decoded pixels ``srgb``.
+
+    Parameters
+    ----------
+    budget : float or None
+        Percent of the JPEG's size (``jpeg_bytes``) the payload may add.
+        None: no budget; the base grid only, as ``stride`` and ``bits`` say
+        (default 8 and the measured depth), and nothing is restored.
+    stride, bits : int, optional
+        Fix the base grid's stride or depth instead of choosing them.
+
+    Raises
+    ------
+    BudgetError
+        If no payload fits the budget.
+    """
+    def make(base: Base, **extra) -> pl.Payload:
+        return pl.Payload(grid=base.grid, bits=base.bits, samples=base.samples, camera=camera,
+                          image_hash=image_hash, budget=budget or 0.0, **extra)
+
+    resolve_device(device)
+    if budget is None:
+        if bits is None:
+            bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device))
+        return make(choose_base(rgb, srgb, make, None, stride or DEFAULT_STRIDE, bits))
+    limit = budget_bytes(budget, jpeg_bytes)
+    if bits is None:
+        bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device))
+    base = choose_base(rgb, srgb, make, int(limit * BASE_SHARE), stride, bits)
+    values = dequantize(base.samples, base.bits)
+    pred = reconstruct(srgb, values, base.grid, device=device, highlights_hint=False)
+    with_highlights = pred.copy()
+    layout = PatchGrid.for_image(*rgb.shape[:2], DEFAULT_PATCH)
+    highlights.refine(with_highlights, as_unit_float(srgb), values, base.grid, layout, list(layout),
+                      resolve_device(device))
+    use_highlights = metrics.psnr(with_highlights, rgb) > metrics.psnr(pred, rgb)
+    if use_highlights:
+        pred = with_highlights
+    base_size = added_bytes(make(base), srgb)
+    room = limit - base_size
+    best = make(base, highlights=use_highlights, expected_psnr=metrics.psnr(pred, rgb))
+    template = Refinement.empty(*rgb.shape[:2], base.bits)
+    options = refinement_options(pred, rgb, template, room, base_size / base.grid.count, base.bits)
+    for _ in range(_FIT_TRIES):
+        refine = options.select(room)
+        if not refine.levels.any():
+            break
+        rows, cols = refine.positions(*rgb.shape[:2])
+        depths = refine.depth_at(rows, cols)[:, None]
+        refined = quantize(rgb[rows, cols], depths)
+        out = pred.copy()
+        refinement.apply(out, refine, rows, cols, dequantize(refined, depths))
+        candidate = make(base, refinement=refine, refined=refined, highlights=use_highlights,
+                         expected_psnr=metrics.psnr(out, rgb))
+        size = added_bytes(candidate, srgb)
+        if size <= limit:
+            return candidate
+        room *= 0.97 * (limit - base_size) / max(size - base_size, 1)
+    return best
+

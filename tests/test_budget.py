@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+import rawmeta
+from rawmeta import budget, metrics
+from rawmeta.sample_coding import quantization_psnr
+from rawmeta.synthetic import write_sample
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    dng, jpg = write_sample(tmp_path_factory.mktemp("budget"), height=240, width=320)
+    return rawmeta.read_raw(dng), jpg.read_bytes()
+
+
+def embed_and_restore(sample, **options):
+    raw, jpeg = sample
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, **options)
+    embedded, report = rawmeta.embed_bytes(jpeg, payload)
+    return payload, report, metrics.psnr(rawmeta.restore_bytes(embedded).rgb, raw.rgb)
+
+
+def test_bits_keep_quantization_noise_under_the_restore_error():
+    assert budget.bits_for(40.0) == 6 and budget.bits_for(52.0) == 8
+    for psnr in (30.0, 41.3, 47.0, 55.5):
+        b = budget.bits_for(psnr)
+        assert quantization_psnr(b) >= psnr + budget.QUANT_MARGIN_DB
+        assert b == budget.MIN_BITS or quantization_psnr(b - 1) < psnr + budget.QUANT_MARGIN_DB
+    assert budget.bits_for(200.0) == budget.MAX_BITS
+
+
+def test_hull_increments_skip_levels_below_the_hull():
+    gains = np.array([[0.0, 10.0, 12.0, 30.0], [0.0, -1.0, -2.0, -3.0]])
+    costs = np.broadcast_to(np.array([0.0, 16.0, 64.0, 256.0]), gains.shape)
+    blocks, levels, ratios, step_costs = budget.hull_increments(gains, costs)
+    assert blocks.tolist() == [0, 0] and levels.tolist() == [1, 3]  # level 2 is under the hull; block 1 never gains
+    assert ratios == pytest.approx([10 / 16, 20 / 240]) and step_costs.tolist() == [16, 240]
+
+
+@pytest.mark.parametrize("percent", [8.0, 25.0])
+def test_a_budget_is_kept_and_the_expected_psnr_is_what_restore_gives(sample, percent):
+    payload, report, restored = embed_and_restore(sample, budget=percent)
+    assert report.added_bytes <= percent / 100 * report.jpeg_bytes
+    assert payload.budget == percent
+    assert payload.expected_psnr == pytest.approx(restored, abs=1e-3)
+
+
+def test_more_budget_restores_better(sample):
+    psnrs = [embed_and_restore(sample, budget=p)[2] for p in (4.0, 15.0, 40.0)]
+    assert psnrs[0] < psnrs[1] < psnrs[2]
+
+
+def test_refinement_goes_where_the_error_is(sample):
+    raw, jpeg = sample
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=20.0, stride=8, bits=10)
+    assert (payload.grid.stride, payload.bits) == (8, 10)  # the overrides hold
+    base = rawmeta.reconstruct(rawmeta.restore_bytes(rawmeta.embed_bytes(jpeg, payload)[0]).srgb,
+                               payload.values(), payload.grid)
+    errors = budget.block_errors(base, raw.rgb, 16)
+    refined = payload.refinement.levels > 0
+    assert refined.any() and errors[refined].mean() > 2 * errors[~refined].mean()
+
+
+def test_no_budget_means_the_base_grid_only(sample):
+    raw, jpeg = sample
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=None, stride=6, bits=9)
+    assert (payload.grid.stride, payload.bits, payload.refinement) == (6, 9, None)
+    assert np.isnan(payload.expected_psnr)
+
+
+def test_an_impossible_budget_is_refused(sample):
+    raw, jpeg = sample
+    with pytest.raises(budget.BudgetError, match="no payload fits"):
+        rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=0.2)
