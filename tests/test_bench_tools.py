@@ -1,13 +1,14 @@
-"""Benchmark tools: the RawTherapee crop search, the PSNR-against-time plot, the 12/24 MP restore run."""
+"""Benchmark tools: the RawTherapee crop search, the plots, the 12/24 MP restore run, the JPEG XL comparison."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from rawmeta import plot, scale_bench
+from rawmeta import plot, rd_bench, scale_bench
 from rawmeta.restore_bench import common_area
 
+from .conftest import require_tool
 from .helpers import smooth_image
 
 
@@ -36,3 +37,39 @@ def test_scale_bench_measures_a_restore_process(pair, tmp_path):
     assert (row.width, row.height) == (200, 150) and row.seconds > 0
     assert 50 < row.peak_rss_mb < 4096 and row.psnr > 20
     assert scale_bench.mirror_tile(np.arange(6.0).reshape(1, 2, 3), 2, 3)[:, :, 0].tolist() == [[0, 3, 3], [0, 3, 3]]
+
+
+def test_scatter_png_lines_and_reference(tmp_path):
+    target = tmp_path / "l.png"
+    plot.scatter_png(target, {"a": [(5.0, 3.0), (1.0, 8.0), (30.0, 1.0)]}, "t", "x", "y", lines=True, hline=2.0)
+    img = np.asarray(Image.open(target))
+    line_pixels = (img == plot.COLOURS[0]).all(-1).sum()
+    assert line_pixels > 400  # the joined line, not only three markers
+    assert ((img == (128, 128, 128)).all(-1)).any()  # the dashed reference line
+
+
+def test_jxl_distance_interpolates_size_log_log():
+    curve = [(0.5, 4000), (1.0, 2000), (2.0, 1000)]
+    assert rd_bench.distance_for(curve, 2000) == pytest.approx(1.0)
+    assert rd_bench.distance_for(curve, 1414.2) == pytest.approx(2**0.5, rel=1e-3)
+
+
+def test_ppm_round_trip(tmp_path):
+    rgb = np.random.default_rng(0).random((5, 7, 3)).astype(np.float32)
+    rd_bench._write_ppm16(tmp_path / "a.ppm", rgb)
+    assert np.abs(rd_bench._read_ppm16(tmp_path / "a.ppm") - rgb).max() <= 0.5 / 65535 + 1e-7
+
+
+@require_tool("cjxl")
+def test_rate_distortion_bench_on_the_synthetic_sample(tmp_path):
+    from rawmeta.synthetic import write_sample
+
+    dng, _ = write_sample(tmp_path, height=240, width=320)
+    rows = rd_bench.bench_file(dng, (10.0, 40.0), "cpu", log=lambda m: None)
+    assert [r.budget for r in rows] == [10.0, 40.0]
+    for r in rows:
+        assert r.rawmeta.percent <= r.budget and abs(r.jxl.percent - r.rawmeta.percent) < 0.35 * r.rawmeta.percent
+        assert 20 < r.rawmeta.psnr < 80 and 15 < r.jxl.psnr < 80 and r.rawmeta.edit_psnr > 15 and r.jxl.edit_psnr > 10
+    assert rows[1].rawmeta.psnr > rows[0].rawmeta.psnr and rows[1].jxl.psnr > rows[0].jxl.psnr
+    text = rd_bench.markdown(rows, [], "rawmeta bench --section rd", "rd.png")
+    assert "| 10 |" in text and "Target met at" in text and "![rawmeta minus JPEG XL](rd.png)" in text
