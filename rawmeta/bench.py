@@ -23,7 +23,7 @@ import torch
 
 from . import prediction
 from . import sample_coding as sc
-from .budget import DEFAULT_BUDGET
+from .budget import DEFAULT_BUDGET, BudgetError
 from .embed import embed_file
 from .errors import RawReadError
 from .jpeg_pixels import decode_jpeg
@@ -84,8 +84,7 @@ def libraw_decode(path: Path) -> None:
 
 def predicted_stream(q: np.ndarray, srgb: np.ndarray, grid: Grid, bits: int) -> bytes:
     """Filter 2's stream (rawmeta's, before zstandard) for grid samples ``q`` (rows, cols, 3)."""
-    rows, cols = (a.ravel() for a in np.meshgrid(grid.rows(), grid.cols(), indexing="ij"))
-    terms = prediction.features(prediction.local_means(srgb, rows, cols))
+    terms = prediction.features(prediction.local_means(srgb, *grid.positions()))
     flat = q.reshape(-1, 3)
     return sc.residual_stream(flat, prediction.predict(terms, prediction.fit(terms, flat, bits), bits), bits)
 
@@ -154,7 +153,7 @@ def run_bench(raws: Iterable[Path], repeat: int = 3, log: Callable[[str], None] 
             try:
                 rows.append(bench_file(path, Path(tmp), repeat))
                 log(f"benchmarked {path.name}")
-            except RawReadError as exc:
+            except (RawReadError, BudgetError) as exc:
                 skipped.append(f"{path.name}: {exc}")
                 log(f"skipped {path.name}: {exc}")
     return rows, skipped

@@ -8,32 +8,34 @@ instead of guessing. Given a budget in percent of the JPEG's size:
    quantization noise lies ``QUANT_MARGIN_DB`` below it (more bits would
    buy nothing, docs/BENCHMARKS.md).
 2. **Base grid.** The densest stride of ``BASE_STRIDES`` whose payload fits
-   (fewer bits only if even the sparsest does not). Grids denser than 8
-   gain little (+0.1-0.7 dB for 3-4x the bytes): refinement spends bytes
-   better.
+   ``BASE_SHARE`` of the budget (fewer bits only if even the sparsest does
+   not). Grids denser than 8 gain little (+0.1-0.7 dB for 3-4x the bytes),
+   and bytes left to refinement buy more than a denser base.
 3. **The restore the reader will run**, on exactly the samples it will
    decode; with and without the highlight interpolation (``highlights``),
    keeping the better (a flag in the payload).
 4. **Refinement.** The rest of the budget buys refinement blocks
    (``refinement``): for the blocks with the largest error, the error
    after each level's correction is computed exactly, and increments of
-   level are taken greedily by error removed per sample, on each block's
-   upper convex hull, until the budget is spent. The packed size is then
-   checked, and the choice shrunk until it fits.
+   level are taken greedily by error removed per estimated byte (the code
+   length of the samples' prediction residuals, calibrated on the base
+   grid), on each block's upper convex hull, until the budget is spent.
+   The packed size is then checked, and the choice bisected until it fits.
 5. **Expected PSNR.** The final restore's PSNR, which the payload records.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import container, highlights, metrics, refinement
+from . import container, highlights, metrics, prediction, refinement
 from . import payload as pl
 from .camera import CameraFacts
 from .errors import UsageError
 from .patches import DEFAULT_PATCH, PatchGrid
-from .reconstruct import as_unit_float, reconstruct, resolve_device
+from .reconstruct import as_unit_float, reconstruct, resolve_device, restorable
 from .refinement import Refinement
 from .sample_coding import dequantize, quantization_psnr, quantize
 from .sampling import DEFAULT_STRIDE, Grid
@@ -46,10 +48,11 @@ MIN_BITS, MAX_BITS = 4, 12
 QUANT_MARGIN_DB = 5.0
 #: Patches restored to estimate the restore's PSNR before choosing the bit depth.
 PROBE_PATCHES = 12
-#: Share of the budget the base grid may take when it can; the rest is left to refinement.
-#: (0.5, 0.65 and 0.8 measured on blackmagic_pocket_4k, canon_eos_d30 and the 550D at 5-30 %.)
-BASE_SHARE = 0.65
-#: Tries at shrinking a refinement choice that packs larger than estimated.
+#: Share of the budget the base grid may take when it can; the rest is left to refinement. Measured
+#: on blackmagic_pocket_4k, canon_eos_d30 and the 550D at 3-30 %: 0.35 beat 0.5-0.8 by up to 2.2 dB
+#: (BM, 8 %) and matched 0.2 within 0.15 dB (docs/RATE.md).
+BASE_SHARE = 0.35
+#: Packings tried while fitting the refinement to the budget (a bisection).
 _FIT_TRIES = 8
 
 
@@ -108,23 +111,26 @@ def _base(rgb: np.ndarray, stride: int, bits: int) -> Base:
     return Base(grid, bits, quantize(grid.sample(rgb), bits))
 
 
-def choose_base(rgb: np.ndarray, srgb: np.ndarray, make, limit: int | None, stride: int | None,
-                bits: int) -> Base:
-    """The densest base grid (or ``stride``) whose payload ``make(base)`` fits ``limit`` bytes; fewer bits if needed."""
-    strides = (stride,) if stride is not None else BASE_STRIDES
-    for b in range(bits, MIN_BITS - 1, -1):
+def choose_base(rgb: np.ndarray, srgb: np.ndarray, make, limit: int | None, stride: int | None, bits: int,
+                bits_fixed: bool = False) -> Base:
+    """The densest base grid (or ``stride``) whose payload ``make(base)`` fits ``limit`` bytes.
+
+    Fewer bits are tried only if no stride fits and ``bits_fixed`` is false.
+    Raises BudgetError if nothing fits.
+    """
+    h, w = rgb.shape[:2]
+    strides = [s for s in ((stride,) if stride is not None else BASE_STRIDES)
+               if h > s // 2 and w > s // 2 and (s == stride or restorable(Grid.centred(h, w, s)))]
+    depths = (bits,) if bits_fixed or limit is None else range(bits, MIN_BITS - 1, -1)
+    for b in depths:
         for s in strides:
-            try:
-                base = _base(rgb, s, b)
-            except ValueError:  # image too small for this stride
-                continue
+            base = _base(rgb, s, b)
             if limit is None or added_bytes(make(base), srgb) <= limit:
                 return base
-        if limit is None:
-            break
-    smallest = added_bytes(make(_base(rgb, strides[-1], MIN_BITS)), srgb)
-    raise BudgetError(f"no payload fits {limit} bytes; the smallest ({strides[-1]} stride, {MIN_BITS}-bit) "
-                      f"adds {smallest} bytes")
+    s, b = strides[-1], depths[-1]
+    smallest = added_bytes(make(_base(rgb, s, b)), srgb)
+    raise BudgetError(f"no payload fits {limit} bytes; the smallest (stride {s}, {b}-bit) adds {smallest} bytes: "
+                      f"give a larger --budget")
 
 
 def block_errors(pred: np.ndarray, rgb: np.ndarray, block: int) -> np.ndarray:
@@ -136,17 +142,50 @@ def block_errors(pred: np.ndarray, rgb: np.ndarray, block: int) -> np.ndarray:
     return err.reshape(bh, block, bw, block).sum(axis=(1, 3))
 
 
-def level_errors(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarray, np.ndarray], level: int,
-                 template: Refinement) -> np.ndarray:
-    """Squared error of each candidate block if all of them were refined at ``level`` of ``template``."""
+def code_bits(q: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """A rough code length (bits) per sample of filter 2: ``log2(1 + z) + 1`` per zigzagged residual ``z``."""
+    z = 2 * np.abs(q.astype(np.int64) - p)
+    return (np.log2(1 + z) + 1).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Estimated coded bytes of samples: their residuals' code length, calibrated on the base grid's real size."""
+
+    srgb: np.ndarray
+    coef: np.ndarray
+    bytes_per_bit: float
+
+    @classmethod
+    def calibrated(cls, srgb: np.ndarray, plain: pl.Payload, coded_bytes: int) -> CostModel:
+        """Calibrated on a payload's grid samples, which take ``coded_bytes``."""
+        terms = prediction.features(prediction.local_means(srgb, *plain.grid.positions()))
+        q = plain.samples.reshape(-1, 3)
+        coef = prediction.fit(terms, q, plain.bits)
+        return cls(srgb, coef, coded_bytes / code_bits(q, prediction.predict(terms, coef, plain.bits)).sum())
+
+    def bytes(self, q: np.ndarray, rows: np.ndarray, cols: np.ndarray, depths: np.ndarray) -> np.ndarray:
+        """Estimated bytes of each sample ``q`` (N, 3) at (rows, cols) of depth ``depths`` (N, 1)."""
+        terms = prediction.features(prediction.local_means(self.srgb, rows, cols))
+        return self.bytes_per_bit * code_bits(q, prediction.predict(terms, self.coef, depths))
+
+
+def level_effects(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarray, np.ndarray], level: int,
+                  template: Refinement, cost: CostModel) -> tuple[np.ndarray, np.ndarray]:
+    """Squared error and estimated bytes of each candidate block if all of them were refined at ``level``."""
     levels = np.zeros_like(template.levels)
     levels[candidates] = level
     ref = template.with_levels(levels)
     rows, cols = ref.positions(*rgb.shape[:2])
     depths = ref.depth_at(rows, cols)[:, None]
+    q = quantize(rgb[rows, cols], depths)
     trial = pred.copy()
-    refinement.apply(trial, ref, rows, cols, dequantize(quantize(rgb[rows, cols], depths), depths))
-    return block_errors(trial, rgb, template.block)[candidates]
+    refinement.apply(trial, ref, rows, cols, dequantize(q, depths))
+    index = np.full(levels.shape, -1)
+    index[candidates] = np.arange(len(candidates[0]))
+    owner = index[rows // template.block, cols // template.block]
+    spent = np.bincount(owner, weights=cost.bytes(q, rows, cols, depths), minlength=len(candidates[0]))
+    return block_errors(trial, rgb, template.block)[candidates], spent
 
 
 def hull_increments(gains: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -195,24 +234,25 @@ class RefinementOptions:
 
 
 def refinement_options(pred: np.ndarray, rgb: np.ndarray, template: Refinement, size: float,
-                       bytes_per_sample: float, base_bits: int) -> RefinementOptions:
+                       cost: CostModel, bytes_per_sample: float) -> RefinementOptions:
     """The increments worth considering for at most ``size`` bytes of refined samples.
 
-    A refined sample is estimated to cost ``bytes_per_sample`` (the base
-    samples' rate) plus 3/8 byte per bit of depth above ``base_bits``.
     Candidates are the blocks with the largest error, as many as ``size``
-    could refine at level 1; their error at each level is computed exactly.
+    could refine at level 1 if their samples cost ``bytes_per_sample`` (the
+    base grid's rate); their error at each level is computed exactly, their
+    bytes estimated by ``cost``.
     """
-    per_sample = np.array([bytes_per_sample + 3 * (d - base_bits) / 8 for d in template.depths])
-    costs = np.concatenate([[0.0], per_sample * np.array([(template.block // s) ** 2 for s in template.strides])])
     base_err = block_errors(pred, rgb, template.block)
-    count = min(base_err.size, int(max(size, 0) // costs[1]))
+    per_block = bytes_per_sample * (template.block // template.strides[0]) ** 2
+    count = min(base_err.size, int(max(size, 0) // per_block))
     flat = np.argsort(base_err.ravel(), kind="stable")[::-1][:count]
     candidates = np.unravel_index(flat, base_err.shape)
     e0 = base_err[candidates]
-    gains = np.stack([np.zeros_like(e0)] + [e0 - level_errors(pred, rgb, candidates, level, template)
-                                            for level in range(1, len(template.strides) + 1)], axis=1)
-    blocks, levels, ratios, step_costs = hull_increments(gains, np.broadcast_to(costs, gains.shape))
+    effects = [level_effects(pred, rgb, candidates, level, template, cost)
+               for level in range(1, len(template.strides) + 1)]
+    gains = np.stack([np.zeros_like(e0)] + [e0 - err for err, _ in effects], axis=1)
+    costs = np.stack([np.zeros_like(e0)] + [spent for _, spent in effects], axis=1)
+    blocks, levels, ratios, step_costs = hull_increments(gains, costs)
     order = np.lexsort((levels, -ratios))
     return RefinementOptions(template, candidates, blocks[order], levels[order], np.cumsum(step_costs[order]))
 
@@ -241,42 +281,67 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
                           image_hash=image_hash, budget=budget or 0.0, **extra)
 
     resolve_device(device)
-    if budget is None:
-        if bits is None:
-            bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device))
-        return make(choose_base(rgb, srgb, make, None, stride or DEFAULT_STRIDE, bits))
-    limit = budget_bytes(budget, jpeg_bytes)
+    bits_fixed = bits is not None
     if bits is None:
         bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device))
-    base = choose_base(rgb, srgb, make, int(limit * BASE_SHARE), stride, bits)
+    if budget is None:
+        return make(choose_base(rgb, srgb, make, None, stride or DEFAULT_STRIDE, bits))
+    limit = budget_bytes(budget, jpeg_bytes)
+    try:  # leave most of the budget to refinement when the base can do with less
+        base = choose_base(rgb, srgb, make, int(limit * BASE_SHARE), stride, bits, bits_fixed)
+    except BudgetError:
+        base = choose_base(rgb, srgb, make, limit, stride, bits, bits_fixed)
+    pred, use_highlights = reader_restore(rgb, srgb, base, device)
+    plain = make(base, highlights=use_highlights, expected_psnr=metrics.psnr(pred, rgb))
+    return fit_refinement(plain, pred, rgb, srgb, limit)
+
+
+def reader_restore(rgb: np.ndarray, srgb: np.ndarray, base: Base, device: str) -> tuple[np.ndarray, bool]:
+    """The fast preset's restore from the base samples as the reader will run it, and whether the
+    highlight interpolation (kept in the result if so) makes it better."""
     values = dequantize(base.samples, base.bits)
     pred = reconstruct(srgb, values, base.grid, device=device, highlights_hint=False)
     with_highlights = pred.copy()
     layout = PatchGrid.for_image(*rgb.shape[:2], DEFAULT_PATCH)
     highlights.refine(with_highlights, as_unit_float(srgb), values, base.grid, layout, list(layout),
                       resolve_device(device))
-    use_highlights = metrics.psnr(with_highlights, rgb) > metrics.psnr(pred, rgb)
-    if use_highlights:
-        pred = with_highlights
-    base_size = added_bytes(make(base), srgb)
+    if metrics.psnr(with_highlights, rgb) > metrics.psnr(pred, rgb):
+        return with_highlights, True
+    return pred, False
+
+
+def fit_refinement(plain: pl.Payload, pred: np.ndarray, rgb: np.ndarray, srgb: np.ndarray,
+                   limit: int) -> pl.Payload:
+    """``plain`` (a payload without refinement, whose restore is ``pred``) with the refinement blocks that
+    restore best within ``limit`` added bytes.
+
+    The byte estimates are rough, so the whole room is tried first, then
+    the amount taken is bisected, keeping the largest choice that fits.
+    """
+    h, w = rgb.shape[:2]
+    base_size = added_bytes(plain, srgb)
     room = limit - base_size
-    best = make(base, highlights=use_highlights, expected_psnr=metrics.psnr(pred, rgb))
-    template = Refinement.empty(*rgb.shape[:2], base.bits)
-    options = refinement_options(pred, rgb, template, room, base_size / base.grid.count, base.bits)
-    for _ in range(_FIT_TRIES):
-        refine = options.select(room)
+    cost = CostModel.calibrated(srgb, plain, base_size)
+    options = refinement_options(pred, rgb, Refinement.empty(h, w, plain.bits), room, cost,
+                                 base_size / plain.grid.count)
+    best, low, high = plain, 0.0, room
+    for trial in range(_FIT_TRIES):
+        allowed = room if trial == 0 else (low + high) / 2
+        refine = options.select(allowed)
         if not refine.levels.any():
-            break
-        rows, cols = refine.positions(*rgb.shape[:2])
+            low = allowed
+            continue
+        rows, cols = refine.positions(h, w)
         depths = refine.depth_at(rows, cols)[:, None]
         refined = quantize(rgb[rows, cols], depths)
         out = pred.copy()
         refinement.apply(out, refine, rows, cols, dequantize(refined, depths))
-        candidate = make(base, refinement=refine, refined=refined, highlights=use_highlights,
-                         expected_psnr=metrics.psnr(out, rgb))
-        size = added_bytes(candidate, srgb)
-        if size <= limit:
-            return candidate
-        room *= 0.97 * (limit - base_size) / max(size - base_size, 1)
+        candidate = dataclasses.replace(plain, refinement=refine, refined=refined,
+                                        expected_psnr=metrics.psnr(out, rgb))
+        if added_bytes(candidate, srgb) > limit:
+            high = allowed
+            continue
+        best, low = candidate, allowed
+        if trial == 0:
+            break
     return best
-

@@ -18,7 +18,7 @@ from . import jpeg_segments as js
 from . import payload as pl
 from .budget import DEFAULT_BUDGET, plan
 from .camera import CameraFacts
-from .errors import JpegError, MismatchError
+from .errors import JpegError, MismatchError, OutputError
 from .jpeg_pixels import decode_jpeg
 from .rawfile import read_raw
 from .sampling import DEFAULT_STRIDE, Grid
@@ -145,10 +145,12 @@ def embed_file(
     """
     jpeg = read_jpeg(jpeg_path)
     js.parse(jpeg)  # refuse a bad JPEG before spending time on the RAW
+    target = Path(out if out is not None else jpeg_path)
+    if not target.parent.is_dir():  # and a target that cannot be written, before measuring restores
+        raise OutputError(f"cannot write {target}: folder {target.parent} does not exist")
     raw = read_raw(raw_path)
     payload = make_payload(raw.rgb, raw.camera, jpeg, **options)
     new, report = embed_bytes(jpeg, payload)
-    target = Path(out if out is not None else jpeg_path)
     write_output(target, new)
     return dataclasses.replace(report, output=target)
 

@@ -122,10 +122,10 @@ class Payload:
 def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows, columns and bit depths (N, 1) of every sample in coding order: the grid row-major, then the
     refined ones."""
-    rows, cols = np.meshgrid(grid.rows(), grid.cols(), indexing="ij")
+    rows, cols = grid.positions()
     r, c = refinement.positions(grid.height, grid.width)
     depths = np.concatenate([np.full(grid.count, bits), refinement.depth_at(r, c)])
-    return np.concatenate([rows.ravel(), r]), np.concatenate([cols.ravel(), c]), depths[:, None]
+    return np.concatenate([rows, r]), np.concatenate([cols, c]), depths[:, None]
 
 
 def pack(payload: Payload, srgb: np.ndarray) -> bytes:

@@ -158,6 +158,12 @@ def as_unit_float(srgb: np.ndarray) -> np.ndarray:
     return np.clip(srgb.astype(np.float32), 0.0, 1.0)
 
 
+def restorable(grid: Grid, patch_size: tuple[int, int] = DEFAULT_PATCH) -> bool:
+    """Whether every patch of the image has enough samples (with its neighbours') at ``grid`` to restore."""
+    layout = PatchGrid.for_image(grid.height, grid.width, patch_size)
+    return min(_training_count(layout, grid, ij) for ij in layout) >= MIN_TRAINING_SAMPLES
+
+
 def _training_count(layout: PatchGrid, grid: Grid, ij: tuple[int, int]) -> int:
     """Samples in patch ``ij``'s 3 x 3 neighbourhood."""
     rs, cs = grid_slices(grid, layout.neighbourhood(*ij))

@@ -66,6 +66,11 @@ class Grid:
         """Pixel column of each sample column."""
         return np.arange(self.offset_x, self.width, self.stride)
 
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel row and column of every sample, row-major (the payload's order)."""
+        rows, cols = np.meshgrid(self.rows(), self.cols(), indexing="ij")
+        return rows.ravel(), cols.ravel()
+
     def sample(self, image: np.ndarray) -> np.ndarray:
         """The grid's pixels of ``image`` (H x W x C) as a (rows, cols, C) array."""
         if image.shape[:2] != (self.height, self.width):

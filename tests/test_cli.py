@@ -34,10 +34,11 @@ def test_embed_inspect_strip_round_trip(work):
     assert sorted(os.listdir(folder)) == ["shot.jpg"]
 
 
-def test_default_embed_keeps_to_the_default_budget(work):
+def test_default_embed_keeps_to_the_default_budget(tmp_path):
     from rawmeta.budget import DEFAULT_BUDGET
+    from rawmeta.synthetic import write_sample
 
-    folder, dng, jpg = work
+    dng, jpg = write_sample(tmp_path, height=240, width=320)  # 5 % of the tiny pair's JPEG is under 500 bytes
     original = len(jpg.read_bytes())
     run("embed", dng, jpg, check_rc=0)
     info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
@@ -48,8 +49,9 @@ def test_default_embed_keeps_to_the_default_budget(work):
 def test_budget_below_any_payload_is_refused(work):
     folder, dng, jpg = work
     before = snapshot(folder)
-    proc = run("embed", dng, jpg, "--budget", "0.5")
+    proc = run("embed", dng, jpg)  # the default 5 % of a 9 KB JPEG
     assert_one_line_error(proc, 2, "no payload fits")
+    assert "--budget" in proc.stderr
     assert snapshot(folder) == before
 
 
@@ -87,7 +89,7 @@ def bad_jpegs(embedded: bytes) -> dict[str, tuple[bytes, int, str]]:
 @pytest.fixture
 def embedded(work) -> bytes:
     folder, dng, jpg = work
-    run("embed", dng, jpg, "-o", folder / "emb.jpg", check_rc=0)
+    run("embed", dng, jpg, "-o", folder / "emb.jpg", "--budget", "40", check_rc=0)
     data = (folder / "emb.jpg").read_bytes()
     (folder / "emb.jpg").unlink()
     return data
@@ -156,7 +158,7 @@ def test_no_payload(work):
 
 def test_pillow_resave_loses_payload_clearly(work):
     folder, dng, jpg = work
-    run("embed", dng, jpg, check_rc=0)
+    run("embed", dng, jpg, "--budget", "40", check_rc=0)
     resaved = folder / "resaved.jpg"
     Image.open(jpg).save(resaved, quality=95)
     assert_one_line_error(run("inspect", resaved), 6, "no rawmeta data")
@@ -166,7 +168,7 @@ def test_unknown_version_is_named(work):
     from tests.helpers import patch_header
 
     folder, dng, jpg = work
-    run("embed", dng, jpg, check_rc=0)
+    run("embed", dng, jpg, "--budget", "40", check_rc=0)
     data = jpg.read_bytes()
     payload = container.extract(data).payload
     future = container.attach(data, patch_header(payload, ">H", 4, 9))
@@ -177,7 +179,7 @@ def test_unknown_version_is_named(work):
 
 def test_re_encoded_jpeg_warns(work):
     folder, dng, jpg = work
-    run("embed", dng, jpg, check_rc=0)
+    run("embed", dng, jpg, "--budget", "40", check_rc=0)
     data = jpg.read_bytes()
     buf = io.BytesIO()
     Image.open(io.BytesIO(data)).save(buf, "JPEG", quality=80)
@@ -201,20 +203,27 @@ def test_bad_options_exit_2(work):
 
 
 def test_bench_writes_a_report(tmp_path, pair):
+    from rawmeta.synthetic import write_sample
+
     raws = tmp_path / "raws"
     raws.mkdir()
     shutil.copy(pair[0], raws / "tiny.dng")
     (raws / "notes.txt").write_text("ignored: not a RAW extension")
     (raws / "broken.nef").write_bytes(b"garbage" * 100)
+    more = tmp_path / "more"
+    write_sample(more, height=240, width=320)
+    shutil.copytree(raws, more, dirs_exist_ok=True)
     report = tmp_path / "B.md"
-    run("bench", "--raw-dir", raws, "--output", report, "--repeat", "1", "--section", "embed", check_rc=0)
+    run("bench", "--raw-dir", more, "--output", report, "--repeat", "1", "--section", "embed", check_rc=0)
     text = report.read_text()
-    assert "| tiny.dng | rawmeta Synthetic 12-bit | 128 x 96 |" in text
-    assert "broken.nef" in text.split("## Sample")[-1] and "<!-- bench:restore -->" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| sample.dng | rawmeta Synthetic 12-bit | 320 x 240 |"))
+    assert float(row.split("|")[9]) <= 5.0  # % of the JPEG, within the default budget
+    skipped = text.split("## Skipped")[-1]
+    assert "broken.nef" in skipped and "tiny.dng: no payload fits" in skipped and "<!-- bench:restore -->" not in text
     proc = run("bench", "--raw-dir", raws, "--output", report, "--section", "restore", "--paper-patches", "1",
                check_rc=0)
     text = report.read_text()
-    assert "| tiny.dng | rawmeta Synthetic 12-bit | 128 x 96 |" in text  # the embed section is kept
+    assert row in text  # the embed section is kept
     whole = next(line for line in text.splitlines() if line.startswith("| libraw | tiny.dng | 128 x 96 | 0, 0 | 1 |"))
     cells = [c.strip() for c in whole.split("|")[1:-1]]
     assert len(cells) == 8 and 15 < float(cells[5]) < 80 and 0 < float(cells[6]) <= 1
@@ -229,3 +238,15 @@ def test_bench_writes_a_report(tmp_path, pair):
     figure = Image.open(tmp_path / "restore_psnr_time.png")
     assert figure.format == "PNG" and figure.size == (720, 480)
     assert_one_line_error(run("bench", "--raw-dir", tmp_path / "none"), 2, "does not exist")
+
+
+def test_a_version_1_file_still_inspects_and_restores(tmp_path):
+    """tests/data/v1_payload.jpg was written by rawmeta's format-version-1 writer."""
+    from pathlib import Path
+
+    old = Path(__file__).parent / "data" / "v1_payload.jpg"
+    info = json.loads(run("inspect", old, "--json", check_rc=0).stdout)
+    assert info["format_version"] == 1 and info["sample_bits"] == 12 and info["refinement"]["samples"] == 0
+    assert info["budget_percent"] is None and info["expected_restore_psnr"] is None and info["highlights"]
+    run("restore", old, tmp_path / "r.npy", "--quiet", check_rc=0)
+    assert (tmp_path / "r.npy").exists()

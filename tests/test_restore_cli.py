@@ -24,7 +24,7 @@ from .helpers import RAWMETA, assert_one_line_error, run, snapshot
 @pytest.fixture
 def embedded_pair(work):
     folder, dng, jpg = work
-    run("embed", dng, jpg, check_rc=0)
+    run("embed", dng, jpg, "--budget", "40", check_rc=0)
     return folder, dng, jpg
 
 

@@ -33,3 +33,10 @@ def test_grid_rejects_bad_values():
         Grid(10, 10, 4, 4, 0)
     with pytest.raises(ValueError):
         Grid(10, 10).sample(np.zeros((9, 10, 3)))
+
+
+def test_positions_are_row_major():
+    g = Grid(5, 7, 3, 1, 2)
+    rows, cols = g.positions()
+    assert rows.tolist() == [1, 1, 4, 4] and cols.tolist() == [2, 5, 2, 5]
+    assert np.array_equal(np.arange(35).reshape(5, 7)[rows, cols], g.sample(np.arange(35).reshape(5, 7, 1)).ravel())
