@@ -23,6 +23,7 @@ import numpy as np
 from . import metrics
 from .bench import machine_line
 from .dng import write_linear_dng
+from .budget import DEFAULT_BUDGET
 from .embed import embed_bytes, make_payload
 from .outputs import read_raw_rgb
 from .rawfile import read_raw
@@ -97,7 +98,8 @@ def markdown(rows: list[ScaleRow], source: Path, command: str, device: str) -> s
         machine_line(command),
         "",
         (f"Images made from `{source.name}` (the largest RAW file benchmarked): its raw-RGB tiled with mirroring to the "
-         "size below, written as a LinearRaw DNG, rendered by LibRaw and saved at quality 95, then embedded. "
+         "size below, written as a LinearRaw DNG, rendered by LibRaw and saved at quality 95, then embedded "
+         f"with the default budget ({DEFAULT_BUDGET:g} % of the JPEG). "
          f"`rawmeta restore IMAGE.jpg OUT.dng --device {device}` (fast preset) runs as its own process; seconds "
          "are its wall time end to end, memory its peak resident set size. PSNR is of the restored DNG "
          "against the tiled raw-RGB."),
