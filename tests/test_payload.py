@@ -133,7 +133,8 @@ def test_zstd_frame_declaring_gigabytes_is_refused():
 
 def test_refinement_map_of_the_wrong_size_is_refused():
     body = packed()[:-32]
-    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 156 + 3 + 2 * 5
+    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 156
+    pos += 3 + 2 * body[pos + 2]  # block size, level count, level table
     old = int.from_bytes(body[pos : pos + 4], "big")
     bigger = zstandard.ZstdCompressor().compress(b"\0" * 10_000_000)
     forged = reseal(body[:pos] + len(bigger).to_bytes(4, "big") + bigger + body[pos + 4 + old :])

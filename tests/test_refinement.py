@@ -70,6 +70,6 @@ def test_nan_pixels_stay_nan_and_give_no_residual():
     assert np.isnan(out[:4]).all() and np.allclose(out[4:], 0.7)
 
 
-def test_default_levels_add_depth_at_stride_one():
-    assert refinement.default_levels(7) == ((4, 2, 1, 1, 1), (7, 7, 7, 9, 11))
-    assert refinement.default_levels(14)[1][-1] == 16
+def test_default_levels():
+    assert refinement.default_levels(7) == ((4, 2, 2, 1, 1, 1, 1), (7, 6, 7, 6, 7, 9, 11))
+    assert refinement.default_levels(14)[1][-1] == 16 and refinement.default_levels(1)[1][1] == 1
