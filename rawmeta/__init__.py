@@ -3,6 +3,7 @@
 The library works on arrays and bytes; the ``rawmeta`` command line is a thin
 layer over it.
 """
+from .alignment import Alignment, align, warp
 from .budget import DEFAULT_BUDGET, BudgetError
 from .camera import CameraFacts
 from .container import attach, detach, extract
@@ -17,7 +18,7 @@ from .report import inspect_bytes, inspect_file
 from .sampling import Grid
 
 __all__ = [
-    "BudgetError", "CameraFacts", "DEFAULT_BUDGET", "Grid", "Payload", "RawImage", "RawmetaError", "Refinement",
+    "Alignment", "align", "warp", "BudgetError", "CameraFacts", "DEFAULT_BUDGET", "Grid", "Payload", "RawImage", "RawmetaError", "Refinement",
     "attach", "detach", "extract", "embed_bytes", "embed_file", "make_payload",
     "strip_file", "pack", "unpack", "read_raw", "inspect_bytes", "inspect_file",
     "reconstruct", "restore_bytes", "restore_file",

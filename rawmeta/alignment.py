@@ -1,0 +1,457 @@
+"""Aligning a JPEG's stored pixel grid to a RAW's raw-RGB grid by matching image content.
+
+A JPEG made from a RAW rarely shares LibRaw's pixel grid: raw developers
+crop a few pixels differently, cameras store smaller JPEGs, exports are
+rotated, cropped or resized. :func:`align` finds the map from the JPEG's
+stored pixels into the raw-RGB and :func:`warp` resamples the raw-RGB onto
+the JPEG's grid, so that everything after it works as for a same-grid pair.
+
+The map is an :class:`Alignment`: a 2 x 3 matrix ``M`` taking JPEG pixel
+(column u, row v) to raw-RGB (x, y), pixel centres at integers,
+``[x, y] = M @ [u, v, 1]``. Its linear part is one of the 8 orientations
+(rotations by quarter turns, with or without a mirror) times a scale per
+raw-RGB axis; a resize whose width and height were rounded separately
+scales the axes slightly differently.
+
+How it is found (docs/ALIGNMENT.md has the measurements):
+
+1. Both images become grey: the JPEG's mean of R, G, B; the raw-RGB white
+   balanced, summed and given a 1/2.2 gamma.
+2. Coarse search: each orientation and each scale in the allowed range
+   (1.5 % steps) is tried at about 160 pixels across, by normalised
+   cross-correlation of band-passed images (FFT) over all translations.
+3. Refinement from coarse to fine (factors of 2) by Gauss-Newton
+   (Lucas-Kanade) on the axis scales and the translation, with a cubic
+   tone curve from raw grey to JPEG grey fitted at every step and robust
+   (Huber) weights, so different tone curves, local contrast and clipped
+   pixels do not pull the map.
+4. A map within :data:`SNAP_PX` of a plain crop of the RAW's grid (scale
+   1, integer shift, any orientation) is taken to be that crop, so its
+   samples are the RAW's own pixels.
+
+The match figure is the correlation of the band-passed JPEG with the
+band-passed, tone-mapped raw at the final map, at about 640 pixels across
+(1 = identical content). :data:`MIN_MATCH` separates the same shot from a
+different one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from . import orientation
+from .errors import MismatchError
+from .resample import area_filter, band_pass, bilinear, block_mean
+
+#: Pixels across the raw at the coarse search.
+COARSE_SIDE = 160
+#: Relative step between scales tried by the coarse search.
+SCALE_STEP = 0.015
+#: The JPEG must span at least this fraction of the raw's width and of its height.
+MIN_SPAN = 0.5
+#: How far (fraction of its size) the JPEG may reach beyond the raw's edges.
+EDGE_SLACK = 0.04
+#: Below this match figure the JPEG is taken to show other content than the RAW.
+MIN_MATCH = 0.5
+#: Maps within this many raw pixels of a plain crop (at the JPEG's corners) become that crop.
+SNAP_PX = 0.15
+#: Pixels across the raw where the match figure is measured.
+MATCH_SIDE = 640
+#: A same-size pair whose match on the identical grid reaches this is taken as it is.
+SAME_GRID_MATCH = 0.9
+#: Side of the central square where :func:`same_grid_match` looks (pixels).
+SAME_GRID_SIDE = 512
+#: Most points used per Gauss-Newton step.
+_MAX_POINTS = 100_000
+#: Gauss-Newton steps at the coarsest level, and at each finer one (which starts close).
+_COARSE_STEPS, _FINE_STEPS = 30, 10
+_GAMMA = 1 / 2.2
+
+@dataclass(frozen=True)
+class Alignment:
+    """Where a JPEG's stored pixels lie in a RAW's raw-RGB.
+
+    Attributes
+    ----------
+    matrix : ndarray, float64, shape (2, 3)
+        ``[x, y] = matrix @ [u, v, 1]`` maps JPEG column u, row v to raw-RGB
+        column x, row y (pixel centres at integers).
+    raw_size : (int, int)
+        The raw-RGB's height and width.
+    match : float
+        Content match figure in [-1, 1]; NaN when not measured (same-grid pairs
+        written with ``--force-same-grid``).
+    """
+
+    matrix: np.ndarray
+    raw_size: tuple[int, int]
+    match: float = float("nan")
+
+    @classmethod
+    def identity(cls, height: int, width: int, match: float = float("nan")) -> Alignment:
+        return cls(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (height, width), match)
+
+    @property
+    def is_identity(self) -> bool:
+        return bool(np.array_equal(self.matrix, [[1.0, 0, 0], [0, 1.0, 0]]))
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Raw-RGB pixels per JPEG pixel along the raw's x and y axes."""
+        return float(np.hypot(*self.matrix[0, :2])), float(np.hypot(*self.matrix[1, :2]))
+
+    @property
+    def orientation(self) -> int:
+        """The EXIF Orientation value that turns the JPEG's stored pixels the raw's way up."""
+        return orientation.code_of(np.sign(np.round(self.matrix[:, :2] / np.array(self.scale)[:, None], 6)))
+
+    def describe(self) -> str:
+        """One line for ``inspect``: the map and the match figure."""
+        match = "not checked" if np.isnan(self.match) else f"{self.match:.3f}"
+        if self.is_identity:
+            return f"the RAW's own grid ({self.raw_size[1]} x {self.raw_size[0]}), match {match}"
+        sx, sy = self.scale
+        m = self.matrix
+        return (f"{orientation.NAMES[self.orientation]}, {sx:.4f} x {sy:.4f} RAW pixels per JPEG pixel, "
+                f"JPEG pixel (0, 0) at RAW ({m[0, 2]:.2f}, {m[1, 2]:.2f}) of {self.raw_size[1]} x "
+                f"{self.raw_size[0]}, match {match}")
+
+    def apply(self, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw-RGB (x, y) of JPEG pixels (column, row)."""
+        m = self.matrix
+        return m[0, 0] * cols + m[0, 1] * rows + m[0, 2], m[1, 0] * cols + m[1, 1] * rows + m[1, 2]
+
+
+# ---------------------------------------------------------------------------
+# Grey images
+
+
+def raw_grey(rgb: np.ndarray, white_balance: tuple[float, float, float]) -> np.ndarray:
+    """raw-RGB (H x W x 3) as a grey float32 image roughly like a rendered one: balanced, summed,
+    scaled so its 99.5th percentile is 1, clipped and raised to 1/2.2."""
+    grey = rgb @ np.asarray(white_balance, np.float32)
+    top = float(np.percentile(grey[:: max(1, grey.shape[0] // 256), :: max(1, grey.shape[1] // 256)], 99.5))
+    grey *= np.float32(1.0 / max(top, 1e-6))
+    np.clip(grey, 0.0, 1.0, out=grey)
+    return grey ** np.float32(_GAMMA)
+
+
+def jpeg_grey(srgb: np.ndarray) -> np.ndarray:
+    """A JPEG's decoded uint8 pixels (H x W x 3) as grey float32 in [0, 1]."""
+    return srgb.mean(axis=2, dtype=np.float32) * np.float32(1 / 255)
+
+
+def _level_factor(raw_side: int, scale: float, side: int) -> int:
+    """JPEG block size at which the raw is about ``side`` pixels across."""
+    return max(1, round(raw_side / (side * scale)))
+
+
+# ---------------------------------------------------------------------------
+# Coarse search
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A map from oriented JPEG pixels (u, v) to raw: x = sx * u + tx, y = sy * v + ty."""
+
+    score: float
+    code: int
+    sx: float
+    sy: float
+    tx: float
+    ty: float
+
+
+def _scales(raw_hw: tuple[int, int], oriented_hw: tuple[int, int]) -> np.ndarray:
+    """Raw pixels per JPEG pixel the coarse search tries: from the largest that keeps the JPEG
+    inside the raw (with :data:`EDGE_SLACK`) down to the smallest that spans :data:`MIN_SPAN`."""
+    ratios = np.array(raw_hw, float) / np.array(oriented_hw, float)
+    top, bottom = ratios.min() * (1 + EDGE_SLACK), ratios.max() * MIN_SPAN
+    if bottom > top:
+        return np.zeros(0)
+    n = int(np.floor(np.log(top / bottom) / -np.log1p(-SCALE_STEP))) + 1
+    steps = top * (1 - SCALE_STEP) ** np.arange(n)
+    exact = ratios[(ratios >= bottom) & (ratios <= top)]
+    return np.unique(np.concatenate([steps, exact]))
+
+
+def _window_sums(image: np.ndarray, m: int, n: int) -> np.ndarray:
+    """Sums of every m x n window lying inside ``image`` (valid positions, top-left indexed)."""
+    c = np.zeros((image.shape[0] + 1, image.shape[1] + 1))
+    c[1:, 1:] = image.cumsum(0).cumsum(1)
+    return c[m:, n:] - c[:-m, n:] - c[m:, :-n] + c[:-m, :-n]
+
+
+def _ncc_map(image_fft: np.ndarray, image: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """Normalised cross-correlation of ``template`` at every position inside ``image``."""
+    m, n = template.shape
+    t = template - template.mean()
+    corr = np.fft.irfft2(image_fft * np.conj(np.fft.rfft2(t, image.shape)), image.shape)
+    corr = corr[: image.shape[0] - m + 1, : image.shape[1] - n + 1]
+    s1, s2 = _window_sums(image, m, n), _window_sums(image * image, m, n)
+    energy = np.sqrt(np.maximum(s2 - s1 * s1 / (m * n), 1e-12)) * np.sqrt(max(float((t * t).sum()), 1e-12))
+    return corr / energy
+
+
+def _subpixel(surface: np.ndarray, r: int, c: int) -> tuple[float, float]:
+    """Peak of a parabola through the maximum of ``surface`` and its neighbours, per axis."""
+    def offset(a: float, b: float, d: float) -> float:
+        den = a - 2 * b + d
+        return 0.0 if den >= 0 else float(np.clip(0.5 * (a - d) / den, -0.5, 0.5))
+    dr = offset(surface[r - 1, c], surface[r, c], surface[r + 1, c]) if 0 < r < surface.shape[0] - 1 else 0.0
+    dc = offset(surface[r, c - 1], surface[r, c], surface[r, c + 1]) if 0 < c < surface.shape[1] - 1 else 0.0
+    return r + dr, c + dc
+
+
+def _coarse_search(raw: np.ndarray, jpeg: np.ndarray) -> _Candidate:
+    """The best orientation, scale and shift at about :data:`COARSE_SIDE` pixels across."""
+    k0 = _level_factor(max(raw.shape), 1.0, COARSE_SIDE)
+    level = band_pass(block_mean(raw, k0)).astype(np.float64)
+    level_fft = np.fft.rfft2(level)
+    # Pre-shrink the JPEG to about twice the largest template so resizing stays cheap.
+    p = max(1, int(max(jpeg.shape) / (2 * COARSE_SIDE)))
+    best = _Candidate(-np.inf, 1, 1.0, 1.0, 0.0, 0.0)
+    for code in orientation.NAMES:
+        full = orientation.orient(jpeg, code)
+        small = Image.fromarray(block_mean(full, p))
+        for s in _scales(raw.shape, full.shape):
+            size = (round(full.shape[1] * s / k0), round(full.shape[0] * s / k0))
+            if min(size) < 16:
+                continue
+            template = band_pass(np.asarray(small.resize(size, Image.Resampling.BILINEAR)))
+            mr, mc = round(0.05 * size[1]), round(0.05 * size[0])
+            template = template[mr : size[1] - mr, mc : size[0] - mc].astype(np.float64)
+            if template.shape[0] > level.shape[0] or template.shape[1] > level.shape[1]:
+                continue
+            surface = _ncc_map(level_fft, level, template)
+            r, c = np.unravel_index(int(np.argmax(surface)), surface.shape)
+            if surface[r, c] <= best.score:
+                continue
+            r0, c0 = _subpixel(surface, r, c)
+            # Template pixel j is resized pixel j + mc, whose centre is oriented JPEG (j + mc + 0.5) * rho - 0.5.
+            rho_x, rho_y = p * small.width / size[0], p * small.height / size[1]
+            sx, sy = k0 / rho_x, k0 / rho_y
+            tx = k0 * (c0 - mc + 0.5 / rho_x - 0.5) + (k0 - 1) / 2
+            ty = k0 * (r0 - mr + 0.5 / rho_y - 0.5) + (k0 - 1) / 2
+            best = _Candidate(float(surface[r, c]), code, sx, sy, tx, ty)
+    return best
+
+
+# ---------------------------------------------------------------------------
+# Refinement
+
+
+def _raw_level(raw: np.ndarray, f: int, sx: float, sy: float) -> tuple[np.ndarray, int]:
+    """The raw grey as seen by JPEG pixels ``f`` times coarser than the JPEG's own: block means of
+    k x k, then the remaining area filter. Returns the level and k."""
+    k = max(1, int(f * min(sx, sy) + 1e-6))
+    return area_filter(block_mean(raw, k), f * sx / k, f * sy / k), k
+
+
+def _tone_fit(g: np.ndarray, j: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Cubic tone curve coefficients (highest first) taking raw grey ``g`` to JPEG grey ``j``."""
+    design = np.stack([g**3, g**2, g, np.ones_like(g)], 1) * np.sqrt(w)[:, None]
+    return np.linalg.lstsq(design, j * np.sqrt(w), rcond=None)[0]
+
+
+def _gauss_newton_level(raw: np.ndarray, jpeg: np.ndarray, f: int, cand: _Candidate,
+                        rng: np.random.Generator, steps: int) -> _Candidate:
+    """Refine ``cand`` (a map from the oriented JPEG ``jpeg``) at JPEG pixels ``f`` x ``f`` wide."""
+    level_j = block_mean(jpeg, f)
+    level_r, k = _raw_level(raw, f, cand.sx, cand.sy)
+    gy_img, gx_img = np.gradient(level_r)
+    if level_j.size > _MAX_POINTS:
+        pick = rng.choice(level_j.size, _MAX_POINTS, replace=False)
+        rows, cols = np.divmod(pick, level_j.shape[1])
+    else:
+        rows, cols = np.divmod(np.arange(level_j.size), level_j.shape[1])
+    j = level_j[rows, cols].astype(np.float64)
+    unclipped = (j > 0.02) & (j < 0.98)
+    rows, cols, j = rows[unclipped], cols[unclipped], j[unclipped]
+    u, v = f * cols + (f - 1) / 2, f * rows + (f - 1) / 2  # oriented full-size JPEG coordinates
+    cu, cv = u.mean(), v.mean()
+    du, dv = u - cu, v - cv
+    # Parameters: scales and the raw position of the JPEG point (cu, cv).
+    p = np.array([cand.sx, cand.sy, cand.sx * cu + cand.tx, cand.sy * cv + cand.ty])
+    hh, ww = level_r.shape
+    for _ in range(steps):
+        x = (p[0] * du + p[2] - (k - 1) / 2) / k
+        y = (p[1] * dv + p[3] - (k - 1) / 2) / k
+        inside = (x >= 0) & (x <= ww - 1) & (y >= 0) & (y <= hh - 1)
+        if inside.sum() < 100:
+            break
+        xi, yi, ji = x[inside], y[inside], j[inside]
+        g = bilinear(level_r, xi, yi).astype(np.float64)
+        weights = np.ones_like(g)
+        for _ in range(2):  # tone curve, then robust weights from its residuals, then again
+            tone = _tone_fit(g, ji, weights)
+            e = ji - np.polyval(tone, g)
+            scale = 1.4826 * np.median(np.abs(e)) * 1.345 + 1e-9
+            weights = np.minimum(1.0, scale / np.maximum(np.abs(e), 1e-12))
+        slope = np.polyval(np.polyder(tone), g)
+        gx = slope * bilinear(gx_img, xi, yi) / k
+        gy = slope * bilinear(gy_img, xi, yi) / k
+        jac = np.stack([gx * du[inside], gy * dv[inside], gx, gy], 1)
+        jw = jac * weights[:, None]
+        step = np.linalg.solve(jw.T @ jac + 1e-9 * np.eye(4), jw.T @ e)
+        p += step
+        # Largest movement at the JPEG's edges, in level pixels.
+        moved = (abs(step[0]) * np.abs(du).max() + abs(step[2]) + abs(step[1]) * np.abs(dv).max() + abs(step[3])) / k
+        if moved < 0.005:
+            break
+    return _Candidate(cand.score, cand.code, p[0], p[1], p[2] - p[0] * cu, p[3] - p[1] * cv)
+
+
+def _refine(raw: np.ndarray, jpeg: np.ndarray, cand: _Candidate) -> _Candidate:
+    """Refine the coarse map level by level (factors of 2) down to the JPEG's own pixels."""
+    k0 = _level_factor(max(raw.shape), 1.0, COARSE_SIDE)
+    f = 1
+    while 2 * f * min(cand.sx, cand.sy) <= k0:
+        f *= 2
+    rng = np.random.default_rng(0)
+    steps = _COARSE_STEPS
+    while f >= 1:
+        cand = _gauss_newton_level(raw, jpeg, f, cand, rng, steps)
+        f, steps = f // 2, _FINE_STEPS
+    return cand
+
+
+# ---------------------------------------------------------------------------
+# The map as a whole
+
+
+def _to_matrix(cand: _Candidate, height: int, width: int) -> np.ndarray:
+    """The 2 x 3 map from stored JPEG pixels of a candidate found on the oriented JPEG."""
+    scale_shift = np.array([[cand.sx, 0, cand.tx], [0, cand.sy, cand.ty], [0, 0, 1]])
+    return (scale_shift @ orientation.oriented_matrix(cand.code, height, width))[:2]
+
+
+def _snapped(matrix: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``matrix``, or the plain crop of the raw's grid within :data:`SNAP_PX` of it at every corner."""
+    crop = np.round(matrix)
+    corners = np.array([[0, width - 1, 0, width - 1], [0, 0, height - 1, height - 1], [1, 1, 1, 1]])
+    if np.all(np.abs((matrix - crop) @ corners) <= SNAP_PX) and np.all(np.abs(crop[:, :2]).sum(1) == 1):
+        return crop
+    return matrix
+
+
+def _correlation(jpeg: np.ndarray, seen: np.ndarray, inside: np.ndarray) -> float:
+    """Correlation of band-passed ``jpeg`` and band-passed, tone-mapped raw grey ``seen`` (same grid)
+    over ``inside`` less 4 pixels, where the band pass mixes in the edge extension."""
+    usable = inside & (jpeg > 0.02) & (jpeg < 0.98)
+    keep = _eroded(inside, 4)
+    if usable.sum() < 64 or keep.sum() < 64:
+        return 0.0
+    tone = _tone_fit(seen[usable].astype(np.float64), jpeg[usable].astype(np.float64), np.ones(usable.sum()))
+    a, b = band_pass(jpeg)[keep], band_pass(np.polyval(tone, seen).astype(np.float32))[keep]
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / max(np.sqrt((a * a).sum() * (b * b).sum()), 1e-12))
+
+
+def _eroded(mask: np.ndarray, r: int) -> np.ndarray:
+    sums = _window_sums(np.pad(mask, r).astype(np.float64), 2 * r + 1, 2 * r + 1)
+    return sums > (2 * r + 1) ** 2 - 0.5
+
+
+def match_figure(raw: np.ndarray, jpeg: np.ndarray, matrix: np.ndarray) -> float:
+    """Correlation of the band-passed JPEG grey with the band-passed, tone-mapped raw grey seen
+    through ``matrix``, at about :data:`MATCH_SIDE` raw pixels across (1 = same content).
+
+    ``raw`` and ``jpeg`` are from :func:`raw_grey` and :func:`jpeg_grey`.
+    """
+    sx, sy = np.hypot(*matrix[0, :2]), np.hypot(*matrix[1, :2])
+    f = _level_factor(max(raw.shape), max(sx, sy), MATCH_SIDE)
+    level_j = block_mean(jpeg, f)
+    level_r, k = _raw_level(raw, f, sx, sy)
+    rows, cols = np.mgrid[0 : level_j.shape[0], 0 : level_j.shape[1]]
+    x, y = Alignment(matrix, raw.shape).apply(f * cols + (f - 1) / 2, f * rows + (f - 1) / 2)
+    x, y = (x - (k - 1) / 2) / k, (y - (k - 1) / 2) / k
+    inside = (x >= 0) & (x <= level_r.shape[1] - 1) & (y >= 0) & (y <= level_r.shape[0] - 1)
+    return _correlation(level_j, bilinear(level_r, x, y), inside)
+
+
+def same_grid_match(rgb: np.ndarray, white_balance: tuple[float, float, float], srgb: np.ndarray) -> float:
+    """The match figure of a same-size pair on the identical grid, at full resolution over the
+    central :data:`SAME_GRID_SIDE` pixels square (so it costs little): a shift of one pixel drops it
+    well below :data:`SAME_GRID_MATCH`."""
+    h, w = srgb.shape[:2]
+    y0, x0 = max(0, (h - SAME_GRID_SIDE) // 2), max(0, (w - SAME_GRID_SIDE) // 2)
+    window = np.s_[y0 : y0 + SAME_GRID_SIDE, x0 : x0 + SAME_GRID_SIDE]
+    jpeg = jpeg_grey(srgb[window])
+    return _correlation(jpeg, raw_grey(rgb[window], white_balance), np.ones(jpeg.shape, bool))
+
+
+def align(rgb: np.ndarray, white_balance: tuple[float, float, float], srgb: np.ndarray, *,
+          same_grid: bool = False) -> Alignment:
+    """Find where the JPEG's stored pixels ``srgb`` (h x w x 3 uint8) lie in raw-RGB ``rgb``.
+
+    A pair of the same size that matches on the identical grid
+    (:func:`same_grid_match` at least :data:`SAME_GRID_MATCH`) is taken as
+    it is, without a search. ``same_grid=True`` skips every check (for
+    pairs known to be exact).
+
+    Raises
+    ------
+    MismatchError
+        If the JPEG's content does not match the RAW's (match figure below
+        :data:`MIN_MATCH`; the search only tries maps that keep the JPEG
+        within :data:`EDGE_SLACK` of the RAW's edges and spanning
+        :data:`MIN_SPAN` of its width and height), or ``same_grid`` was
+        asked for and the sizes differ.
+    """
+    h, w = srgb.shape[:2]
+    if same_grid:
+        if rgb.shape[:2] != (h, w):
+            raise MismatchError(
+                f"size mismatch: the RAW gives {rgb.shape[1]} x {rgb.shape[0]} pixels, the JPEG has {w} x {h} "
+                "(width x height); --force-same-grid needs the JPEG rendered on the RAW's pixel grid"
+            )
+        return Alignment.identity(h, w)
+    if rgb.shape[:2] == (h, w):
+        match = same_grid_match(rgb, white_balance, srgb)
+        if match >= SAME_GRID_MATCH:
+            return Alignment.identity(h, w, match)
+    raw, jpeg = raw_grey(rgb, white_balance), jpeg_grey(srgb)
+    cand = _coarse_search(raw, jpeg)
+    if not np.isfinite(cand.score):
+        raise MismatchError(
+            f"the JPEG ({w} x {h}) cannot show the RAW ({rgb.shape[1]} x {rgb.shape[0]}) in any orientation: it "
+            f"would cover less than {MIN_SPAN * 100:g} % of the RAW's width or height"
+        )
+    cand = _refine(raw, np.ascontiguousarray(orientation.orient(jpeg, cand.code)), cand)
+    matrix = _snapped(_to_matrix(cand, h, w), h, w) + 0.0  # + 0.0: no negative zeros
+    found = Alignment(matrix, raw.shape, match_figure(raw, jpeg, matrix))
+    if not found.match >= MIN_MATCH:
+        raise MismatchError(
+            f"the JPEG does not show the RAW's picture (match {found.match:.2f}; the same shot gives at least "
+            f"{MIN_MATCH}): is it of another shot, edited, or a crop showing less than {MIN_SPAN * 100:g} % of the RAW's "
+            "width or height?"
+        )
+    return found
+
+
+def warp(rgb: np.ndarray, alignment: Alignment, height: int, width: int) -> np.ndarray:
+    """raw-RGB resampled onto the JPEG's ``height`` x ``width`` grid: each JPEG pixel gets the raw-RGB
+    averaged over its footprint (area filter when the JPEG is coarser), interpolated bilinearly at
+    its centre; points beyond the raw take its nearest edge. The identity returns ``rgb`` itself."""
+    if alignment.is_identity:
+        return rgb
+    sx, sy = alignment.scale
+    source = area_filter(rgb, sx, sy)
+    out = np.empty((height, width, 3), np.float32)
+    band = max(1, 2**20 // width)
+    cols = np.arange(width)
+    for r0 in range(0, height, band):
+        rows = np.arange(r0, min(height, r0 + band))
+        u, v = np.meshgrid(cols, rows)
+        x, y = alignment.apply(u, v)
+        out[r0 : r0 + len(rows)] = bilinear(source, x, y)
+    return out
+
+
+def display_orientation(raw_orientation: int, alignment: Alignment) -> int:
+    """EXIF Orientation for an image on the JPEG's grid that shows it as the RAW with
+    ``raw_orientation`` is shown."""
+    return orientation.compose(raw_orientation, alignment.orientation)

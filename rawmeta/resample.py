@@ -1,0 +1,75 @@
+"""Filtering and resampling images (H x W or H x W x C float32): block means, box and band-pass filters,
+bilinear interpolation."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def block_mean(image: np.ndarray, k: int) -> np.ndarray:
+    """Means of k x k blocks (the ragged right and bottom edges dropped): level pixel i covers
+    pixels k*i .. k*i + k - 1, so its centre is at k*i + (k - 1) / 2."""
+    if k == 1:
+        return np.ascontiguousarray(image, dtype=np.float32)
+    h, w = image.shape[0] // k * k, image.shape[1] // k * k
+    blocks = np.asarray(image[:h, :w], np.float32).reshape(h // k, k, w // k, k, *image.shape[2:])
+    return blocks.mean(axis=(1, 3), dtype=np.float32)
+
+
+def _separable(image: np.ndarray, taps_x: np.ndarray, taps_y: np.ndarray) -> np.ndarray:
+    """``image`` (H x W or H x W x C) convolved with odd-length taps along x and y, edges replicated."""
+    t = torch.from_numpy(np.require(image, np.float32, ["C", "W"]))
+    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[:, None]
+    kx = torch.from_numpy(taps_x.astype(np.float32)).view(1, 1, 1, -1)
+    ky = torch.from_numpy(taps_y.astype(np.float32)).view(1, 1, -1, 1)
+    rx, ry = len(taps_x) // 2, len(taps_y) // 2
+    with torch.no_grad():
+        t = F.conv2d(F.pad(t, (rx, rx, 0, 0), mode="replicate"), kx)
+        t = F.conv2d(F.pad(t, (0, 0, ry, ry), mode="replicate"), ky)
+    out = t[:, 0].numpy()
+    return out[0] if image.ndim == 2 else np.ascontiguousarray(out.transpose(1, 2, 0))
+
+
+def _gaussian_taps(sigma: float) -> np.ndarray:
+    r = max(1, int(np.ceil(3 * sigma)))
+    taps = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    return taps / taps.sum()
+
+
+def box_taps(width: float) -> np.ndarray:
+    """Taps averaging a continuous box ``width`` pixels wide centred on a pixel (1 = no filtering)."""
+    half = width / 2
+    r = int(np.ceil(half - 0.5))
+    d = np.arange(-r, r + 1)
+    taps = np.clip(np.minimum(d + 0.5, half) - np.maximum(d - 0.5, -half), 0, None)
+    return taps / taps.sum()
+
+
+def area_filter(image: np.ndarray, width_x: float, width_y: float) -> np.ndarray:
+    """``image`` averaged over boxes ``width_x`` x ``width_y`` pixels: what a pixel that many raw
+    pixels wide sees. Widths up to 1 leave the image as it is."""
+    if max(width_x, width_y) <= 1.0 + 1e-6:
+        return image
+    return _separable(image, box_taps(max(width_x, 1.0)), box_taps(max(width_y, 1.0)))
+
+
+def band_pass(image: np.ndarray) -> np.ndarray:
+    """Difference of Gaussians (sigma 0.7 and 3 pixels): edges and texture, not tone."""
+    return _separable(image, *(2 * [_gaussian_taps(0.7)])) - _separable(image, *(2 * [_gaussian_taps(3.0)]))
+
+
+def bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``image`` (H x W or H x W x C) at real positions (x = column, y = row), edges extended."""
+    h, w = image.shape[:2]
+    x = np.clip(x, 0, w - 1)
+    y = np.clip(y, 0, h - 1)
+    x0 = np.minimum(x.astype(np.int64), max(w - 2, 0))
+    y0 = np.minimum(y.astype(np.int64), max(h - 2, 0))
+    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    if image.ndim == 3:
+        fx, fy = fx[..., None], fy[..., None]
+    top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
+    bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
+    return top * (1 - fy) + bottom * fy
