@@ -76,24 +76,31 @@ _out_opt = click.option(
               help="Base grid: one sample in every STRIDE x STRIDE cell. [default: chosen, 8 when it fits]")
 @click.option("--bits", type=click.IntRange(1, 16), default=None,
               help="Sample bit depth. [default: measured: the least whose noise is 5 dB under the restore error]")
+@click.option("--force-same-grid", is_flag=True,
+              help="The JPEG is LibRaw's pixel grid exactly: skip matching its content to the RAW.")
 @_device_opt
 def embed(raw: Path, jpeg: Path, out: Path | None, budget: float | None, stride: int | None, bits: int | None,
-          device: str) -> None:
-    """Embed samples of RAW's raw-RGB into JPEG (rendered on the RAW's pixel grid).
+          force_same_grid: bool, device: str) -> None:
+    """Embed samples of RAW's raw-RGB into JPEG, a render of RAW.
 
-    With a budget, embed restores the image itself to choose the settings,
-    so it takes about as long as a restore. Replaces any rawmeta data JPEG
-    already carries. The write is atomic.
+    The JPEG may be cropped, rotated (in its pixels or by an EXIF tag) or
+    resized: embed finds where it lies in the RAW by matching content, and
+    refuses a JPEG of another picture. With a budget, embed restores the
+    image itself to choose the settings, so it takes about as long as a
+    restore. Replaces any rawmeta data JPEG already carries. The write is
+    atomic.
     """
     if budget is None and stride is None and bits is None:
         budget = DEFAULT_BUDGET
-    r = embed_api.embed_file(raw, jpeg, out, budget=budget, stride=stride, bits=bits, device=device)
+    r = embed_api.embed_file(raw, jpeg, out, budget=budget, stride=stride, bits=bits, device=device,
+                             same_grid=force_same_grid)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
+    aligned = "" if p.alignment is None or p.alignment.is_identity else f"; aligned: {p.alignment.describe()}"
     click.echo(
         f"embedded {p.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
         f"refinement blocks): {r.added_bytes} bytes in {r.segment_count} segment(s), "
-        f"{r.percent_of_jpeg:.2f} % of the JPEG{expected} -> {r.output}"
+        f"{r.percent_of_jpeg:.2f} % of the JPEG{expected}{aligned} -> {r.output}"
     )
 
 
@@ -169,7 +176,8 @@ def restore(jpeg: Path, output: Path, method: str, preset: str, patch: str, devi
             bar.close()
     click.echo(f"restored {restored.rgb.shape[1]} x {restored.rgb.shape[0]} raw-RGB -> {output}")
     if reference is not None:
-        _report_evaluation(restored.rgb, reference, restored.srgb, _patch_size(patch), error_map, as_json=False)
+        _report_evaluation(restored.rgb, reference, restored.srgb, _patch_size(patch), error_map, as_json=False,
+                           alignment=restored.payload.alignment)
 
 
 @main.command(name="eval")
@@ -182,22 +190,41 @@ def restore(jpeg: Path, output: Path, method: str, preset: str, patch: str, devi
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_map: Path | None, patch: str,
              as_json: bool) -> None:
-    """Compare a restored raw-RGB file (.npy, .tif/.tiff, .dng) with the true RAW."""
+    """Compare a restored raw-RGB file (.npy, .tif/.tiff, .dng) with the true RAW.
+
+    With --jpeg, a JPEG whose rawmeta data maps it into the RAW (a JPEG on
+    another grid) has the RAW seen through that map.
+    """
+    from rawmeta.errors import NoPayloadError
     from rawmeta.jpeg_pixels import decode_jpeg
     from rawmeta.outputs import read_raw_rgb
 
-    srgb = decode_jpeg(embed_api.read_jpeg(jpeg_path)) if jpeg_path is not None else None
-    _report_evaluation(read_raw_rgb(restored), reference_raw, srgb, _patch_size(patch), error_map, as_json)
+    srgb, alignment = None, None
+    if jpeg_path is not None:
+        data = embed_api.read_jpeg(jpeg_path)
+        srgb = decode_jpeg(data)
+        try:
+            alignment = report.inspect_bytes(data).payload.alignment
+        except NoPayloadError:
+            pass
+    _report_evaluation(read_raw_rgb(restored), reference_raw, srgb, _patch_size(patch), error_map, as_json,
+                       alignment)
 
 
 def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: Path | None,
-                       as_json: bool) -> None:
+                       as_json: bool, alignment=None) -> None:
     from rawmeta import metrics
+    from rawmeta.alignment import warp
     from rawmeta.errors import MismatchError
     from rawmeta.patches import PatchGrid
     from rawmeta.rawfile import read_raw
 
     ref = read_raw(reference).rgb
+    if alignment is not None and not alignment.is_identity:
+        if ref.shape[:2] != alignment.raw_size:
+            raise MismatchError(f"the reference RAW gives {ref.shape[1]} x {ref.shape[0]} pixels; the rawmeta data was "
+                                f"made from a {alignment.raw_size[1]} x {alignment.raw_size[0]} RAW")
+        ref = warp(ref, alignment, *rgb.shape[:2])
     if ref.shape != rgb.shape:
         raise MismatchError(f"size mismatch: the restore is {rgb.shape[1]} x {rgb.shape[0]}, "
                             f"the reference RAW gives {ref.shape[1]} x {ref.shape[0]}")

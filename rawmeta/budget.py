@@ -32,6 +32,7 @@ import numpy as np
 
 from . import container, highlights, metrics, prediction, refinement
 from . import payload as pl
+from .alignment import Alignment
 from .camera import CameraFacts
 from .errors import UsageError
 from .patches import DEFAULT_PATCH, PatchGrid
@@ -259,7 +260,7 @@ def refinement_options(pred: np.ndarray, rgb: np.ndarray, template: Refinement, 
 
 def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: bytes, jpeg_bytes: int,
          budget: float | None, stride: int | None = None, bits: int | None = None,
-         device: str = "auto") -> pl.Payload:
+         device: str = "auto", alignment: Alignment | None = None) -> pl.Payload:
     """The payload for raw-RGB ``rgb`` and its JPEG's decoded pixels ``srgb``.
 
     Parameters
@@ -270,6 +271,9 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
         (default 8 and the measured depth), and nothing is restored.
     stride, bits : int, optional
         Fix the base grid's stride or depth instead of choosing them.
+    alignment : Alignment, optional
+        Where the JPEG's grid lies in the RAW, for the payload's header
+        (``rgb`` is already on the JPEG's grid).
 
     Raises
     ------
@@ -278,7 +282,7 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
     """
     def make(base: Base, **extra) -> pl.Payload:
         return pl.Payload(grid=base.grid, bits=base.bits, samples=base.samples, camera=camera,
-                          image_hash=image_hash, budget=budget or 0.0, **extra)
+                          image_hash=image_hash, budget=budget or 0.0, alignment=alignment, **extra)
 
     resolve_device(device)
     bits_fixed = bits is not None

@@ -16,10 +16,11 @@ import numpy as np
 from . import container
 from . import jpeg_segments as js
 from . import payload as pl
+from .alignment import align, display_orientation, warp
 from .budget import DEFAULT_BUDGET, plan
 from .camera import CameraFacts
 from .errors import JpegError, MismatchError, OutputError
-from .jpeg_pixels import decode_jpeg
+from .jpeg_pixels import decode_jpeg, exif_orientation
 from .rawfile import read_raw
 from .sampling import DEFAULT_STRIDE, Grid
 from .userfiles import read_input, write_output
@@ -76,13 +77,21 @@ def make_payload(
     stride: int | None = None,
     bits: int | None = None,
     device: str = "auto",
+    same_grid: bool = False,
 ) -> pl.Payload:
     """Sample raw-RGB on the JPEG's grid and build its payload.
+
+    The JPEG may be a render of the RAW on another grid (cropped, rotated,
+    resized): its map into the raw-RGB is found by matching content
+    (``alignment.align``), the raw-RGB is resampled onto the JPEG's grid and
+    the map goes into the payload's header. The payload's orientation (for
+    the restored DNG) is the JPEG's EXIF Orientation tag if it has one,
+    else the RAW's as seen through the map.
 
     Parameters
     ----------
     rgb : ndarray, shape (H, W, 3)
-        raw-RGB in [0, 1] on the same pixel grid as the JPEG's stored pixels.
+        raw-RGB in [0, 1].
     camera : CameraFacts
         Facts about the RAW, kept for writing a DNG at restore.
     jpeg : bytes
@@ -95,11 +104,16 @@ def make_payload(
         Fix the base grid's stride or sample depth instead of choosing them.
     device : {"auto", "cpu", "cuda"}
         Where the measuring restores run.
+    same_grid : bool
+        Take the JPEG to be on the raw-RGB's own grid without checking (it
+        must have the same size).
 
     Raises
     ------
-    JpegError, MismatchError
-        If ``jpeg`` is not a usable colour JPEG or its size differs from ``rgb``'s.
+    JpegError
+        If ``jpeg`` is not a usable colour JPEG.
+    MismatchError
+        If the JPEG's content does not match the RAW's, or it is too small for the grid.
     BudgetError
         If no payload fits ``budget``.
     """
@@ -109,18 +123,18 @@ def make_payload(
         raise JpegError(f"the JPEG has {components} colour component(s); rawmeta needs a colour (3-component) JPEG")
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"raw-RGB must be H x W x 3, not {rgb.shape}")
-    if rgb.shape[:2] != (height, width):
-        raise MismatchError(
-            f"size mismatch: the RAW gives {rgb.shape[1]} x {rgb.shape[0]} pixels, the JPEG has "
-            f"{width} x {height} (width x height); rawmeta needs the JPEG rendered on the RAW's pixel grid"
-        )
     try:
         Grid.centred(height, width, stride or DEFAULT_STRIDE)
     except ValueError as exc:
         raise MismatchError(str(exc)) from None
     srgb = decode_jpeg(jpeg)
+    found = align(rgb, camera.white_balance, srgb, same_grid=same_grid)
+    rgb = warp(rgb, found, height, width)
+    # The restored RAW is shown as the JPEG is: by its own tag, else as the RAW is.
+    shown = exif_orientation(jpeg) or display_orientation(camera.orientation, found)
+    camera = dataclasses.replace(camera, orientation=shown)
     return plan(rgb, srgb, camera, js.image_data_hash(layout), container.size_without_ours(layout), budget, stride,
-                bits, device)
+                bits, device, found)
 
 
 def embed_bytes(jpeg: bytes, payload: pl.Payload) -> tuple[bytes, EmbedReport]:

@@ -22,3 +22,13 @@ def decode_jpeg(jpeg: bytes) -> np.ndarray:
             return np.asarray(im.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise JpegError(f"cannot decode the JPEG's pixels: {exc}") from None
+
+
+def exif_orientation(jpeg: bytes) -> int | None:
+    """The JPEG's EXIF Orientation tag (1-8), or None if it has none (or an invalid one)."""
+    try:
+        with Image.open(io.BytesIO(jpeg)) as im:
+            value = im.getexif().get(0x0112)
+    except (OSError, ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, int) and 1 <= value <= 8 else None

@@ -2,9 +2,10 @@
 
 The byte layout is specified in docs/FORMAT.md ("Payload"); this module is
 its reference implementation. All integers are big-endian. rawmeta writes
-version 2 and reads versions 1 and 2. Version 2 codes the samples against
-predictions from the decoded JPEG (``prediction``), so reading one needs
-the JPEG's pixels.
+version 3 and reads versions 1 to 3. Versions 2 and 3 code the samples
+against predictions from the decoded JPEG (``prediction``), so reading one
+needs the JPEG's pixels; version 3 adds where the JPEG's grid lies in the
+RAW (``alignment``).
 """
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ import numpy as np
 import zstandard
 
 from . import prediction, sample_coding
+from .alignment import Alignment
 from .camera import WB_SOURCES, CameraFacts
 from .errors import PayloadError
 from .refinement import Refinement
 from .sampling import Grid
 
 MAGIC = b"RMPL"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 CHANNELS = 3
 #: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
 FLAG_HIGHLIGHTS = 1
@@ -38,6 +40,12 @@ _LENGTH = struct.Struct(">I")
 _ESTIMATES = struct.Struct(">ff")
 _COEFFICIENTS = struct.Struct(f">{prediction.TERMS * CHANNELS}f")
 _REFINEMENT = struct.Struct(">HB")
+_ALIGNMENT = struct.Struct(">Bf")
+_ALIGNMENT_MAP = struct.Struct(">HH6d")
+#: Alignment kinds: the JPEG's grid is the raw-RGB's, or mapped into it.
+SAME_GRID, MAPPED = 0, 1
+#: Raw-RGB pixels per JPEG pixel a reader accepts in a mapped alignment.
+MIN_SCALE, MAX_SCALE = 1 / 16, 256
 _HASH_BYTES = 32
 
 
@@ -69,6 +77,9 @@ class Payload:
         the writer, which had the RAW; NaN if not measured.
     budget : float
         The size budget (percent of the JPEG) the writer was given; 0 if none.
+    alignment : Alignment, optional
+        Where the JPEG's grid lies in the RAW's raw-RGB and how well their
+        content matched; None for version 1 and 2 payloads (same grid).
     version : int
         The format version it was read from (``pack`` always writes ``FORMAT_VERSION``).
     """
@@ -83,6 +94,7 @@ class Payload:
     highlights: bool = True
     expected_psnr: float = float("nan")
     budget: float = 0.0
+    alignment: Alignment | None = None
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -129,7 +141,7 @@ def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndar
 
 
 def pack(payload: Payload, srgb: np.ndarray) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 2); ``srgb`` is the JPEG's decoded uint8 pixels."""
+    """Serialise a payload (docs/FORMAT.md, version 3); ``srgb`` is the JPEG's decoded uint8 pixels."""
     grid = payload.grid
     if srgb.shape[:2] != (grid.height, grid.width):
         raise ValueError(f"the sRGB is {srgb.shape[1]} x {srgb.shape[0]}, the payload's grid "
@@ -165,6 +177,7 @@ def pack(payload: Payload, srgb: np.ndarray) -> bytes:
             ),
             camera,
             _ESTIMATES.pack(payload.expected_psnr, payload.budget),
+            _pack_alignment(payload.alignment),
             _COEFFICIENTS.pack(*coef.ravel().tolist()),
             _REFINEMENT.pack(refinement.block, len(refinement.strides)),
             bytes(v for level in zip(refinement.strides, refinement.depths) for v in level),
@@ -227,6 +240,7 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
         samples = _decoded(sample_coding.decode_row_delta, coded, grid.shape, bits)
         return Payload(samples=samples, version=1, **common)
     expected_psnr, budget = _ESTIMATES.unpack(reader.take(_ESTIMATES.size))
+    alignment = _unpack_alignment(reader, grid) if version >= 3 else None
     coef = np.array(_COEFFICIENTS.unpack(reader.take(_COEFFICIENTS.size)), np.float32).reshape(-1, CHANNELS)
     refinement = _unpack_refinement(reader, grid)
     n_refined = struct.unpack(">I", reader.take(4))[0]
@@ -244,7 +258,7 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     q = _decoded(sample_coding.decode_residuals, coded, prediction.predict(terms, coef, depths), depths)
     return Payload(samples=q[: grid.count].reshape(*grid.shape, CHANNELS), refinement=refinement,
                    refined=q[grid.count :], highlights=bool(flags & FLAG_HIGHLIGHTS),
-                   expected_psnr=expected_psnr, budget=budget, **common)
+                   expected_psnr=expected_psnr, budget=budget, alignment=alignment, version=version, **common)
 
 
 def _decoded(decoder, coded: bytes, *args) -> np.ndarray:
@@ -252,6 +266,32 @@ def _decoded(decoder, coded: bytes, *args) -> np.ndarray:
         return decoder(coded, *args)
     except sample_coding.SampleCodingError as exc:
         raise PayloadError(f"rawmeta payload samples are corrupt: {exc}") from None
+
+
+def _pack_alignment(alignment: Alignment | None) -> bytes:
+    if alignment is None or alignment.is_identity:
+        match = float("nan") if alignment is None else alignment.match
+        return _ALIGNMENT.pack(SAME_GRID, match)
+    raw_h, raw_w = alignment.raw_size
+    return _ALIGNMENT.pack(MAPPED, alignment.match) + _ALIGNMENT_MAP.pack(raw_w, raw_h, *alignment.matrix.ravel())
+
+
+def _unpack_alignment(reader: _Reader, grid: Grid) -> Alignment:
+    kind, match = _ALIGNMENT.unpack(reader.take(_ALIGNMENT.size))
+    if kind == SAME_GRID:
+        return Alignment.identity(grid.height, grid.width, match)
+    if kind != MAPPED:
+        raise PayloadError(f"rawmeta payload has an unknown alignment kind {kind}")
+    raw_w, raw_h, *values = _ALIGNMENT_MAP.unpack(reader.take(_ALIGNMENT_MAP.size))
+    matrix = np.array(values).reshape(2, 3)
+    linear = np.abs(matrix[:, :2])
+    scales = linear.max(axis=1)
+    if (not np.all(np.isfinite(matrix)) or raw_w == 0 or raw_h == 0 or np.count_nonzero(linear) != 2
+            or linear.argmax(axis=1)[0] == linear.argmax(axis=1)[1]
+            or not np.all((scales >= MIN_SCALE) & (scales <= MAX_SCALE))):
+        raise PayloadError("rawmeta payload has an invalid alignment (it must be an orientation times scales "
+                           f"between 1/16 and 256, plus a shift): {matrix.tolist()}")
+    return Alignment(matrix, (raw_h, raw_w), match)
 
 
 def _unpack_refinement(reader: _Reader, grid: Grid) -> Refinement:

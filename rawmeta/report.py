@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from . import container
 from . import jpeg_segments as js
 from . import payload as pl
+from .alignment import Alignment
 from .embed import read_jpeg
 from .jpeg_pixels import decode_jpeg
 
@@ -59,6 +60,7 @@ class Inspection:
             "budget_percent": p.budget or None,
             "expected_restore_psnr": None if math.isnan(p.expected_psnr) else round(p.expected_psnr, 2),
             "highlights": p.highlights,
+            "alignment": _alignment_dict(p.alignment),
             "camera": asdict(p.camera),
             "integrity": "ok",
             "image_data": "matches" if self.image_hash_matches else "changed",
@@ -100,6 +102,7 @@ def format_text(info: dict) -> str:
         + (f"{info['expected_restore_psnr']:.2f} dB PSNR (fast preset, measured at embed)"
            if info["expected_restore_psnr"] is not None else "PSNR not measured at embed")
         + f"; highlight interpolation {'on' if info['highlights'] else 'off'}",
+        f"alignment    {_alignment_text(info['alignment'])}",
         f"camera       {cam['make']} {cam['model']}".rstrip(),
         f"raw data     {cam['bits']}-bit, black {list(cam['black_levels'])}, white {cam['white_level']}, "
         f"CFA {cam['cfa'] or 'none (linear)'}",
@@ -111,6 +114,25 @@ def format_text(info: dict) -> str:
         f"format       version {info['format_version']}",
     ]
     return "\n".join(lines)
+
+
+def _alignment_dict(alignment: Alignment | None) -> dict | None:
+    if alignment is None:
+        return None
+    sx, sy = alignment.scale
+    return {
+        "kind": "same grid" if alignment.is_identity else "mapped",
+        "matrix": alignment.matrix.tolist(),
+        "orientation": alignment.orientation,
+        "scale": [round(sx, 6), round(sy, 6)],
+        "raw_size": {"width": alignment.raw_size[1], "height": alignment.raw_size[0]},
+        "match": None if math.isnan(alignment.match) else round(alignment.match, 4),
+        "text": alignment.describe(),
+    }
+
+
+def _alignment_text(info: dict | None) -> str:
+    return "the RAW's own grid (format version 1 or 2)" if info is None else info["text"]
 
 
 def _refinement_text(ref: dict) -> str:

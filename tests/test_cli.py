@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -21,7 +22,7 @@ def test_embed_inspect_strip_round_trip(work):
     out = run("embed", dng, jpg, "--budget", "40", check_rc=0).stdout
     assert out.startswith("embedded ") and "refinement blocks" in out and "expected restore PSNR" in out
     info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
-    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 2
+    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 3
     assert info["camera"]["make"] == "rawmeta" and info["camera"]["cfa"] == "RGGB"
     assert info["budget_percent"] == 40 and info["percent_of_jpeg"] <= 40
     assert info["added_bytes"] == len(jpg.read_bytes()) - len(original)
@@ -29,6 +30,8 @@ def test_embed_inspect_strip_round_trip(work):
     text = run("inspect", jpg, check_rc=0).stdout
     assert f"stride {info['grid']['stride']}" in text and "integrity    ok" in text and "(budget 40 %)" in text
     assert "extra samples in 16 x 16 blocks" in text and "measured at embed" in text
+    assert info["alignment"]["kind"] == "same grid" and info["alignment"]["match"] > 0.9
+    assert "alignment    the RAW's own grid (128 x 96), match 0." in text
     run("strip", jpg, check_rc=0)
     assert jpg.read_bytes() == original
     assert sorted(os.listdir(folder)) == ["shot.jpg"]
@@ -134,12 +137,41 @@ def test_embed_refuses_unreadable_raw(work):
     assert snapshot(folder) == before
 
 
-def test_embed_refuses_size_mismatch(work):
+def test_embed_aligns_a_resized_jpeg_and_inspect_shows_the_map(tmp_path):
+    from rawmeta.synthetic import write_sample
+
+    dng, jpg = write_sample(tmp_path, height=240, width=320)
+    small = tmp_path / "small.jpg"
+    Image.open(jpg).resize((160, 120), Image.Resampling.LANCZOS).save(small, quality=95)
+    out = run("embed", dng, small, "--stride", "4", check_rc=0).stdout
+    assert "aligned: as stored, 2.00" in out
+    info = json.loads(run("inspect", small, "--json", check_rc=0).stdout)["alignment"]
+    assert info["kind"] == "mapped" and info["orientation"] == 1 and info["match"] > 0.9
+    assert info["scale"] == [pytest.approx(2, abs=0.005)] * 2 and info["raw_size"] == {"width": 320, "height": 240}
+    # Pillow's resize puts JPEG pixel u at RAW 2u + 0.5 (this smooth synthetic scene aligns to about 0.3 px).
+    assert info["matrix"] == [[pytest.approx(2, abs=0.005), 0, pytest.approx(0.5, abs=0.3)],
+                              [0, pytest.approx(2, abs=0.005), pytest.approx(0.5, abs=0.3)]]
+    assert "alignment    as stored, 2.00" in run("inspect", small, check_rc=0).stdout
+
+
+def test_force_same_grid_refuses_a_size_mismatch(work):
     folder, dng, jpg = work
     small = folder / "small.jpg"
     Image.open(jpg).resize((64, 48)).save(small, quality=90)
     before = snapshot(folder)
-    assert_one_line_error(run("embed", dng, small), 5, "the RAW gives 128 x 96 pixels, the JPEG has 64 x 48")
+    assert_one_line_error(run("embed", dng, small, "--force-same-grid"), 5,
+                          "the RAW gives 128 x 96 pixels, the JPEG has 64 x 48")
+    assert snapshot(folder) == before
+
+
+def test_embed_refuses_a_jpeg_of_another_picture(work):
+    folder, dng, jpg = work
+    other = folder / "other.jpg"
+    rng = np.random.default_rng(5)
+    Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(other, quality=90)
+    before = snapshot(folder)
+    proc = run("embed", dng, other, "--stride", "4")
+    assert_one_line_error(proc, 5, "the JPEG does not show the RAW's picture (match ")
     assert snapshot(folder) == before
 
 
@@ -250,3 +282,19 @@ def test_a_version_1_file_still_inspects_and_restores(tmp_path):
     assert info["budget_percent"] is None and info["expected_restore_psnr"] is None and info["highlights"]
     run("restore", old, tmp_path / "r.npy", "--quiet", check_rc=0)
     assert (tmp_path / "r.npy").exists()
+
+
+def test_the_jpeg_s_orientation_tag_is_what_the_restored_dng_carries(work):
+    folder, dng, jpg = work
+    tagged = folder / "tagged.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    Image.open(jpg).save(tagged, quality=95, exif=exif)
+    run("embed", dng, tagged, "--stride", "4", check_rc=0)
+    info = json.loads(run("inspect", tagged, "--json", check_rc=0).stdout)
+    assert info["alignment"]["kind"] == "same grid" and info["camera"]["orientation"] == 8
+    run("restore", tagged, folder / "r.dng", "--quiet", check_rc=0)
+    import rawpy
+
+    with rawpy.imread(str(folder / "r.dng")) as restored:
+        assert restored.sizes.flip == 5  # LibRaw's flip code for EXIF 8

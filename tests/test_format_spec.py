@@ -83,7 +83,7 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     assert hashlib.sha256(body).digest() == payload[-32:]
     (magic, version, flags, W, H, S, Ox, Oy, B, ch, count, filt, comp, ihash, C) = struct.unpack(
         ">4sHHIIHHHBBIBB32sI", body[:66])
-    assert magic == b"RMPL" and version == 2 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1)
+    assert magic == b"RMPL" and version == 3 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1)
     cam = body[66 : 66 + C]
     m = cam[0]
     make = cam[1 : 1 + m].decode()
@@ -101,8 +101,15 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     illuminant, orientation = struct.unpack(">HB", rest[75:78])
     pos = 66 + C
     expected_psnr, budget = struct.unpack(">ff", body[pos : pos + 8])
-    a = np.array(struct.unpack(">39f", body[pos + 8 : pos + 164]), np.float32).reshape(13, 3)
-    pos += 164
+    kind, match = struct.unpack(">Bf", body[pos + 8 : pos + 13])
+    pos += 13
+    raw_size, mapping = (H, W), None
+    if kind == 1:
+        raw_w, raw_h, *mapping = struct.unpack(">HH6d", body[pos : pos + 52])
+        raw_size = (raw_h, raw_w)
+        pos += 52
+    a = np.array(struct.unpack(">39f", body[pos : pos + 156]), np.float32).reshape(13, 3)
+    pos += 156
     R, L = struct.unpack(">HB", body[pos : pos + 3])
     table = body[pos + 3 : pos + 3 + 2 * L]
     T, Bl = table[0::2], table[1::2]
@@ -144,7 +151,8 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     return dict(W=W, H=H, S=S, Ox=Ox, Oy=Oy, B=B, hash=ihash, make=make, model=model, bits=bits,
                 black=black, white=white, cfa=cfa, wb=wb, matrix=matrix if has_matrix else None,
                 illuminant=illuminant, orientation=orientation, highlights=bool(flags & 1),
-                expected_psnr=expected_psnr, budget=budget, levels=levels, strides=tuple(T), depths=tuple(Bl),
+                expected_psnr=expected_psnr, budget=budget, kind=kind, match=match, raw_size=raw_size,
+                mapping=mapping, levels=levels, strides=tuple(T), depths=tuple(Bl),
                 q=q[:count].reshape(rows, cols, 3), refined=q[count:], ys=np.array(ys[count:], np.int64),
                 xs=np.array(xs[count:], np.int64))
 
@@ -181,5 +189,31 @@ def test_second_reader_agrees(tmp_path, budget, stride, bits):
     assert got["cfa"].decode() == cam.cfa and got["orientation"] == cam.orientation
     assert got["wb"] == pytest.approx(cam.white_balance) and got["matrix"] == pytest.approx(cam.xyz_to_camera)
     assert got["illuminant"] == cam.calibration_illuminant
+    assert got["kind"] == 0 and got["raw_size"] == raw.rgb.shape[:2] and got["match"] > 0.9
     # Section 5: hash of SOI..EOI without APPn and COM segments.
     assert got["hash"] == image_hash == payload.image_hash
+
+
+def test_second_reader_maps_an_aligned_jpeg_into_the_raw(tmp_path):
+    """A JPEG turned a quarter and cropped: the header's map (section 3) takes each sample's JPEG
+    pixel to the RAW pixel whose raw-RGB it carries."""
+    from PIL import Image
+
+    dng, jpg = write_sample(tmp_path, height=200, width=300)
+    with Image.open(jpg) as im:
+        turned = im.transpose(Image.Transpose.ROTATE_90).crop((10, 20, 190, 290))
+        turned.save(tmp_path / "turned.jpg", quality=95)
+    jpeg = (tmp_path / "turned.jpg").read_bytes()
+    raw = rawmeta.read_raw(dng)
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=None, stride=4, bits=16)
+    embedded, _ = rawmeta.embed_bytes(jpeg, payload)
+    got = spec_decode(spec_payload(spec_segments(embedded)[0]), decode_jpeg(jpeg))
+    assert got["kind"] == 1 and got["raw_size"] == (200, 300) and got["match"] > 0.9
+    m = np.array(got["mapping"]).reshape(2, 3)
+    rows, cols = np.mgrid[got["Oy"] : got["H"] : got["S"], got["Ox"] : got["W"] : got["S"]]
+    x = m[0, 0] * cols + m[0, 1] * rows + m[0, 2]
+    y = m[1, 0] * cols + m[1, 1] * rows + m[1, 2]
+    assert np.array_equal(x, np.round(x)) and np.array_equal(y, np.round(y))  # a pure crop and turn
+    expected = np.floor(raw.rgb[y.astype(int), x.astype(int)].astype(np.float64) * 65535 + 0.5)
+    assert np.array_equal(got["q"], expected)
+    assert got["orientation"] == 6  # shown the RAW's way up: turned a quarter clockwise

@@ -7,6 +7,7 @@ import pytest
 import zstandard
 
 from rawmeta import payload as pl
+from rawmeta.alignment import Alignment
 from rawmeta.errors import PayloadError
 from rawmeta.jpeg_pixels import decode_jpeg
 from rawmeta.refinement import Refinement
@@ -33,9 +34,15 @@ def refined_payload() -> pl.Payload:
     return dataclasses.replace(p, refinement=ref, refined=refined, highlights=False, expected_psnr=41.5, budget=6.0)
 
 
+def refinement_offset(body: bytes) -> int:
+    """Offset of the refinement block in a version 3 body of a same-grid payload (docs/FORMAT.md, section 3):
+    after the fixed header, the camera block, the estimates, a 5-byte alignment block and 39 coefficients."""
+    return 66 + int.from_bytes(body[62:66], "big") + 8 + 5 + 156
+
+
 def sample_length_offset(body: bytes) -> int:
-    """Offset of the u32 coded-sample length in a version 2 body (docs/FORMAT.md, section 3)."""
-    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 156
+    """Offset of the u32 coded-sample length in a version 3 body of a same-grid payload."""
+    pos = refinement_offset(body)
     levels = body[pos + 2]
     pos += 3 + 2 * levels
     pos += 4 + int.from_bytes(body[pos : pos + 4], "big")
@@ -46,10 +53,46 @@ def test_round_trip_keeps_everything():
     p = payload_for(J, bits=12)
     u = pl.unpack(packed(p), SRGB)
     assert u.grid == p.grid and u.bits == p.bits and u.camera == p.camera and u.image_hash == p.image_hash
-    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 2
+    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 3
     assert u.values().dtype == np.float32 and u.values().max() <= 1.0
     assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0
     assert u.refinement is not None and not u.refinement.levels.any() and len(u.refined) == 0
+    assert u.alignment.is_identity and u.alignment.raw_size == (64, 96) and np.isnan(u.alignment.match)
+
+
+def aligned_payload() -> pl.Payload:
+    """A payload for J (96 x 64), a RAW of 150 x 100 turned 90 degrees counter-clockwise and shrunk 1.5x."""
+    matrix = np.array([[0.0, -1.5, 98.25], [1.5, 0.0, 2.0]])
+    return dataclasses.replace(payload_for(J), alignment=Alignment(matrix, (150, 100), 0.987))
+
+
+def test_round_trip_keeps_the_alignment():
+    u = pl.unpack(packed(aligned_payload()), SRGB)
+    assert np.array_equal(u.alignment.matrix, aligned_payload().alignment.matrix)
+    assert u.alignment.raw_size == (150, 100) and u.alignment.match == pytest.approx(0.987)
+    assert u.alignment.orientation == 6 and u.alignment.scale == (1.5, 1.5)
+
+
+@pytest.mark.parametrize("matrix", [
+    [[1.5, 0.1, 0], [0, 1.5, 0]],  # shear
+    [[1.5, 0, 0], [1.5, 0, 0]],  # both axes from one JPEG axis
+    [[0.01, 0, 0], [0, 1.5, 0]],  # absurd scale
+    [[np.nan, 0, 0], [0, 1.5, 0]],
+])
+def test_an_alignment_that_is_no_orientation_times_scales_is_refused(matrix):
+    data = packed(aligned_payload())
+    body = data[:-32]
+    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 5 + 4  # the matrix, after kind, match, raw size
+    forged = reseal(body[:pos] + struct.pack(">6d", *np.ravel(matrix)) + body[pos + 48 :])
+    with pytest.raises(PayloadError, match="invalid alignment"):
+        pl.unpack(forged, SRGB)
+
+
+def test_unknown_alignment_kind_is_refused():
+    body = packed()[:-32]
+    pos = 66 + int.from_bytes(body[62:66], "big") + 8
+    with pytest.raises(PayloadError, match="alignment kind 7"):
+        pl.unpack(reseal(body[:pos] + b"\x07" + body[pos + 1 :]), SRGB)
 
 
 def test_round_trip_with_refinement_and_hints():
@@ -74,7 +117,7 @@ def test_round_trip_linear_source_without_matrix():
     assert u.camera.make == "Ünïcode" and u.camera.model == "x" * 255
 
 
-def test_version_2_needs_the_pixels_and_checks_their_size():
+def test_version_3_needs_the_pixels_and_checks_their_size():
     with pytest.raises(ValueError, match="decoded pixels"):
         pl.unpack(packed())
     with pytest.raises(PayloadError, match="96 x 64 image"):
@@ -89,6 +132,19 @@ def test_version_1_payloads_still_read():
     u = pl.unpack(container.extract(data).payload)  # version 1 needs no pixels
     assert u.version == 1 and u.bits == 12 and u.highlights and u.refinement is None
     assert np.array_equal(u.samples, np.load(DATA / "v1_samples.npy", allow_pickle=False))
+    assert u.alignment is None
+
+
+def test_version_2_payloads_still_read():
+    """A file written by rawmeta's version 2 writer (tests/data, made before version 3 existed)."""
+    from rawmeta import container
+
+    data = (DATA / "v2_payload.jpg").read_bytes()
+    u = pl.unpack(container.extract(data).payload, decode_jpeg(data))
+    assert u.version == 2 and u.bits == 10 and not u.highlights and u.alignment is None
+    assert u.expected_psnr == pytest.approx(41.5) and u.budget == pytest.approx(6.0)
+    assert np.array_equal(u.samples, np.load(DATA / "v2_samples.npy", allow_pickle=False))
+    assert np.array_equal(u.refined, np.load(DATA / "v2_refined.npy", allow_pickle=False))
 
 
 def test_any_flipped_byte_is_caught():
@@ -108,8 +164,8 @@ def test_sha_mismatch_message():
 
 
 def test_unknown_version_is_named():
-    with pytest.raises(PayloadError, match="format version 3; this rawmeta reads versions 1, 2"):
-        pl.unpack(patch_header(packed(), ">H", 4, 3), SRGB)
+    with pytest.raises(PayloadError, match="format version 4; this rawmeta reads versions 1, 2, 3"):
+        pl.unpack(patch_header(packed(), ">H", 4, 4), SRGB)
 
 
 def test_unknown_flags_are_refused():
@@ -133,7 +189,7 @@ def test_zstd_frame_declaring_gigabytes_is_refused():
 
 def test_refinement_map_of_the_wrong_size_is_refused():
     body = packed()[:-32]
-    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 156
+    pos = refinement_offset(body)
     pos += 3 + 2 * body[pos + 2]  # block size, level count, level table
     old = int.from_bytes(body[pos : pos + 4], "big")
     bigger = zstandard.ZstdCompressor().compress(b"\0" * 10_000_000)
@@ -144,7 +200,7 @@ def test_refinement_map_of_the_wrong_size_is_refused():
 
 def test_refinement_block_size_is_bounded():
     body = packed()[:-32]
-    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 156
+    pos = refinement_offset(body)
     with pytest.raises(PayloadError, match="block of 1 pixels"):
         pl.unpack(reseal(body[:pos] + struct.pack(">H", 1) + body[pos + 2 :]), SRGB)
 
