@@ -246,7 +246,7 @@ def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/BENCHMARKS.md"),
               show_default=True, help="Markdown file to write.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs per embed timing (median).")
-@click.option("--section", type=click.Choice(["embed", "rd", "restore", "scale", "all"]), default="all",
+@click.option("--section", type=click.Choice(["embed", "rd", "restore", "align", "scale", "all"]), default="all",
               show_default=True,
               help="Which benchmarks to run; the others' sections in OUTPUT are kept. rd (rate-distortion "
                    "against JPEG XL, needs libjxl-tools) takes about half an hour on 2 CPU cores for the shared "
@@ -267,8 +267,8 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
     Results go into OUTPUT (Markdown), section by section; rd and restore
     also draw plots next to it.
     """
+    from rawmeta import align_bench, rd_bench, restore_bench, scale_bench
     from rawmeta import bench as bench_api
-    from rawmeta import rd_bench, restore_bench, scale_bench
     from rawmeta.errors import UsageError
 
     if not raw_dir.is_dir():
@@ -306,6 +306,10 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
             restore_bench.write_plot(figure, rows)
         text = bench_api.merge_report(text, "restore", restore_bench.markdown(
             rows, skipped, command, device, figure.name if figure else None))
+        write_output(output, text.encode())
+    if section in ("align", "all"):
+        rows, skipped = align_bench.run(raws, device, log=log)
+        text = bench_api.merge_report(text, "align", align_bench.markdown(rows, skipped, "rawmeta bench --section align"))
         write_output(output, text.encode())
     if section in ("scale", "all"):
         source = max(raws, key=lambda p: p.stat().st_size)

@@ -159,7 +159,7 @@ def run_bench(raws: Iterable[Path], repeat: int = 3, log: Callable[[str], None] 
     return rows, skipped
 
 
-SECTIONS = ("embed", "rd", "restore", "scale")
+SECTIONS = ("embed", "rd", "restore", "align", "scale")
 
 
 def machine_line(command: str) -> str:

@@ -1,6 +1,8 @@
 """Benchmark tools: the RawTherapee crop search, the plots, the 12/24 MP restore run, the JPEG XL comparison."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -73,3 +75,32 @@ def test_rate_distortion_bench_on_the_synthetic_sample(tmp_path):
     assert rows[1].rawmeta.psnr > rows[0].rawmeta.psnr and rows[1].jxl.psnr > rows[0].jxl.psnr
     text = rd_bench.markdown(rows, [], "rawmeta bench --section rd", "rd.png")
     assert "| 10 |" in text and "Target met at" in text and "![rawmeta minus JPEG XL](rd.png)" in text
+
+
+def test_align_bench_cases_carry_their_true_maps():
+    from rawmeta import align_bench
+
+    base = smooth_image(60, 90, seed=2)
+    base_map = np.array([[1.0, 0, 4], [0, 1, 3]])  # the base starts at RAW pixel (4, 3)
+    raw = np.zeros((70, 100, 3), np.uint8)
+    raw[3:63, 4:94] = base
+    cases = {case: (stored, tag, known) for case, stored, tag, known in align_bench.derived_cases(base, base_map)}
+    assert set(cases) == {"as rendered", "rotated 90", "rotated 180", "rotated 270", "Orientation tag 6", "50 %",
+                          "1/3", "cropped 10 % left and top"}
+    for case in ("as rendered", "rotated 90", "rotated 180", "rotated 270", "cropped 10 % left and top"):
+        stored, _, known = cases[case]
+        v, u = np.mgrid[0 : stored.shape[0], 0 : stored.shape[1]]
+        x = (known[0, 0] * u + known[0, 1] * v + known[0, 2]).astype(int)
+        y = (known[1, 0] * u + known[1, 1] * v + known[1, 2]).astype(int)
+        assert np.array_equal(stored, raw[y, x]), case
+    small, _, known = cases["50 %"]
+    assert small.shape == (30, 45, 3) and np.allclose(known, [[2, 0, 4.5], [0, 2, 3.5]])
+    assert cases["Orientation tag 6"][1] == 6
+    assert Image.open(io.BytesIO(align_bench.encode(base, 6))).getexif()[0x0112] == 6
+
+
+def test_align_bench_map_error_is_rms_raw_pixels():
+    from rawmeta import align_bench
+
+    known = np.array([[1.0, 0, 0], [0, 1, 0]])
+    assert align_bench.map_error(known + [[0, 0, 0.3], [0, 0, 0.4]], known, 50, 80) == pytest.approx(0.5)
