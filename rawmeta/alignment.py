@@ -59,8 +59,8 @@ MIN_MATCH = 0.5
 SNAP_PX = 0.15
 #: Pixels across the raw where the match figure is measured.
 MATCH_SIDE = 640
-#: A same-size pair whose match on the identical grid reaches this is taken as it is.
-SAME_GRID_MATCH = 0.9
+#: A same-size pair whose match peaks within this many pixels of the identical grid is taken as it is.
+SAME_GRID_PX = 0.1
 #: Side of the central square where :func:`same_grid_match` looks (pixels).
 SAME_GRID_SIDE = 512
 #: Most points used per Gauss-Newton step.
@@ -245,8 +245,9 @@ def _coarse_search(raw: np.ndarray, jpeg: np.ndarray) -> _Candidate:
 
 def _raw_level(raw: np.ndarray, f: int, sx: float, sy: float) -> tuple[np.ndarray, int]:
     """The raw grey as seen by JPEG pixels ``f`` times coarser than the JPEG's own: block means of
-    k x k, then the remaining area filter. Returns the level and k."""
-    k = max(1, int(f * min(sx, sy) + 1e-6))
+    k x k (keeping at least 2 samples across a footprint, for sub-pixel accuracy), then the remaining
+    area filter. Returns the level and k."""
+    k = max(1, int(f * min(sx, sy) / 2 + 0.05))  # at least 2 samples across each JPEG pixel's footprint
     return area_filter(block_mean(raw, k), f * sx / k, f * sy / k), k
 
 
@@ -256,25 +257,42 @@ def _tone_fit(g: np.ndarray, j: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(design, j * np.sqrt(w), rcond=None)[0]
 
 
-def _gauss_newton_level(raw: np.ndarray, jpeg: np.ndarray, f: int, cand: _Candidate,
+def _robust_tone(g: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tone curve from raw grey ``g`` to JPEG grey ``j`` fitted with Huber weights (two passes):
+    (coefficients, residuals, weights)."""
+    weights = np.ones_like(g)
+    for _ in range(2):
+        tone = _tone_fit(g, j, weights)
+        e = j - np.polyval(tone, g)
+        scale = 1.4826 * np.median(np.abs(e)) * 1.345 + 1e-9
+        weights = np.minimum(1.0, scale / np.maximum(np.abs(e), 1e-12))
+    return tone, e, weights
+
+
+def _points(level_j: np.ndarray, f: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At most :data:`_MAX_POINTS` unclipped pixels of a JPEG level: their oriented full-size JPEG
+    coordinates (u, v) and grey values."""
+    if level_j.size > _MAX_POINTS:
+        flat = rng.choice(level_j.size, _MAX_POINTS, replace=False)
+    else:
+        flat = np.arange(level_j.size)
+    rows, cols = np.divmod(flat, level_j.shape[1])
+    j = level_j[rows, cols].astype(np.float64)
+    keep = (j > 0.02) & (j < 0.98)
+    return f * cols[keep] + (f - 1) / 2, f * rows[keep] + (f - 1) / 2, j[keep]
+
+
+def _gauss_newton_level(raw: np.ndarray, level_j: np.ndarray, f: int, cand: _Candidate,
                         rng: np.random.Generator, steps: int) -> _Candidate:
-    """Refine ``cand`` (a map from the oriented JPEG ``jpeg``) at JPEG pixels ``f`` x ``f`` wide."""
-    level_j = block_mean(jpeg, f)
+    """Refine ``cand`` (a map from the oriented JPEG) on ``level_j``, its block means of f x f."""
     level_r, k = _raw_level(raw, f, cand.sx, cand.sy)
     gy_img, gx_img = np.gradient(level_r)
-    if level_j.size > _MAX_POINTS:
-        pick = rng.choice(level_j.size, _MAX_POINTS, replace=False)
-        rows, cols = np.divmod(pick, level_j.shape[1])
-    else:
-        rows, cols = np.divmod(np.arange(level_j.size), level_j.shape[1])
-    j = level_j[rows, cols].astype(np.float64)
-    unclipped = (j > 0.02) & (j < 0.98)
-    rows, cols, j = rows[unclipped], cols[unclipped], j[unclipped]
-    u, v = f * cols + (f - 1) / 2, f * rows + (f - 1) / 2  # oriented full-size JPEG coordinates
+    u, v, j = _points(level_j, f, rng)
     cu, cv = u.mean(), v.mean()
     du, dv = u - cu, v - cv
     # Parameters: scales and the raw position of the JPEG point (cu, cv).
     p = np.array([cand.sx, cand.sy, cand.sx * cu + cand.tx, cand.sy * cv + cand.ty])
+    reach = np.array([np.abs(du).max(), np.abs(dv).max(), 1, 1])
     hh, ww = level_r.shape
     for _ in range(steps):
         x = (p[0] * du + p[2] - (k - 1) / 2) / k
@@ -282,24 +300,16 @@ def _gauss_newton_level(raw: np.ndarray, jpeg: np.ndarray, f: int, cand: _Candid
         inside = (x >= 0) & (x <= ww - 1) & (y >= 0) & (y <= hh - 1)
         if inside.sum() < 100:
             break
-        xi, yi, ji = x[inside], y[inside], j[inside]
+        xi, yi = x[inside], y[inside]
         g = bilinear(level_r, xi, yi).astype(np.float64)
-        weights = np.ones_like(g)
-        for _ in range(2):  # tone curve, then robust weights from its residuals, then again
-            tone = _tone_fit(g, ji, weights)
-            e = ji - np.polyval(tone, g)
-            scale = 1.4826 * np.median(np.abs(e)) * 1.345 + 1e-9
-            weights = np.minimum(1.0, scale / np.maximum(np.abs(e), 1e-12))
-        slope = np.polyval(np.polyder(tone), g)
-        gx = slope * bilinear(gx_img, xi, yi) / k
-        gy = slope * bilinear(gy_img, xi, yi) / k
+        tone, e, weights = _robust_tone(g, j[inside])
+        slope = np.polyval(np.polyder(tone), g) / k
+        gx, gy = slope * bilinear(gx_img, xi, yi), slope * bilinear(gy_img, xi, yi)
         jac = np.stack([gx * du[inside], gy * dv[inside], gx, gy], 1)
         jw = jac * weights[:, None]
         step = np.linalg.solve(jw.T @ jac + 1e-9 * np.eye(4), jw.T @ e)
         p += step
-        # Largest movement at the JPEG's edges, in level pixels.
-        moved = (abs(step[0]) * np.abs(du).max() + abs(step[2]) + abs(step[1]) * np.abs(dv).max() + abs(step[3])) / k
-        if moved < 0.005:
+        if (np.abs(step) * reach).sum() / k < 0.005:  # largest movement at the JPEG's edges, level pixels
             break
     return _Candidate(cand.score, cand.code, p[0], p[1], p[2] - p[0] * cu, p[3] - p[1] * cv)
 
@@ -307,14 +317,14 @@ def _gauss_newton_level(raw: np.ndarray, jpeg: np.ndarray, f: int, cand: _Candid
 def _refine(raw: np.ndarray, jpeg: np.ndarray, cand: _Candidate) -> _Candidate:
     """Refine the coarse map level by level (factors of 2) down to the JPEG's own pixels."""
     k0 = _level_factor(max(raw.shape), 1.0, COARSE_SIDE)
-    f = 1
-    while 2 * f * min(cand.sx, cand.sy) <= k0:
-        f *= 2
+    pyramid = [jpeg]  # pyramid[i]: block means of 2**i x 2**i
+    while 2 ** len(pyramid) * min(cand.sx, cand.sy) <= k0:
+        pyramid.append(block_mean(pyramid[-1], 2))
     rng = np.random.default_rng(0)
     steps = _COARSE_STEPS
-    while f >= 1:
-        cand = _gauss_newton_level(raw, jpeg, f, cand, rng, steps)
-        f, steps = f // 2, _FINE_STEPS
+    for i in range(len(pyramid) - 1, -1, -1):
+        cand = _gauss_newton_level(raw, pyramid[i], 2**i, cand, rng, steps)
+        steps = _FINE_STEPS
     return cand
 
 
@@ -345,8 +355,12 @@ def _correlation(jpeg: np.ndarray, seen: np.ndarray, inside: np.ndarray) -> floa
     if usable.sum() < 64 or keep.sum() < 64:
         return 0.0
     tone = _tone_fit(seen[usable].astype(np.float64), jpeg[usable].astype(np.float64), np.ones(usable.sum()))
-    a, b = band_pass(jpeg)[keep], band_pass(np.polyval(tone, seen).astype(np.float32))[keep]
-    a, b = a - a.mean(), b - b.mean()
+    return _pearson(band_pass(jpeg)[keep], band_pass(np.polyval(tone, seen).astype(np.float32))[keep])
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation coefficient of two equally shaped arrays."""
+    a, b = a.astype(np.float64) - a.mean(), b.astype(np.float64) - b.mean()
     return float((a * b).sum() / max(np.sqrt((a * a).sum() * (b * b).sum()), 1e-12))
 
 
@@ -372,24 +386,37 @@ def match_figure(raw: np.ndarray, jpeg: np.ndarray, matrix: np.ndarray) -> float
     return _correlation(level_j, bilinear(level_r, x, y), inside)
 
 
-def same_grid_match(rgb: np.ndarray, white_balance: tuple[float, float, float], srgb: np.ndarray) -> float:
-    """The match figure of a same-size pair on the identical grid, at full resolution over the
-    central :data:`SAME_GRID_SIDE` pixels square (so it costs little): a shift of one pixel drops it
-    well below :data:`SAME_GRID_MATCH`."""
+def same_grid_offset(rgb: np.ndarray, white_balance: tuple[float, float, float],
+                     srgb: np.ndarray) -> tuple[float, float, float]:
+    """How far a same-size pair is from its identical grid: the match figure there, and the
+    (x, y) shift in pixels at which the match peaks (parabolas through the match with the raw
+    shifted by -1, 0 and 1 pixel). Measured at full resolution over the central
+    :data:`SAME_GRID_SIDE` pixels square, so it costs little."""
     h, w = srgb.shape[:2]
     y0, x0 = max(0, (h - SAME_GRID_SIDE) // 2), max(0, (w - SAME_GRID_SIDE) // 2)
     window = np.s_[y0 : y0 + SAME_GRID_SIDE, x0 : x0 + SAME_GRID_SIDE]
-    jpeg = jpeg_grey(srgb[window])
-    return _correlation(jpeg, raw_grey(rgb[window], white_balance), np.ones(jpeg.shape, bool))
+    jpeg, raw = jpeg_grey(srgb[window]), raw_grey(rgb[window], white_balance)
+    usable = (jpeg > 0.02) & (jpeg < 0.98)
+    if usable.sum() < 64 or min(jpeg.shape) < 16:
+        return 0.0, np.inf, np.inf
+    tone = _tone_fit(raw[usable].astype(np.float64), jpeg[usable].astype(np.float64), np.ones(usable.sum()))
+    a = band_pass(jpeg)[4:-4, 4:-4]
+    b = band_pass(np.polyval(tone, raw).astype(np.float32))
+    surface = np.array([[_pearson(a, b[4 + dy : b.shape[0] - 4 + dy, 4 + dx : b.shape[1] - 4 + dx])
+                         for dx in (-1, 0, 1)] for dy in (-1, 0, 1)])
+    if surface.argmax() != 4:  # the identical grid is not the best whole-pixel position
+        return float(surface[1, 1]), np.inf, np.inf
+    ry, rx = _subpixel(surface, 1, 1)
+    return float(surface[1, 1]), rx - 1, ry - 1
 
 
 def align(rgb: np.ndarray, white_balance: tuple[float, float, float], srgb: np.ndarray, *,
           same_grid: bool = False) -> Alignment:
     """Find where the JPEG's stored pixels ``srgb`` (h x w x 3 uint8) lie in raw-RGB ``rgb``.
 
-    A pair of the same size that matches on the identical grid
-    (:func:`same_grid_match` at least :data:`SAME_GRID_MATCH`) is taken as
-    it is, without a search. ``same_grid=True`` skips every check (for
+    A pair of the same size whose match peaks within :data:`SAME_GRID_PX`
+    of the identical grid (:func:`same_grid_offset`) is taken as it is,
+    without a search. ``same_grid=True`` skips every check (for
     pairs known to be exact).
 
     Raises
@@ -410,8 +437,8 @@ def align(rgb: np.ndarray, white_balance: tuple[float, float, float], srgb: np.n
             )
         return Alignment.identity(h, w)
     if rgb.shape[:2] == (h, w):
-        match = same_grid_match(rgb, white_balance, srgb)
-        if match >= SAME_GRID_MATCH:
+        match, dx, dy = same_grid_offset(rgb, white_balance, srgb)
+        if match >= MIN_MATCH and max(abs(dx), abs(dy)) <= SAME_GRID_PX:
             return Alignment.identity(h, w, match)
     raw, jpeg = raw_grey(rgb, white_balance), jpeg_grey(srgb)
     cand = _coarse_search(raw, jpeg)

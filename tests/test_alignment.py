@@ -63,18 +63,24 @@ def test_box_taps_average_a_footprint():
     assert taps.sum() == pytest.approx(1) and len(taps) == 5 and taps[0] == taps[-1] < taps[2]
 
 
-def test_same_grid_pair_is_taken_without_search(scene):
+def test_same_grid_pair_is_taken_without_search(scene, monkeypatch):
     rgb, wb, srgb = scene
+    match, dx, dy = al.same_grid_offset(rgb, wb, srgb)
+    assert match > 0.9 and max(abs(dx), abs(dy)) < 0.05
+    monkeypatch.setattr(al, "_coarse_search", None)  # a search would fail now
     found = al.align(rgb, wb, srgb)
-    assert found.is_identity and found.match > al.SAME_GRID_MATCH
+    assert found.is_identity and found.match == match
 
 
-def test_a_one_pixel_shift_is_not_taken_for_the_same_grid(scene):
+def test_shifted_same_size_jpegs_are_searched(scene):
     rgb, wb, srgb = scene
     shifted = np.pad(srgb[1:, 1:], ((0, 1), (0, 1), (0, 0)), mode="edge")
-    assert al.same_grid_match(rgb, wb, shifted) < al.SAME_GRID_MATCH
-    found = al.align(rgb, wb, q95(shifted))
-    assert np.allclose(found.matrix, [[1, 0, 1], [0, 1, 1]])
+    assert al.same_grid_offset(rgb, wb, shifted)[1] == np.inf  # a whole pixel: another position is better
+    assert np.allclose(al.align(rgb, wb, q95(shifted)).matrix, [[1, 0, 1], [0, 1, 1]])
+    mixed = srgb.astype(np.float32)
+    mixed[:, :-1] = 0.7 * mixed[:, :-1] + 0.3 * mixed[:, 1:]  # 0.3 pixel to the right
+    _, dx, dy = al.same_grid_offset(rgb, wb, mixed.round().astype(np.uint8))
+    assert 0.15 < dx < 0.45 and abs(dy) < 0.05
 
 
 @pytest.mark.parametrize("code", [3, 6, 8, 2])
