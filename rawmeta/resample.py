@@ -46,10 +46,14 @@ def box_taps(width: float) -> np.ndarray:
     return taps / taps.sum()
 
 
+#: Box widths up to this are taken as 1 (no filtering): their outer taps would weigh under 1 %.
+NO_FILTER_WIDTH = 1.02
+
+
 def area_filter(image: np.ndarray, width_x: float, width_y: float) -> np.ndarray:
     """``image`` averaged over boxes ``width_x`` x ``width_y`` pixels: what a pixel that many raw
-    pixels wide sees. Widths up to 1 leave the image as it is."""
-    if max(width_x, width_y) <= 1.0 + 1e-6:
+    pixels wide sees. Widths up to :data:`NO_FILTER_WIDTH` leave the image as it is."""
+    if max(width_x, width_y) <= NO_FILTER_WIDTH:
         return image
     return _separable(image, box_taps(max(width_x, 1.0)), box_taps(max(width_y, 1.0)))
 
