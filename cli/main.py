@@ -250,7 +250,8 @@ def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error
               show_default=True,
               help="Which benchmarks to run; the others' sections in OUTPUT are kept. rd (rate-distortion "
                    "against JPEG XL, needs libjxl-tools) takes about half an hour on 2 CPU cores for the shared "
-                   "RAWs, restore about an hour (mostly the paper preset), scale a few minutes.")
+                   "RAWs, restore about an hour (mostly the paper preset), align (JPEGs on other grids) about a "
+                   "quarter of an hour, scale a few minutes.")
 @click.option("--budgets", default="3,5,8,12,20,30,40", show_default=True,
               help="Comma-separated embed budgets (% of the JPEG) for the rd section.")
 @click.option("--paper-patches", type=click.IntRange(1, 64), default=2, show_default=True,
@@ -262,7 +263,7 @@ def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error
 def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, paper_patches: int, regime: str,
           rbf_whole: bool, device: str) -> None:
     """Benchmark embed (payload size, time), rate against distortion (against JPEG XL), restore (PSNR,
-    SSIM, time) and restore at 12/24 MP.
+    SSIM, time), alignment of JPEGs on other grids and restore at 12/24 MP.
 
     Results go into OUTPUT (Markdown), section by section; rd and restore
     also draw plots next to it.

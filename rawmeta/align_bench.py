@@ -64,9 +64,8 @@ def _homogeneous(matrix: np.ndarray) -> np.ndarray:
     return np.vstack([matrix, [0, 0, 1]])
 
 
-def base_render(path: Path) -> tuple[str, np.ndarray, np.ndarray]:
-    """(label, sRGB uint8, map into the raw-RGB) of the base JPEG's pixels."""
-    libraw = render_srgb(path)
+def base_render(path: Path, libraw: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+    """(label, sRGB uint8, map into the raw-RGB) of the base JPEG's pixels; ``libraw`` is LibRaw's render."""
     try:
         developed = render_rawtherapee(path)
     except RawReadError:
@@ -128,8 +127,9 @@ def bench_file(path: Path, other: bytes | None, device: str, log: Callable[[str]
     raw = read_raw(path)
     rgb, camera = raw.rgb, raw.camera
     identity = np.array([[1.0, 0, 0], [0, 1, 0]])
-    cases = [("LibRaw: same grid (fast path)", jpeg_bytes(render_srgb(path), 95), identity)]
-    label, base, base_map = base_render(path)
+    libraw = render_srgb(path)
+    cases = [("LibRaw: same grid (fast path)", jpeg_bytes(libraw, 95), identity)]
+    label, base, base_map = base_render(path, libraw)
     cases += [(f"{label}: {case}", encode(srgb, tag), known) for case, srgb, tag, known in derived_cases(base, base_map)
               if not (label == "LibRaw" and case == "as rendered")]
     camera_jpg = path.with_name(path.stem + ".camera_jpg_from_raw.jpg")

@@ -1,6 +1,7 @@
 """Alignment on every shared RAW: a raw developer's crop, turns, resizes, crops, camera JPEGs, other shots."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -15,7 +16,7 @@ from rawmeta import metrics, orientation
 from rawmeta.align_bench import base_render, derived_cases, encode, map_error
 from rawmeta.errors import MismatchError
 from rawmeta.jpeg_pixels import decode_jpeg
-from rawmeta.rawfile import read_raw
+from rawmeta.rawfile import RawImage, read_raw
 from rawmeta.render import render_srgb
 
 from .conftest import RAW_DIR, raw_params, shared_raws
@@ -28,10 +29,16 @@ MAX_ERROR_PX = 0.25
 CAMERA_JPEGS = {"canon_eos_d30.crw": 1.5, "canon_powershot_g2.crw": 3.55}
 
 
+@functools.cache
+def raw_and_render(path: Path) -> tuple[RawImage, np.ndarray]:
+    """A RAW read once for this module, with LibRaw's render of it."""
+    return read_raw(path), render_srgb(path)
+
+
 @pytest.mark.parametrize("raw_path", raw_params())
 def test_known_maps_are_found_within_a_quarter_pixel(raw_path):
-    raw = read_raw(raw_path)
-    _, base, base_map = base_render(raw_path)
+    raw, libraw = raw_and_render(raw_path)
+    _, base, base_map = base_render(raw_path, libraw)
     for case, srgb, tag, known in derived_cases(base, base_map):
         if tag:
             continue  # a tag leaves the pixels as they are: the same map as "as rendered"
@@ -45,9 +52,9 @@ def test_known_maps_are_found_within_a_quarter_pixel(raw_path):
 def test_a_render_of_another_shot_is_refused(raw_path):
     raws = shared_raws()
     other = raws[(raws.index(raw_path) + 1) % len(raws)]
-    raw = read_raw(raw_path)
+    raw = raw_and_render(raw_path)[0]
     with pytest.raises(MismatchError, match=r"does not show the RAW's picture \(match -?0\.[0-3]"):
-        al.align(raw.rgb, raw.camera.white_balance, render_srgb(other))
+        al.align(raw.rgb, raw.camera.white_balance, raw_and_render(other)[1])
 
 
 @pytest.mark.parametrize("name", sorted(CAMERA_JPEGS))
