@@ -215,8 +215,9 @@ def markdown(rows: list[RestoreRow], skipped: list[str], command: str, device: s
         "",
         (f"Device: {dev.type}. Each RAW is restored from two JPEGs: `libraw`, LibRaw's render at quality 95; "
          "`rawtherapee`, RawTherapee-cli's render (default profile) cut, with raw-RGB, to their common area "
-         "(offset dy, dx of its first pixel in LibRaw's grid, found by correlation; alignment in `embed` is a "
-         "later issue) and saved at quality 95 by Pillow. Plain payload (stride 8, 12-bit, no budget, so no refinement blocks). PSNR and SSIM "
+         "(offset dy, dx of its first pixel in LibRaw's grid, found by correlation; cut rather than aligned "
+         "by `embed`, so that the methods are compared on LibRaw's raw-RGB pixels as they are) and saved at "
+         "quality 95 by Pillow. Plain payload (stride 8, 12-bit, no budget, so no refinement blocks). PSNR and SSIM "
          "are over the whole image or the whole crop (not the paper's mean of per-patch PSNRs), against "
          "LibRaw's raw-RGB. The paper preset is too slow on this CPU for whole images, so the three methods "
          "are compared on a crop: the patches named in the table, along the middle patch row, each trained "
