@@ -68,6 +68,8 @@ _MAX_POINTS = 100_000
 #: Gauss-Newton steps at the coarsest level, and at each finer one (which starts close).
 _COARSE_STEPS, _FINE_STEPS = 30, 10
 _GAMMA = 1 / 2.2
+#: JPEG grey values outside this range are clipped: they say little about the raw and are left out of fits.
+_UNCLIPPED = (0.02, 0.98)
 
 @dataclass(frozen=True)
 class Alignment:
@@ -278,7 +280,7 @@ def _points(level_j: np.ndarray, f: int, rng: np.random.Generator) -> tuple[np.n
         flat = np.arange(level_j.size)
     rows, cols = np.divmod(flat, level_j.shape[1])
     j = level_j[rows, cols].astype(np.float64)
-    keep = (j > 0.02) & (j < 0.98)
+    keep = _unclipped(j)
     return f * cols[keep] + (f - 1) / 2, f * rows[keep] + (f - 1) / 2, j[keep]
 
 
@@ -347,15 +349,26 @@ def _snapped(matrix: np.ndarray, height: int, width: int) -> np.ndarray:
     return matrix
 
 
+def _unclipped(jpeg: np.ndarray) -> np.ndarray:
+    return (jpeg > _UNCLIPPED[0]) & (jpeg < _UNCLIPPED[1])
+
+
+def _tone_mapped_bands(jpeg: np.ndarray, seen: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Band-passed ``jpeg`` and band-passed raw grey ``seen`` (same grid) after a tone curve fitted on
+    ``usable`` pixels."""
+    tone = _tone_fit(seen[usable].astype(np.float64), jpeg[usable].astype(np.float64), np.ones(usable.sum()))
+    return band_pass(jpeg), band_pass(np.polyval(tone, seen).astype(np.float32))
+
+
 def _correlation(jpeg: np.ndarray, seen: np.ndarray, inside: np.ndarray) -> float:
     """Correlation of band-passed ``jpeg`` and band-passed, tone-mapped raw grey ``seen`` (same grid)
     over ``inside`` less 4 pixels, where the band pass mixes in the edge extension."""
-    usable = inside & (jpeg > 0.02) & (jpeg < 0.98)
+    usable = inside & _unclipped(jpeg)
     keep = _eroded(inside, 4)
     if usable.sum() < 64 or keep.sum() < 64:
         return 0.0
-    tone = _tone_fit(seen[usable].astype(np.float64), jpeg[usable].astype(np.float64), np.ones(usable.sum()))
-    return _pearson(band_pass(jpeg)[keep], band_pass(np.polyval(tone, seen).astype(np.float32))[keep])
+    a, b = _tone_mapped_bands(jpeg, seen, usable)
+    return _pearson(a[keep], b[keep])
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -375,12 +388,13 @@ def match_figure(raw: np.ndarray, jpeg: np.ndarray, matrix: np.ndarray) -> float
 
     ``raw`` and ``jpeg`` are from :func:`raw_grey` and :func:`jpeg_grey`.
     """
-    sx, sy = np.hypot(*matrix[0, :2]), np.hypot(*matrix[1, :2])
+    seen_through = Alignment(matrix, raw.shape)
+    sx, sy = seen_through.scale
     f = _level_factor(max(raw.shape), max(sx, sy), MATCH_SIDE)
     level_j = block_mean(jpeg, f)
     level_r, k = _raw_level(raw, f, sx, sy)
     rows, cols = np.mgrid[0 : level_j.shape[0], 0 : level_j.shape[1]]
-    x, y = Alignment(matrix, raw.shape).apply(f * cols + (f - 1) / 2, f * rows + (f - 1) / 2)
+    x, y = seen_through.apply(f * cols + (f - 1) / 2, f * rows + (f - 1) / 2)
     x, y = (x - (k - 1) / 2) / k, (y - (k - 1) / 2) / k
     inside = (x >= 0) & (x <= level_r.shape[1] - 1) & (y >= 0) & (y <= level_r.shape[0] - 1)
     return _correlation(level_j, bilinear(level_r, x, y), inside)
@@ -396,12 +410,11 @@ def same_grid_offset(rgb: np.ndarray, white_balance: tuple[float, float, float],
     y0, x0 = max(0, (h - SAME_GRID_SIDE) // 2), max(0, (w - SAME_GRID_SIDE) // 2)
     window = np.s_[y0 : y0 + SAME_GRID_SIDE, x0 : x0 + SAME_GRID_SIDE]
     jpeg, raw = jpeg_grey(srgb[window]), raw_grey(rgb[window], white_balance)
-    usable = (jpeg > 0.02) & (jpeg < 0.98)
+    usable = _unclipped(jpeg)
     if usable.sum() < 64 or min(jpeg.shape) < 16:
         return 0.0, np.inf, np.inf
-    tone = _tone_fit(raw[usable].astype(np.float64), jpeg[usable].astype(np.float64), np.ones(usable.sum()))
-    a = band_pass(jpeg)[4:-4, 4:-4]
-    b = band_pass(np.polyval(tone, raw).astype(np.float32))
+    a, b = _tone_mapped_bands(jpeg, raw, usable)
+    a = a[4:-4, 4:-4]
     surface = np.array([[_pearson(a, b[4 + dy : b.shape[0] - 4 + dy, 4 + dx : b.shape[1] - 4 + dx])
                          for dx in (-1, 0, 1)] for dy in (-1, 0, 1)])
     if surface.argmax() != 4:  # the identical grid is not the best whole-pixel position

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .resample import gaussian_taps
 from .userfiles import write_output
 
 # --------------------------------------------------------------------------- shapes
@@ -212,13 +213,6 @@ _SSIM_RADIUS = int(3.5 * SSIM_SIGMA + 0.5)
 _SSIM_BAND_PIXELS = 100_000
 
 
-def _gaussian_taps(sigma: float = SSIM_SIGMA, radius: int = _SSIM_RADIUS) -> np.ndarray:
-    """The normalised 1-D Gaussian window, ``2 * radius + 1`` taps, float64."""
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    taps = np.exp(-0.5 * (x / sigma) ** 2)
-    return taps / taps.sum()
-
-
 def _blur_valid(stack: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """Separable 'valid' correlation of the last two axes of ``stack`` with ``taps`` (symmetric).
 
@@ -317,7 +311,7 @@ def ssim(pred: np.ndarray, ref: np.ndarray, data_range: float = 1.0) -> float:
         non-positive ``data_range``.
     """
     p, r = _check_pair(pred, ref)
-    taps = _gaussian_taps()
+    taps = gaussian_taps(SSIM_SIGMA, _SSIM_RADIUS)
     win = len(taps)
     if p.shape[0] < win or p.shape[1] < win:
         raise ValueError(f"SSIM needs images of at least {win} x {win} pixels, got {p.shape[0]} x {p.shape[1]}")

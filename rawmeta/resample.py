@@ -31,9 +31,10 @@ def _separable(image: np.ndarray, taps_x: np.ndarray, taps_y: np.ndarray) -> np.
     return out[0] if image.ndim == 2 else np.ascontiguousarray(out.transpose(1, 2, 0))
 
 
-def _gaussian_taps(sigma: float) -> np.ndarray:
-    r = max(1, int(np.ceil(3 * sigma)))
-    taps = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+def gaussian_taps(sigma: float, radius: int | None = None) -> np.ndarray:
+    """The normalised 1-D Gaussian window, ``2 * radius + 1`` taps (radius 3 sigma by default), float64."""
+    r = max(1, int(np.ceil(3 * sigma))) if radius is None else radius
+    taps = np.exp(-0.5 * (np.arange(-r, r + 1, dtype=np.float64) / sigma) ** 2)
     return taps / taps.sum()
 
 
@@ -60,7 +61,7 @@ def area_filter(image: np.ndarray, width_x: float, width_y: float) -> np.ndarray
 
 def band_pass(image: np.ndarray) -> np.ndarray:
     """Difference of Gaussians (sigma 0.7 and 3 pixels): edges and texture, not tone."""
-    return _separable(image, *(2 * [_gaussian_taps(0.7)])) - _separable(image, *(2 * [_gaussian_taps(3.0)]))
+    return _separable(image, *(2 * [gaussian_taps(0.7)])) - _separable(image, *(2 * [gaussian_taps(3.0)]))
 
 
 def bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
