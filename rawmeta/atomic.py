@@ -1,20 +1,52 @@
-"""Atomic replacement of a user's file: temp file in the same folder, fsync, rename."""
+"""Atomic replacement of a user's file: temp file in the same folder, fsync, rename.
+
+A temp file is named ``.<target name>.rawmeta-tmp-<host>-<pid>-<random>``:
+hidden, next to its target, and telling which process wrote it. A process
+killed mid-write (SIGKILL, power loss) leaves its temp file behind but never
+touches the target; the next write of the same target removes such files
+once their process is gone (:func:`remove_stale_temps`).
+"""
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 TEMP_MARKER = ".rawmeta-tmp-"
+#: Characters of the target's name kept in its temp file's name (names are limited to 255 bytes).
+_NAME_CHARS = 120
 
 
 def temp_path_for(path: Path) -> Path:
-    """A fresh, hidden temp-file name next to ``path`` that rawmeta can recognise."""
-    return path.with_name(f".{path.name}{TEMP_MARKER}{secrets.token_hex(6)}")
+    """A fresh, hidden temp-file name next to ``path``, naming this host and process."""
+    host = socket.gethostname().replace("/", "_")
+    return path.with_name(f"{_temp_prefix(path)}{host}-{os.getpid()}-{secrets.token_hex(6)}")
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Remove temp files of ``path`` left by rawmeta processes of this host that no longer run.
+
+    Temp files of live processes, of other hosts (a shared folder) and of
+    unknown form are left alone. Returns the files removed.
+    """
+    prefix = _temp_prefix(path)
+    host = socket.gethostname().replace("/", "_")
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
+        for entry in entries:
+            if not entry.name.startswith(prefix):
+                continue
+            owner, _, rest = entry.name[len(prefix):].rpartition("-")[0].rpartition("-")
+            if owner == host and rest.isdigit() and int(rest) > 0 and not _running(int(rest)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
 
 
 @contextlib.contextmanager
@@ -24,9 +56,11 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     Yields a binary file object on a temp file in the target's folder. On normal
     exit the temp file is flushed, fsync'd and renamed over ``path`` (and the
     folder fsync'd); on an exception it is removed and ``path`` is untouched.
-    An existing target keeps its permission bits.
+    An existing target keeps its permission bits. Stale temp files of the
+    same target, left by killed processes, are removed first.
     """
     path = Path(path)
+    remove_stale_temps(path)
     tmp = temp_path_for(path)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
@@ -53,6 +87,21 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Atomically replace ``path`` with ``data``."""
     with atomic_write(path) as fh:
         fh.write(data)
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name[:_NAME_CHARS]}{TEMP_MARKER}"
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (it may belong to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:
