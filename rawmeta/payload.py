@@ -20,6 +20,7 @@ from . import prediction, sample_coding
 from .alignment import Alignment
 from .camera import WB_SOURCES, CameraFacts
 from .errors import PayloadError
+from .jpeg_pixels import MAX_JPEG_PIXELS
 from .refinement import Refinement
 from .sampling import Grid
 
@@ -218,8 +219,11 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
         raise PayloadError("rawmeta payload fails its SHA-256 check (the data is corrupt)")
     (_, _, flags, width, height, stride, off_x, off_y, bits, channels, count, filt, comp, image_hash,
      camera_len) = _FIXED.unpack_from(body, 0)
-    if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
+    if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION and width * height <= MAX_JPEG_PIXELS):
         raise PayloadError(f"rawmeta payload declares an impossible image size {width} x {height}")
+    if srgb is not None and srgb.shape[:2] != (height, width):  # before any sample memory is taken
+        raise PayloadError(f"the payload is for a {width} x {height} image, the JPEG is "
+                           f"{srgb.shape[1]} x {srgb.shape[0]}")
     try:
         grid = Grid(height, width, stride, off_y, off_x)
     except ValueError as exc:
@@ -250,9 +254,6 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
         raise PayloadError("rawmeta payload header is inconsistent (refined sample count)")
     if srgb is None:
         raise ValueError("a version 2 payload needs the JPEG's decoded pixels to decode its samples")
-    if srgb.shape[:2] != (height, width):
-        raise PayloadError(f"the payload is for a {width} x {height} image, the JPEG is "
-                           f"{srgb.shape[1]} x {srgb.shape[0]}")
     rows, cols, depths = coding_order(grid, bits, refinement)
     terms = prediction.features(prediction.local_means(srgb, rows, cols))
     q = _decoded(sample_coding.decode_residuals, coded, prediction.predict(terms, coef, depths), depths)
