@@ -19,11 +19,11 @@ from . import payload as pl
 from .alignment import align, display_orientation, warp
 from .budget import DEFAULT_BUDGET, plan
 from .camera import CameraFacts
-from .errors import JpegError, MismatchError, OutputError
+from .errors import JpegError, MismatchError
 from .jpeg_pixels import decode_jpeg, exif_orientation
 from .rawfile import read_raw
 from .sampling import DEFAULT_STRIDE, Grid
-from .userfiles import read_input, write_output
+from .userfiles import read_input, target_path, write_output
 
 #: Largest JPEG rawmeta reads (bytes).
 MAX_JPEG_BYTES = 512 * 1024**2
@@ -158,10 +158,8 @@ def embed_file(
     is either untouched or complete.
     """
     jpeg = read_jpeg(jpeg_path)
-    js.parse(jpeg)  # refuse a bad JPEG before spending time on the RAW
-    target = Path(out if out is not None else jpeg_path)
-    if not target.parent.is_dir():  # and a target that cannot be written, before measuring restores
-        raise OutputError(f"cannot write {target}: folder {target.parent} does not exist")
+    js.parse(jpeg)  # refuse a bad JPEG, and a target that cannot be written, before spending time on the RAW
+    target = target_path(jpeg_path, out)
     raw = read_raw(raw_path)
     payload = make_payload(raw.rgb, raw.camera, jpeg, **options)
     new, report = embed_bytes(jpeg, payload)
@@ -172,7 +170,7 @@ def embed_file(
 def strip_file(jpeg_path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
     """Remove rawmeta's segments, in place unless ``out`` is given; returns the path written."""
     stripped = container.detach(read_jpeg(jpeg_path))
-    target = Path(out if out is not None else jpeg_path)
+    target = target_path(jpeg_path, out)
     write_output(target, stripped)
     return target
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -12,10 +11,11 @@ from . import container
 from . import jpeg_segments as js
 from . import payload as pl
 from .embed import read_jpeg
-from .errors import OutputError, PayloadError, UsageError
+from .errors import PayloadError, UsageError
 from .jpeg_pixels import decode_jpeg
 from .outputs import check_suffix, write_raw_rgb
 from .reconstruct import Progress, reconstruct
+from .userfiles import target_path
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,8 @@ def restore_bytes(jpeg: bytes, *, warn: Callable[[str], None] | None = None,
 
 def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, **kwargs) -> Restored:
     """Restore ``jpeg_path`` into ``out_path`` (.npy, .tif/.tiff or .dng by extension), atomically."""
-    out_path = Path(out_path)
+    out_path = target_path(out_path)
     check_suffix(out_path)  # refuse before the long part
-    if not out_path.parent.is_dir():
-        raise OutputError(f"cannot write {out_path}: folder {out_path.parent} does not exist")
     restored = restore_bytes(read_jpeg(jpeg_path), **kwargs)
     write_raw_rgb(out_path, restored.rgb, restored.payload.camera)
     return restored

@@ -28,6 +28,18 @@ def read_input(path: str | os.PathLike, what: str, error: type[RawmetaError], li
         raise error(f"cannot read {what} {name}: {exc.strerror}") from None
 
 
+def target_path(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Where a command writes: ``out`` if given, else ``path`` itself (in place).
+
+    Raises OutputError when its folder does not exist, so a command can
+    refuse before its long part.
+    """
+    target = Path(out if out is not None else path)
+    if not target.parent.is_dir():
+        raise OutputError(f"cannot write {target}: folder {target.parent} does not exist")
+    return target
+
+
 def write_output(path: Path, data: bytes) -> None:
     """Atomically write a user's file, reporting failures as OutputError."""
     try:
