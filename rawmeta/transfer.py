@@ -1,0 +1,98 @@
+"""Copying a payload from a JPEG onto another encoding of the same image (``rawmeta embed --from``).
+
+For the user who re-encoded a JPEG by mistake (an editor's re-save, an
+export) and lost its rawmeta data: the old file's samples are decoded and
+coded again against the new file's pixels, since format 2 and later predict
+samples from the JPEG's pixels (docs/FORMAT.md, "Filter 2"). The samples,
+their grid and the alignment stay as they were, so the new JPEG must show
+the same image on the same pixel grid; its pixels are compared with the old
+ones to make sure. The restore is then trained on the new pixels: its
+accuracy depends on how much the re-encode changed them, and the old
+file's measured restore estimate no longer applies.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import container
+from . import jpeg_segments as js
+from . import payload as pl
+from .embed import EmbedReport, embed_bytes, read_jpeg
+from .errors import MismatchError, NoPayloadError
+from .jpeg_pixels import decode_jpeg
+from .metrics import psnr
+from .userfiles import target_path, write_output
+
+#: Least PSNR (dB) of the new JPEG's pixels against the old's for both to count as the same image.
+#: Re-encodes of one image at JPEG quality 50 or more score above 30 dB; different images below 20.
+MIN_SAME_IMAGE_PSNR = 25.0
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What a transfer produced.
+
+    Attributes
+    ----------
+    report : EmbedReport
+        The payload written into the new JPEG and its size.
+    pixel_psnr : float
+        PSNR (dB, peak 255) of the new JPEG's pixels against the old one's;
+        infinite when they are identical (a lossless rewrite).
+    """
+
+    report: EmbedReport
+    pixel_psnr: float
+
+    @property
+    def pixels_identical(self) -> bool:
+        return self.pixel_psnr == float("inf")
+
+
+def transfer_bytes(old: bytes, new: bytes) -> tuple[bytes, Transfer]:
+    """``new`` carrying the payload of ``old``, coded against ``new``'s pixels.
+
+    Raises
+    ------
+    NoPayloadError, PayloadError
+        If ``old`` carries no payload, or a damaged one.
+    JpegError
+        If either file is not a readable JPEG.
+    MismatchError
+        If the two JPEGs differ in size or do not show the same image.
+    """
+    try:
+        carried = container.extract(old)
+    except NoPayloadError:
+        raise NoPayloadError("the old JPEG (--from) carries no rawmeta data") from None
+    old_pixels = decode_jpeg(old)
+    payload = pl.unpack(carried.payload, old_pixels)
+    new_pixels = decode_jpeg(new)
+    if new_pixels.shape != old_pixels.shape:
+        raise MismatchError(f"the new JPEG is {new_pixels.shape[1]} x {new_pixels.shape[0]} pixels, the old one "
+                            f"{old_pixels.shape[1]} x {old_pixels.shape[0]}: --from needs the same image on the "
+                            "same pixel grid (embed from the RAW instead)")
+    similarity = psnr(new_pixels.astype(np.float32), old_pixels.astype(np.float32), peak=255.0)
+    if similarity < MIN_SAME_IMAGE_PSNR:
+        raise MismatchError(f"the new JPEG's pixels differ from the old one's by {similarity:.1f} dB PSNR "
+                            f"(at least {MIN_SAME_IMAGE_PSNR:g} expected of the same image): not the same "
+                            "image, or edited, cropped or turned")
+    if similarity != float("inf"):  # the writer's measured restore was of the old pixels
+        payload = dataclasses.replace(payload, expected_psnr=float("nan"))
+    payload = dataclasses.replace(payload, image_hash=js.image_data_hash(js.parse(new)))
+    out, report = embed_bytes(new, payload)
+    return out, Transfer(report, similarity)
+
+
+def transfer_file(old_path: str | os.PathLike, new_path: str | os.PathLike,
+                  out: str | os.PathLike | None = None) -> Transfer:
+    """Copy ``old_path``'s payload into ``new_path``, in place unless ``out`` is given; atomic."""
+    old, new = read_jpeg(old_path), read_jpeg(new_path)
+    target = target_path(new_path, out)
+    data, transfer = transfer_bytes(old, new)
+    write_output(target, data)
+    return dataclasses.replace(transfer, report=dataclasses.replace(transfer.report, output=target))
