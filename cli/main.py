@@ -37,6 +37,9 @@ class _Group(click.Group):
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; no output was written", EXIT_INTERRUPTED)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            _fail(exc.format_message() + hint, exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # a bug: still one line, unless debugging
@@ -66,9 +69,12 @@ _out_opt = click.option(
 
 
 @main.command()
-@click.argument("raw", type=click.Path(dir_okay=False, path_type=Path))
-@_jpeg_arg
+@click.argument("paths", nargs=-1, required=True, metavar="RAW JPEG | --from OLD JPEG",
+                type=click.Path(dir_okay=False, path_type=Path))
 @_out_opt
+@click.option("--from", "source", type=click.Path(dir_okay=False, path_type=Path),
+              help="Copy the rawmeta data of OLD, another encoding of the same image (a re-save that lost it), "
+                   "instead of sampling a RAW.")
 @click.option("--budget", type=click.FloatRange(0.1, 1000.0), default=None,
               help=f"Percent of the JPEG's size the rawmeta data may add; settings are chosen to restore best "
                    f"within it. [default: {DEFAULT_BUDGET:g}; none when only --stride/--bits are given]")
@@ -79,8 +85,8 @@ _out_opt = click.option(
 @click.option("--force-same-grid", is_flag=True,
               help="The JPEG is LibRaw's pixel grid exactly: skip matching its content to the RAW.")
 @_device_opt
-def embed(raw: Path, jpeg: Path, out: Path | None, budget: float | None, stride: int | None, bits: int | None,
-          force_same_grid: bool, device: str) -> None:
+def embed(paths: tuple[Path, ...], out: Path | None, source: Path | None, budget: float | None, stride: int | None,
+          bits: int | None, force_same_grid: bool, device: str) -> None:
     """Embed samples of RAW's raw-RGB into JPEG, a render of RAW.
 
     The JPEG may be cropped, rotated (in its pixels or by an EXIF tag) or
@@ -89,19 +95,46 @@ def embed(raw: Path, jpeg: Path, out: Path | None, budget: float | None, stride:
     image itself to choose the settings, so it takes about as long as a
     restore. Replaces any rawmeta data JPEG already carries. The write is
     atomic.
+
+    With --from OLD, JPEG gets OLD's rawmeta data instead: for a copy that
+    was re-encoded and lost it. Both must show the same image on the same
+    pixel grid; restore then learns from JPEG's pixels, so its accuracy
+    depends on how much the re-encode changed them.
     """
+    if source is not None:
+        if len(paths) != 1:
+            raise click.UsageError("with --from OLD, give one JPEG to copy its rawmeta data into")
+        if budget is not None or stride is not None or bits is not None or force_same_grid:
+            raise click.UsageError("--from copies OLD's samples as they are: --budget, --stride, --bits and "
+                                   "--force-same-grid do not apply")
+        _transfer(source, paths[0], out)
+        return
+    if len(paths) != 2:
+        raise click.UsageError("give a RAW and its JPEG (or --from OLD JPEG)")
     if budget is None and stride is None and bits is None:
         budget = DEFAULT_BUDGET
-    r = embed_api.embed_file(raw, jpeg, out, budget=budget, stride=stride, bits=bits, device=device,
+    r = embed_api.embed_file(*paths, out, budget=budget, stride=stride, bits=bits, device=device,
                              same_grid=force_same_grid)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
     aligned = "" if p.alignment is None or p.alignment.is_identity else f"; aligned: {p.alignment.describe()}"
-    click.echo(
-        f"embedded {p.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
-        f"refinement blocks): {r.added_bytes} bytes in {r.segment_count} segment(s), "
-        f"{r.percent_of_jpeg:.2f} % of the JPEG{expected}{aligned} -> {r.output}"
-    )
+    click.echo(f"embedded {_summary(r)}{expected}{aligned} -> {r.output}")
+
+
+def _summary(r: embed_api.EmbedReport) -> str:
+    return (f"{r.payload.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
+            f"refinement blocks): {r.added_bytes} bytes in {r.segment_count} segment(s), "
+            f"{r.percent_of_jpeg:.2f} % of the JPEG")
+
+
+def _transfer(source: Path, jpeg: Path, out: Path | None) -> None:
+    from rawmeta.transfer import transfer_file
+
+    t = transfer_file(source, jpeg, out)
+    click.echo(f"copied {_summary(t.report)} from {source} -> {t.report.output}")
+    if not t.pixels_identical:
+        click.echo(f"rawmeta: warning: the JPEG's pixels differ from {source}'s by {t.pixel_psnr:.1f} dB PSNR; "
+                   "restore learns from these pixels, so its accuracy depends on how much they changed", err=True)
 
 
 @main.command()
@@ -277,7 +310,7 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
     raws = bench_api.find_raws(raw_dir)
     if not raws:
         raise UsageError(f"RAW folder {raw_dir} holds no RAW files")
-    log = lambda m: click.echo(m, err=True)  # noqa: E731
+    log = lambda m: click.echo(m, err=True)
     text = output.read_text() if output.exists() else ""
     if section in ("embed", "all"):
         rows, skipped = bench_api.run_bench(raws, repeat, log=log)
