@@ -7,10 +7,13 @@ H x W x 3 in [0, 1]. Its pixel grid is LibRaw's visible area.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
+import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,21 +76,24 @@ def read_raw(path: str | os.PathLike) -> RawImage:
     """
     data = read_input(path, "RAW", RawReadError, MAX_RAW_BYTES)
     name = os.fspath(path)
-    try:
-        raw = rawpy.imread(io.BytesIO(data))
-    except (rawpy.LibRawError, OSError, ValueError) as exc:
-        raise RawReadError(f"cannot read RAW {name}: {libraw_message(exc)}") from None
-    with raw:
-        if raw.num_colors != 3:
-            raise RawReadError(
-                f"cannot use RAW {name}: it has {raw.num_colors} colour channels "
-                f"({raw.color_desc.decode(errors='replace')}); rawmeta handles RGB sensors only"
-            )
-        camera = _camera_facts(raw, data)  # before postprocess, which resets sizes.flip
+    if not data:
+        raise RawReadError(f"cannot read RAW {name}: the file is empty")
+    with _libraw_quiet():
         try:
-            rgb16 = raw.postprocess(**postprocess_params())
-        except (rawpy.LibRawError, MemoryError) as exc:
-            raise RawReadError(f"cannot decode RAW {name}: {libraw_message(exc)}") from None
+            raw = rawpy.imread(io.BytesIO(data))
+        except (rawpy.LibRawError, OSError, ValueError) as exc:
+            raise RawReadError(f"cannot read RAW {name}: {libraw_message(exc)}") from None
+        with raw:
+            if raw.num_colors != 3:
+                raise RawReadError(
+                    f"cannot use RAW {name}: it has {raw.num_colors} colour channels "
+                    f"({raw.color_desc.decode(errors='replace')}); rawmeta handles RGB sensors only"
+                )
+            try:  # LibRaw unpacks lazily: reading the black levels can already fail on a damaged file
+                camera = _camera_facts(raw, data)  # before postprocess, which resets sizes.flip
+                rgb16 = raw.postprocess(**postprocess_params())
+            except (rawpy.LibRawError, MemoryError) as exc:
+                raise RawReadError(f"cannot decode RAW {name}: {libraw_message(exc)}") from None
     rgb = rgb16.astype(np.float32)
     rgb /= np.float32(65535.0)
     return RawImage(rgb=rgb, camera=camera)
@@ -99,7 +105,24 @@ def libraw_message(exc: BaseException) -> str:
     kind = type(exc).__name__
     if "Unsupported" in kind or "unsupported" in text.lower():
         return "not a RAW format LibRaw knows"
+    if isinstance(exc, rawpy.LibRawIOError):  # LibRaw read past the data it was given
+        return "the file is truncated or damaged (LibRaw ran out of data)"
     return f"{kind}: {text}" if text else kind
+
+
+@contextlib.contextmanager
+def _libraw_quiet() -> Iterator[None]:
+    """Silence what LibRaw prints to the process's stderr (such as "Unexpected end of file"): its
+    errors reach the user as one RawReadError line instead."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _camera_facts(raw: rawpy.RawPy, data: bytes) -> CameraFacts:
