@@ -20,7 +20,7 @@ from .alignment import align, display_orientation, warp
 from .budget import DEFAULT_BUDGET, plan
 from .camera import CameraFacts
 from .errors import JpegError, MismatchError
-from .jpeg_pixels import decode_jpeg, exif_orientation
+from .jpeg_pixels import check_frame, decode_jpeg, exif_orientation
 from .rawfile import read_raw
 from .sampling import DEFAULT_STRIDE, Grid
 from .userfiles import read_input, target_path, write_output
@@ -118,7 +118,7 @@ def make_payload(
         If no payload fits ``budget``.
     """
     layout = js.parse(jpeg)
-    height, width, components = layout.frame()
+    height, width, components = check_frame(layout)
     if components != 3:
         raise JpegError(f"the JPEG has {components} colour component(s); rawmeta needs a colour (3-component) JPEG")
     if rgb.ndim != 3 or rgb.shape[2] != 3:

@@ -19,25 +19,43 @@ from .errors import JpegError
 MAX_JPEG_PIXELS = 160_000_000
 
 
-def decode_jpeg(jpeg: bytes) -> np.ndarray:
-    """The JPEG's stored pixels as uint8 H x W x 3 (EXIF orientation not applied).
+def check_frame(layout: js.JpegLayout) -> tuple[int, int, int]:
+    """The frame's ``(height, width, components)``, refusing a size rawmeta does not decode.
 
-    The frame's declared size is checked before any pixel memory is taken:
-    a JPEG over :data:`MAX_JPEG_PIXELS`, or declaring no size, is refused.
+    Refused, before any pixel memory is taken: no size (one given later by a
+    DNL marker), more than :data:`MAX_JPEG_PIXELS`, and, for Huffman-coded
+    JPEGs, more 8 x 8 blocks than the image data could hold. Each block costs
+    at least one bit, so a small file declaring a huge frame is damaged, and
+    decoding it would only fill memory with grey.
     """
-    height, width, _ = js.parse(jpeg).frame()
+    height, width, components = layout.frame()
     if width * height == 0:
         raise JpegError(f"the JPEG declares {width} x {height} pixels (a size given later by a DNL marker "
                         "is not supported)")
     if width * height > MAX_JPEG_PIXELS:
         raise JpegError(f"the JPEG declares {width} x {height} pixels: too large "
                         f"(rawmeta reads at most {MAX_JPEG_PIXELS // 10**6} MP)")
+    arithmetic = any(s.marker in js.ARITHMETIC_SOF_MARKERS for s in layout.segments)
+    blocks = -(-width // 8) * -(-height // 8)
+    data_bytes = sum(end - start for start, end in layout.scans)
+    if not arithmetic and 8 * data_bytes < blocks:
+        raise JpegError(f"the JPEG declares {width} x {height} pixels but holds only {data_bytes} bytes of "
+                        "image data: it is truncated or damaged")
+    return height, width, components
+
+
+def decode_jpeg(jpeg: bytes) -> np.ndarray:
+    """The JPEG's stored pixels as uint8 H x W x 3 (EXIF orientation not applied).
+
+    The declared size is checked first (:func:`check_frame`).
+    """
+    check_frame(js.parse(jpeg))
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # bounded above
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # bounded by check_frame
             with Image.open(io.BytesIO(jpeg)) as im:
                 im.load()
-                return np.asarray(im.convert("RGB"))
+                return np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise JpegError(f"cannot decode the JPEG's pixels: {exc}") from None
 

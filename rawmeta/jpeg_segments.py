@@ -17,6 +17,8 @@ SOI, EOI, SOS, COM = 0xD8, 0xD9, 0xDA, 0xFE
 APP0, APP15 = 0xE0, 0xEF
 #: Start-of-frame markers (SOF0-SOF15 without DHT, JPG and DAC).
 SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+#: Start-of-frame markers of arithmetic-coded JPEGs.
+ARITHMETIC_SOF_MARKERS = frozenset([0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF])
 _STANDALONE = frozenset([0x01, *range(0xD0, 0xD8)])
 #: Most data one segment can carry: the 2-byte length counts itself.
 MAX_SEGMENT_DATA = 65533
