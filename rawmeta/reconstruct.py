@@ -190,8 +190,9 @@ def _box_inputs(srgb: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
 
 def _run_rbf(data: Sequence[_PatchData], srgb, out, dev, progress) -> None:
     for k, p in enumerate(data):
-        centres = torch.from_numpy(np.concatenate([p.train_srgb, p.train_xy], 1)).to(dev, torch.float64)
-        weights, coeffs = rbf.fit(centres, torch.from_numpy(p.train_raw).to(dev, torch.float64))
+        keep = rbf.centre_subset(len(p.train_raw))
+        centres = torch.from_numpy(np.concatenate([p.train_srgb[keep], p.train_xy[keep]], 1)).to(dev, torch.float64)
+        weights, coeffs = rbf.fit(centres, torch.from_numpy(p.train_raw[keep]).to(dev, torch.float64))
         s, xy = _box_inputs(srgb, p.box)
         points = torch.from_numpy(np.concatenate([s, xy], 1)).to(dev, torch.float64)
         pred = rbf.evaluate(centres, weights, coeffs, points).clamp(0, 1)
