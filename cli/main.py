@@ -142,10 +142,11 @@ def _transfer(source: Path, jpeg: Path, out: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def inspect(jpeg: Path, as_json: bool) -> None:
     """Show and check the rawmeta data a JPEG carries."""
-    info = report.inspect_file(jpeg).as_dict()
+    found = report.inspect_file(jpeg)
+    info = found.as_dict()
     click.echo(json.dumps(info, indent=2) if as_json else report.format_text(info))
-    if info["image_data"] != "matches":
-        click.echo("rawmeta: warning: the JPEG's image data changed since embedding (re-encoded?)", err=True)
+    if found.change.kind not in ("unchanged", "rewritten"):
+        click.echo(f"rawmeta: warning: {found.change.describe()}", err=True)
 
 
 @main.command()
@@ -189,8 +190,11 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
 @click.option("--error-map", type=click.Path(dir_okay=False, path_type=Path),
               help="With --reference: write an error-map PNG here.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--force", is_flag=True,
+              help="Restore even when the JPEG's pixels were edited or turned since embedding (the result "
+                   "will be wrong where they changed).")
 def restore(jpeg: Path, output: Path, method: str, preset: str, patch: str, device: str, seed: int,
-            memory_mb: int, reference: Path | None, error_map: Path | None, quiet: bool) -> None:
+            memory_mb: int, reference: Path | None, error_map: Path | None, quiet: bool, force: bool) -> None:
     """Restore the RAW from JPEG's rawmeta data into OUTPUT (.dng, .tif/.tiff or .npy).
 
     OUTPUT is written atomically: an interrupted restore leaves no file.
@@ -202,7 +206,7 @@ def restore(jpeg: Path, output: Path, method: str, preset: str, patch: str, devi
     bar = None if quiet else ProgressBar(f"restore ({method})")
     try:
         restored = restore_file(jpeg, output, method=method, preset=preset, patch_size=_patch_size(patch),
-                                device=device, seed=seed, memory_mb=memory_mb, progress=bar,
+                                device=device, seed=seed, memory_mb=memory_mb, progress=bar, allow_edited=force,
                                 warn=lambda m: click.echo(f"rawmeta: warning: {m}", err=True))
     finally:
         if bar is not None:

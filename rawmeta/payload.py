@@ -2,10 +2,11 @@
 
 The byte layout is specified in docs/FORMAT.md ("Payload"); this module is
 its reference implementation. All integers are big-endian. rawmeta writes
-version 3 and reads versions 1 to 3. Versions 2 and 3 code the samples
+version 4 and reads versions 1 to 4. Versions 2 and later code the samples
 against predictions from the decoded JPEG (``prediction``), so reading one
 needs the JPEG's pixels; version 3 adds where the JPEG's grid lies in the
-RAW (``alignment``).
+RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
+(``fingerprint``).
 """
 from __future__ import annotations
 
@@ -16,17 +17,18 @@ from dataclasses import dataclass
 import numpy as np
 import zstandard
 
+from . import fingerprint as fp
 from . import prediction, sample_coding
 from .alignment import Alignment
 from .camera import WB_SOURCES, CameraFacts
-from .errors import PayloadError
+from .errors import MismatchError, PayloadError
 from .jpeg_pixels import MAX_JPEG_PIXELS
 from .refinement import Refinement
 from .sampling import Grid
 
 MAGIC = b"RMPL"
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 CHANNELS = 3
 #: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
 FLAG_HIGHLIGHTS = 1
@@ -43,6 +45,7 @@ _COEFFICIENTS = struct.Struct(f">{prediction.TERMS * CHANNELS}f")
 _REFINEMENT = struct.Struct(">HB")
 _ALIGNMENT = struct.Struct(">Bf")
 _ALIGNMENT_MAP = struct.Struct(">HH6d")
+_FINGERPRINT_SHAPE = struct.Struct(">BB")
 #: Alignment kinds: the JPEG's grid is the raw-RGB's, or mapped into it.
 SAME_GRID, MAPPED = 0, 1
 #: Raw-RGB pixels per JPEG pixel a reader accepts in a mapped alignment.
@@ -81,6 +84,10 @@ class Payload:
     alignment : Alignment, optional
         Where the JPEG's grid lies in the RAW's raw-RGB and how well their
         content matched; None for version 1 and 2 payloads (same grid).
+    fingerprint : ndarray, uint16, shape (rows, cols, 3), optional
+        The fingerprint of the JPEG's pixels read from a version 4 payload
+        (``fingerprint.fingerprint``); None for older ones. ``pack`` takes
+        it from the pixels it is given, not from here.
     version : int
         The format version it was read from (``pack`` always writes ``FORMAT_VERSION``).
     """
@@ -96,6 +103,7 @@ class Payload:
     expected_psnr: float = float("nan")
     budget: float = 0.0
     alignment: Alignment | None = None
+    fingerprint: np.ndarray | None = None
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -142,7 +150,7 @@ def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndar
 
 
 def pack(payload: Payload, srgb: np.ndarray) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 3); ``srgb`` is the JPEG's decoded uint8 pixels."""
+    """Serialise a payload (docs/FORMAT.md, version 4); ``srgb`` is the JPEG's decoded uint8 pixels."""
     grid = payload.grid
     if srgb.shape[:2] != (grid.height, grid.width):
         raise ValueError(f"the sRGB is {srgb.shape[1]} x {srgb.shape[0]}, the payload's grid "
@@ -179,6 +187,7 @@ def pack(payload: Payload, srgb: np.ndarray) -> bytes:
             camera,
             _ESTIMATES.pack(payload.expected_psnr, payload.budget),
             _pack_alignment(payload.alignment),
+            _pack_fingerprint(srgb),
             _COEFFICIENTS.pack(*coef.ravel().tolist()),
             _REFINEMENT.pack(refinement.block, len(refinement.strides)),
             bytes(v for level in zip(refinement.strides, refinement.depths) for v in level),
@@ -195,11 +204,13 @@ def pack(payload: Payload, srgb: np.ndarray) -> bytes:
 def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     """Parse and check a payload.
 
-    ``srgb`` is the JPEG's decoded uint8 pixels, which version 2 payloads
-    need to decode their samples (a version 1 payload ignores it).
+    ``srgb`` is the JPEG's decoded uint8 pixels, which payloads of version 2
+    and later need to decode their samples (a version 1 payload ignores it).
 
     Raises
     ------
+    MismatchError
+        If ``srgb`` is not of the size the payload was written for.
     PayloadError
         On a wrong magic, an unknown version, a failed SHA-256 check, an
         inconsistent or absurd header, or sample data that does not decode.
@@ -222,8 +233,10 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION and width * height <= MAX_JPEG_PIXELS):
         raise PayloadError(f"rawmeta payload declares an impossible image size {width} x {height}")
     if srgb is not None and srgb.shape[:2] != (height, width):  # before any sample memory is taken
-        raise PayloadError(f"the payload is for a {width} x {height} image, the JPEG is "
-                           f"{srgb.shape[1]} x {srgb.shape[0]}")
+        turned = srgb.shape[:2] == (width, height)
+        raise MismatchError(f"the payload is for a {width} x {height} image, the JPEG is {srgb.shape[1]} x "
+                            f"{srgb.shape[0]}" + ("; turned a quarter since embedding? `jpegtran -copy all "
+                                                  "-rotate 90` (or 270) turns it back" if turned else ""))
     try:
         grid = Grid(height, width, stride, off_y, off_x)
     except ValueError as exc:
@@ -245,6 +258,7 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
         return Payload(samples=samples, version=1, **common)
     expected_psnr, budget = _ESTIMATES.unpack(reader.take(_ESTIMATES.size))
     alignment = _unpack_alignment(reader, grid) if version >= 3 else None
+    fingerprint = _unpack_fingerprint(reader, grid) if version >= 4 else None
     coef = np.array(_COEFFICIENTS.unpack(reader.take(_COEFFICIENTS.size)), np.float32).reshape(-1, CHANNELS)
     refinement = _unpack_refinement(reader, grid)
     n_refined = struct.unpack(">I", reader.take(4))[0]
@@ -259,7 +273,8 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     q = _decoded(sample_coding.decode_residuals, coded, prediction.predict(terms, coef, depths), depths)
     return Payload(samples=q[: grid.count].reshape(*grid.shape, CHANNELS), refinement=refinement,
                    refined=q[grid.count :], highlights=bool(flags & FLAG_HIGHLIGHTS),
-                   expected_psnr=expected_psnr, budget=budget, alignment=alignment, version=version, **common)
+                   expected_psnr=expected_psnr, budget=budget, alignment=alignment, fingerprint=fingerprint,
+                   version=version, **common)
 
 
 def _decoded(decoder, coded: bytes, *args) -> np.ndarray:
@@ -293,6 +308,22 @@ def _unpack_alignment(reader: _Reader, grid: Grid) -> Alignment:
         raise PayloadError("rawmeta payload has an invalid alignment (it must be an orientation times scales "
                            f"between 1/16 and 256, plus a shift): {matrix.tolist()}")
     return Alignment(matrix, (raw_h, raw_w), match)
+
+
+def _pack_fingerprint(srgb: np.ndarray) -> bytes:
+    values = fp.fingerprint(srgb)
+    return _FINGERPRINT_SHAPE.pack(*values.shape[:2]) + values.astype(">u2").tobytes()
+
+
+def _unpack_fingerprint(reader: _Reader, grid: Grid) -> np.ndarray:
+    shape = _FINGERPRINT_SHAPE.unpack(reader.take(_FINGERPRINT_SHAPE.size))
+    if shape != fp.grid_shape(grid.height, grid.width):
+        raise PayloadError(f"rawmeta payload has a fingerprint of {shape[0]} x {shape[1]} cells; a "
+                           f"{grid.width} x {grid.height} image has {fp.grid_shape(grid.height, grid.width)}")
+    values = np.frombuffer(reader.take(shape[0] * shape[1] * CHANNELS * 2), ">u2").astype(np.uint16)
+    if values.max() > 255 * fp.SCALE:
+        raise PayloadError("rawmeta payload has a fingerprint beyond the sRGB range")
+    return values.reshape(*shape, CHANNELS)
 
 
 def _unpack_refinement(reader: _Reader, grid: Grid) -> Refinement:

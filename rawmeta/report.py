@@ -10,6 +10,7 @@ from . import jpeg_segments as js
 from . import payload as pl
 from .alignment import Alignment
 from .embed import read_jpeg
+from .fingerprint import ImageChange, compare
 from .jpeg_pixels import decode_jpeg
 
 
@@ -21,7 +22,7 @@ class Inspection:
     payload_bytes: int
     segment_count: int
     file_bytes: int
-    image_hash_matches: bool
+    change: ImageChange
 
     @property
     def added_bytes(self) -> int:
@@ -63,20 +64,26 @@ class Inspection:
             "alignment": _alignment_dict(p.alignment),
             "camera": asdict(p.camera),
             "integrity": "ok",
-            "image_data": "matches" if self.image_hash_matches else "changed",
+            "image_data": "matches" if self.change.bytes_match else "changed",
+            "image_change": {
+                "kind": self.change.kind,
+                "rms_levels": None if self.change.rms is None else round(self.change.rms, 3),
+                "undo": self.change.undo,
+            },
         }
 
 
 def inspect_bytes(jpeg: bytes) -> Inspection:
     """Read and check the payload of a JPEG held in memory (raises on any problem)."""
     carried = container.extract(jpeg)
-    payload = pl.unpack(carried.payload, decode_jpeg(jpeg))
+    srgb = decode_jpeg(jpeg)
+    payload = pl.unpack(carried.payload, srgb)
     return Inspection(
         payload=payload,
         payload_bytes=len(carried.payload),
         segment_count=carried.segment_count,
         file_bytes=len(jpeg),
-        image_hash_matches=payload.image_hash == js.image_data_hash(carried.layout),
+        change=compare(payload.fingerprint, srgb, payload.image_hash == js.image_data_hash(carried.layout)),
     )
 
 
@@ -109,11 +116,22 @@ def format_text(info: dict) -> str:
         f"colour       white balance {[round(v, 4) for v in cam['white_balance']]} "
         f"({cam['white_balance_source']}), XYZ->camera matrix: {matrix}, orientation {cam['orientation']}",
         f"integrity    {info['integrity']} (CRC-32 per segment, SHA-256 of payload)",
-        f"image data   {info['image_data']}"
-        + ("" if info["image_data"] == "matches" else " since embedding: the JPEG was re-encoded"),
+        f"image data   {_change_text(info['image_change'])}",
         f"format       version {info['format_version']}",
     ]
     return "\n".join(lines)
+
+
+def _change_text(change: dict) -> str:
+    kind, rms = change["kind"], change["rms_levels"]
+    if kind == "unchanged":
+        return "matches"
+    if kind == "changed":
+        return "changed since embedding (how is unknown: this format version has no pixel fingerprint)"
+    text = {"rewritten": "rewritten losslessly since embedding (same pixels)",
+            "re-encoded": f"re-encoded since embedding (pixels moved {rms:.2f} levels RMS)",
+            "edited": f"EDITED since embedding (pixels moved {rms:.1f} levels RMS); restore refuses it"}[kind]
+    return text + (f"; `{change['undo']}` undoes it" if change["undo"] else "")
 
 
 def _alignment_dict(alignment: Alignment | None) -> dict | None:

@@ -11,7 +11,8 @@ from . import container
 from . import jpeg_segments as js
 from . import payload as pl
 from .embed import read_jpeg
-from .errors import PayloadError, UsageError
+from .errors import MismatchError, UsageError
+from .fingerprint import ImageChange, compare
 from .jpeg_pixels import decode_jpeg
 from .outputs import check_suffix, write_raw_rgb
 from .reconstruct import Progress, reconstruct
@@ -25,33 +26,31 @@ class Restored:
     rgb: np.ndarray
     srgb: np.ndarray
     payload: pl.Payload
-    image_hash_matches: bool
+    change: ImageChange
 
 
 def restore_bytes(jpeg: bytes, *, warn: Callable[[str], None] | None = None,
-                  progress: Progress | None = None, **options) -> Restored:
+                  progress: Progress | None = None, allow_edited: bool = False, **options) -> Restored:
     """Restore raw-RGB from JPEG bytes; ``options`` go to :func:`rawmeta.reconstruct.reconstruct`.
 
-    A JPEG whose image data changed since embedding (re-encoded) is still
-    restored, after a call to ``warn``.
+    A JPEG whose image changed since embedding (``fingerprint.compare``) is
+    still restored after a call to ``warn`` when it was re-encoded (or it is
+    unknown how it changed); one whose pixels were edited or turned is
+    refused with MismatchError, unless ``allow_edited``.
     """
     carried = container.extract(jpeg)
     srgb = decode_jpeg(jpeg)
     payload = pl.unpack(carried.payload, srgb)
-    matches = payload.image_hash == js.image_data_hash(carried.layout)
-    if not matches and warn is not None:
-        warn("the JPEG's image data changed since embedding (re-encoded?); "
-             "restoring anyway, accuracy depends on how much it changed")
-    if srgb.shape[:2] != (payload.grid.height, payload.grid.width):
-        raise PayloadError(
-            f"the payload is for a {payload.grid.width} x {payload.grid.height} image, "
-            f"the JPEG is {srgb.shape[1]} x {srgb.shape[0]}"
-        )
+    change = compare(payload.fingerprint, srgb, payload.image_hash == js.image_data_hash(carried.layout))
+    if change.kind == "edited" and not allow_edited:
+        raise MismatchError(change.describe() + " (--force restores anyway)")
+    if change.kind in ("re-encoded", "changed", "edited") and warn is not None:
+        warn(change.describe())
     try:
         rgb = reconstruct(srgb, payload, progress=progress, **options)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return Restored(rgb=rgb, srgb=srgb, payload=payload, image_hash_matches=matches)
+    return Restored(rgb=rgb, srgb=srgb, payload=payload, change=change)
 
 
 def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, **kwargs) -> Restored:

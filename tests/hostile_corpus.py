@@ -18,7 +18,8 @@ damaged rawmeta segments or payload          7        7        0 (a)  0 (b)
 no rawmeta data left (every signature bad)   6        6        6      0 (b)
 harmless (reordered, identical duplicate,    0        0        0      0
 moved, foreign APP9, fill bytes, trailer)
-image data changed since embedding           0 (c)    0 (c)    0      0
+image rewritten or re-encoded since embed    0 (c)    0 (c)    0      0
+pixels edited or turned since embedding      0 (c)    5 (c)    0      0
 unreadable RAW (embed's other input)         -        -        -      4
 RAW of another shot                          -        -        -      5
 ===========================================  =======  =======  =====  =====
@@ -26,7 +27,11 @@ RAW of another shot                          -        -        -      5
 (a) strip needs only the marker structure: it removes the rawmeta segments
     that are there, damaged or not, and never decodes pixels or payloads.
 (b) embed replaces whatever rawmeta data the JPEG carries.
-(c) documented: a warning, then the command goes on.
+(c) the payload's fingerprint of the pixels (format version 4) tells how:
+    unchanged pixels (a lossless rewrite) restore without a word, pixels
+    moved as little as by a re-encode (or a bit flip in the scan) after a
+    warning, edited or turned ones are refused by restore (exit 5) and
+    flagged by inspect.
 (d) click's check of the path argument: a usage error, told in one line.
 
 Cases marked ``limited`` ask for absurd amounts of memory. They run in a
@@ -72,8 +77,9 @@ STRIPPED = (0, "removed rawmeta data")
 EMBEDDED = (0, "embedded ")
 HARMLESS: Expect = {"inspect": (0, "integrity    ok"), "restore": (0, "restored 128 x 96"), "strip": STRIPPED,
                     "embed": EMBEDDED}
-CHANGED: Expect = {"inspect": (0, "image data changed"), "restore": (0, "image data changed"), "strip": STRIPPED,
-                   "embed": EMBEDDED}
+REENCODED: Expect = {"inspect": (0, "re-encoded since embedding"), "restore": (0, "re-encoded since embedding"),
+                     "strip": STRIPPED, "embed": EMBEDDED}
+REWRITTEN: Expect = HARMLESS | {"inspect": (0, "rewritten losslessly since embedding (same pixels)")}
 
 
 def bad_jpeg(words: str, **overrides: tuple[int, str]) -> Expect:
@@ -207,6 +213,14 @@ def pillow(data: bytes, fmt: str, size: tuple[int, int] | None = None, **save) -
     return buf.getvalue()
 
 
+def edited(data: bytes, change: Callable[[np.ndarray], np.ndarray]) -> bytes:
+    """``data``'s pixels changed by ``change`` (an array operation) and saved again at quality 95."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(change(np.asarray(Image.open(io.BytesIO(data)))))).save(buf, "JPEG",
+                                                                                                  quality=95)
+    return buf.getvalue()
+
+
 #: Where a truncated copy of ``emb`` ends, and the words its refusal must contain.
 TRUNCATIONS: dict[str, tuple[Callable[[Base], int], str]] = {
     "after 1 byte": (lambda b: 1, "not a JPEG"),
@@ -289,12 +303,13 @@ FIXED_HEADER = {"magic": 0, "version": 4, "flags": 6, "width": 8, "height": 12, 
 
 
 def body_offsets(payload: bytes) -> dict[str, int]:
-    """Where each field or part of a version 3 payload's body starts (same-grid alignment, as ``payload_for``
+    """Where each field or part of a version 4 payload's body starts (same-grid alignment, as ``payload_for``
     makes)."""
     pos = dict(FIXED_HEADER, camera=66)
     pos["estimates"] = 66 + int.from_bytes(payload[62:66], "big")
     pos["alignment"] = pos["estimates"] + 8
-    pos["coefficients"] = pos["alignment"] + 5
+    pos["fingerprint"] = pos["alignment"] + 5
+    pos["coefficients"] = pos["fingerprint"] + 2 + 6 * payload[pos["fingerprint"]] * payload[pos["fingerprint"] + 1]
     pos["refinement"] = pos["coefficients"] + 156
     pos["map_length"] = pos["refinement"] + 3 + 2 * payload[pos["refinement"] + 2]
     pos["map"] = pos["map_length"] + 4
@@ -419,7 +434,7 @@ CASES: dict[str, Case] = {
     # Bit flips outside our segments.
     "bit flip in the DHT": Case(lambda b: flip(b.emb, marker_segment(b.emb, 0xC4).data_start + 1, 4),
                                 bad_jpeg("cannot decode", strip=STRIPPED, embed=(3, "cannot decode"))),
-    "bit flip in the scan": Case(lambda b: flip(b.emb, scan_flip_offset(b.emb)), CHANGED),
+    "bit flip in the scan": Case(lambda b: flip(b.emb, scan_flip_offset(b.emb)), REENCODED),
     "SOF with 1 component": Case(lambda b: flip(b.emb, marker_segment(b.emb, 0xC0).data_start + 5, 1),
                                  bad_jpeg("cannot decode", strip=STRIPPED, embed=(3, "1 colour component"))),
     # Frames of absurd size in a tiny file.
@@ -475,7 +490,7 @@ CASES: dict[str, Case] = {
     "payload image of 65535 x 65535": Case(field("width", ">II", 65535, 65535), bad_payload("65535 x 65535"),
                                            limited=True),
     "payload image of 0 x 96": Case(field("width", ">I", 0), bad_payload("0 x 96")),
-    "payload image of another size": Case(field("width", ">I", 130), bad_payload("for a 130 x 96 image")),
+    "payload image of another size": Case(field("width", ">I", 130), bad_payload("for a 130 x 96 image", 5)),
     "payload grid stride 0": Case(field("stride", ">H", 0), bad_payload("invalid grid")),
     "payload sample depth 17": Case(field("bits", ">B", 17), bad_payload("17 bits")),
     "payload channels 4": Case(field("channels", ">B", 4), bad_payload("inconsistent")),
@@ -502,12 +517,20 @@ CASES: dict[str, Case] = {
     "payload map zstd bomb": Case(block("map", zstd_bomb(2 * 1024**3)), bad_payload("refinement map"), limited=True),
     # Valid, but every pixel sampled: restore --method rbf solves a dense system over all samples of a patch.
     "payload sampling every pixel": Case(lambda b: b.carrying(packed(b.plain, stride=1)), HARMLESS, limited=True),
-    # The image data changed since embedding: documented to warn and go on.
-    "payload image hash differs": Case(field("image_hash", ">32s", bytes(32)), CHANGED),
-    "re-encoded JPEG": Case(lambda b: b.carrying(b.payload, pillow(b.plain, "JPEG", quality=70)), CHANGED),
+    # The image changed since embedding: unchanged pixels restore silently, re-encoded ones after a warning,
+    # edited or turned ones not at all.
+    "payload image hash differs": Case(field("image_hash", ">32s", bytes(32)), REWRITTEN),
+    "re-encoded JPEG": Case(lambda b: b.carrying(b.payload, pillow(b.plain, "JPEG", quality=70)), REENCODED),
+    "edited JPEG": Case(lambda b: b.carrying(b.payload, edited(b.plain, lambda a: a // 2 + 64)),
+                        {"inspect": (0, "EDITED since embedding"), "restore": (5, "edited, or is another image"),
+                         "strip": STRIPPED, "embed": EMBEDDED}),
+    "JPEG turned 180 degrees": Case(lambda b: b.carrying(b.payload, edited(b.plain, lambda a: a[::-1, ::-1])),
+                                    {"inspect": (0, "`jpegtran -copy all -rotate 180` undoes it"),
+                                     "restore": (5, "`jpegtran -copy all -rotate 180` undoes it"),
+                                     "strip": STRIPPED, "embed": EMBEDDED}),
     # embed is left out: it would spend seconds aligning the half-size JPEG, and replaces the payload anyway.
     "payload in a smaller JPEG": Case(lambda b: b.carrying(b.payload, pillow(b.plain, "JPEG", (64, 48), quality=95)),
-                                      without(bad_payload("for a 128 x 96 image"), "embed")),
+                                      without(bad_payload("for a 128 x 96 image", 5), "embed")),
     # RAW files embed cannot use (the JPEG is the pair's own).
     "truncated DNG": Case(lambda b: b.dng[: len(b.dng) // 2], bad_raw(4, "RAW"), raw_suffix=".dng"),
     "DNG header only": Case(lambda b: b.dng[:64], bad_raw(4, "cannot read RAW"), raw_suffix=".dng"),

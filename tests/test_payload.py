@@ -8,7 +8,8 @@ import zstandard
 
 from rawmeta import payload as pl
 from rawmeta.alignment import Alignment
-from rawmeta.errors import PayloadError
+from rawmeta.errors import MismatchError, PayloadError
+from rawmeta.fingerprint import fingerprint
 from rawmeta.jpeg_pixels import decode_jpeg
 from rawmeta.refinement import Refinement
 
@@ -35,13 +36,14 @@ def refined_payload() -> pl.Payload:
 
 
 def refinement_offset(body: bytes) -> int:
-    """Offset of the refinement block in a version 3 body of a same-grid payload (docs/FORMAT.md, section 3):
-    after the fixed header, the camera block, the estimates, a 5-byte alignment block and 39 coefficients."""
-    return 66 + int.from_bytes(body[62:66], "big") + 8 + 5 + 156
+    """Offset of the refinement block in a version 4 body of a same-grid payload of an image at least 8 x 8
+    (docs/FORMAT.md, section 3): after the fixed header, the camera block, the estimates, a 5-byte alignment
+    block, a fingerprint block of 8 x 8 cells and 39 coefficients."""
+    return 66 + int.from_bytes(body[62:66], "big") + 8 + 5 + 2 + 6 * 64 + 156
 
 
 def sample_length_offset(body: bytes) -> int:
-    """Offset of the u32 coded-sample length in a version 3 body of a same-grid payload."""
+    """Offset of the u32 coded-sample length in a version 4 body of a same-grid payload."""
     pos = refinement_offset(body)
     levels = body[pos + 2]
     pos += 3 + 2 * levels
@@ -53,7 +55,7 @@ def test_round_trip_keeps_everything():
     p = payload_for(J, bits=12)
     u = pl.unpack(packed(p), SRGB)
     assert u.grid == p.grid and u.bits == p.bits and u.camera == p.camera and u.image_hash == p.image_hash
-    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 3
+    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 4
     assert u.values().dtype == np.float32 and u.values().max() <= 1.0
     assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0
     assert u.refinement is not None and not u.refinement.levels.any() and len(u.refined) == 0
@@ -117,11 +119,37 @@ def test_round_trip_linear_source_without_matrix():
     assert u.camera.make == "Ünïcode" and u.camera.model == "x" * 255
 
 
-def test_version_3_needs_the_pixels_and_checks_their_size():
+def test_payload_needs_the_pixels_and_checks_their_size():
     with pytest.raises(ValueError, match="decoded pixels"):
         pl.unpack(packed())
-    with pytest.raises(PayloadError, match="96 x 64 image"):
+    with pytest.raises(MismatchError, match="96 x 64 image, the JPEG is 96 x 32$"):
         pl.unpack(packed(), SRGB[:32])
+    with pytest.raises(MismatchError, match="turned a quarter since embedding"):
+        pl.unpack(packed(), SRGB.swapaxes(0, 1))
+
+
+def test_fingerprint_is_carried_and_checked():
+    data = packed()
+    u = pl.unpack(data, SRGB)
+    assert np.array_equal(u.fingerprint, fingerprint(SRGB)) and u.fingerprint.shape == (8, 8, 3)
+    block = data.index(struct.pack(">BB", 8, 8) + u.fingerprint.astype(">u2").tobytes())
+    with pytest.raises(PayloadError, match="fingerprint of 7 x 8 cells"):
+        pl.unpack(patch_header(data, ">B", block, 7), SRGB)
+    with pytest.raises(PayloadError, match="beyond the sRGB range"):
+        pl.unpack(patch_header(data, ">H", block + 2, 0xFFFF), SRGB)
+
+
+def test_version_3_payloads_still_read():
+    """A file written by rawmeta's version 3 writer (tests/data, made before version 4 existed): a JPEG
+    resized to half the RAW, so its alignment is a map."""
+    from rawmeta import container
+
+    data = (DATA / "v3_payload.jpg").read_bytes()
+    u = pl.unpack(container.extract(data).payload, decode_jpeg(data))
+    assert u.version == 3 and u.fingerprint is None and u.bits == 4 and u.budget == pytest.approx(40.0)
+    assert u.alignment.raw_size == (240, 320) and u.alignment.scale == pytest.approx((2.0, 2.0), abs=0.01)
+    assert np.array_equal(u.samples, np.load(DATA / "v3_samples.npy", allow_pickle=False))
+    assert np.array_equal(u.refined, np.load(DATA / "v3_refined.npy", allow_pickle=False))
 
 
 def test_version_1_payloads_still_read():
@@ -164,8 +192,8 @@ def test_sha_mismatch_message():
 
 
 def test_unknown_version_is_named():
-    with pytest.raises(PayloadError, match="format version 4; this rawmeta reads versions 1, 2, 3"):
-        pl.unpack(patch_header(packed(), ">H", 4, 4), SRGB)
+    with pytest.raises(PayloadError, match="format version 5; this rawmeta reads versions 1, 2, 3, 4"):
+        pl.unpack(patch_header(packed(), ">H", 4, 5), SRGB)
 
 
 def test_unknown_flags_are_refused():

@@ -97,7 +97,7 @@ def test_re_encoded_jpeg_warns_and_restores(embedded_pair):
     moved = folder / "moved.jpg"
     moved.write_bytes(container.attach(buf.getvalue(), container.extract(data).payload))
     proc = run("restore", moved, folder / "o.npy", "--method", "rbf", "--quiet", check_rc=0)
-    assert "warning: the JPEG's image data changed" in proc.stderr
+    assert "warning: the JPEG was re-encoded since embedding (pixels moved" in proc.stderr
     assert (folder / "o.npy").exists()
 
 
@@ -110,3 +110,19 @@ def test_interrupted_restore_leaves_no_output(embedded_pair):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert sorted(os.listdir(folder)) == ["shot.jpg"]
+
+
+def test_edited_jpeg_is_refused_unless_forced(embedded_pair):
+    folder, dng, jpg = embedded_pair
+    data = jpg.read_bytes()
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(Image.open(io.BytesIO(data))) // 2).save(buf, "JPEG", quality=95)  # darkened
+    edited = folder / "edited.jpg"
+    edited.write_bytes(container.attach(buf.getvalue(), container.extract(data).payload))
+    before = snapshot(folder)
+    assert_one_line_error(run("restore", edited, folder / "o.npy", "--quiet"), 5,
+                          "more than a re-encode: it was edited, or is another image")
+    assert snapshot(folder) == before
+    proc = run("restore", edited, folder / "o.npy", "--quiet", "--force", check_rc=0)
+    assert "rawmeta: warning: the JPEG's pixels changed since embedding" in proc.stderr
+    assert (folder / "o.npy").exists()
