@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT := out/demo
 
-.PHONY: demo test install clean
+.PHONY: demo test test-slow install clean
 
 install: $(STAMP)
 
@@ -33,7 +33,10 @@ demo: $(STAMP)
 	@echo "  error-map.png  per-pixel error of the restore against samples/sample.dng"
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
