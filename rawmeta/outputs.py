@@ -28,9 +28,12 @@ replaced atomically: a failed write leaves the old file (or none).
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +43,7 @@ import tifffile
 from .camera import CameraFacts
 from .dng import SOFTWARE, check_raw_rgb, linear_dng_bytes, linear_samples
 from .errors import RawReadError, UsageError
+from .jpeg_pixels import MAX_JPEG_PIXELS
 from .rawfile import MAX_RAW_BYTES, libraw_message
 from .userfiles import read_input, write_output
 
@@ -170,14 +174,32 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
 
 def _read_tiff(data: bytes, name: str) -> np.ndarray:
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with _tifffile_quiet(), tifffile.TiffFile(io.BytesIO(data)) as tif:
+            shape = tif.pages[0].shape
+            if math.prod(shape) > 3 * MAX_JPEG_PIXELS:  # refuse before allocating what the header declares
+                raise RawReadError(f"cannot read raw-RGB {name}: it declares {' x '.join(map(str, shape))} "
+                                   f"samples, more than rawmeta restores ({MAX_JPEG_PIXELS // 10**6} MP)")
             samples = tif.pages[0].asarray()
+    except RawReadError:
+        raise
     except Exception as exc:  # noqa: BLE001 (tifffile raises many kinds on malformed files)
         raise RawReadError(f"cannot read raw-RGB {name}: not a TIFF rawmeta can read ({_first_line(exc)})") from None
     if samples.dtype != np.uint16:
         raise RawReadError(f"cannot read raw-RGB {name}: it holds {samples.dtype} samples, not 16-bit (uint16)")
     _check_shape(samples, name, "16-bit")
     return samples.astype(np.float32) / _SCALE
+
+
+@contextlib.contextmanager
+def _tifffile_quiet() -> Iterator[None]:
+    """Keep tifffile's logged complaints about a malformed file off stderr: the user gets one error line."""
+    logger = logging.getLogger("tifffile")
+    was = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was
 
 
 def _read_dng(data: bytes, name: str) -> np.ndarray:

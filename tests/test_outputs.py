@@ -5,6 +5,7 @@ import dataclasses
 import os
 import re
 import shutil
+import struct
 import subprocess
 
 import numpy as np
@@ -384,6 +385,14 @@ def write_bad(folder, name: str):
         tifffile.imwrite(path, np.zeros((H, W), np.uint16))
     elif name == "rgb8.tif":
         tifffile.imwrite(path, np.zeros((H, W, 3), np.uint8), photometric="rgb")
+    elif name == "huge.tif":  # a small TIFF whose header declares 60000 x 60000 pixels
+        tifffile.imwrite(path, np.zeros((H, W, 3), np.uint16), photometric="rgb")
+        data = bytearray(path.read_bytes())
+        with tifffile.TiffFile(path) as tif:
+            for tag in tif.pages[0].tags.values():
+                if tag.code in (256, 257):  # ImageWidth, ImageLength
+                    struct.pack_into("<H" if tag.dtype == 3 else "<I", data, tag.valueoffset, 60000)
+        path.write_bytes(bytes(data))
     elif name == "text.dng":
         path.write_text("this is not a DNG\n")
     elif name == "cfa.dng":
@@ -404,6 +413,7 @@ def write_bad(folder, name: str):
         ("text.tiff", "not a TIFF rawmeta can read"),
         ("grey16.tif", "it is 64 x 96, not 16-bit H x W x 3"),
         ("rgb8.tif", r"it holds uint8 samples, not 16-bit \(uint16\)"),
+        ("huge.tif", r"it declares 60000 x 60000 x 3 samples, more than rawmeta restores \(160 MP\)"),
         ("text.dng", "not a DNG LibRaw can read"),
         ("cfa.dng", r"it is a mosaic RAW, not a demosaiced \(LinearRaw\) DNG"),
         ("missing.npy", "no such file"),
