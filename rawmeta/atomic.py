@@ -56,25 +56,24 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     Yields a binary file object on a temp file in the target's folder. On normal
     exit the temp file is flushed, fsync'd and renamed over ``path`` (and the
     folder fsync'd); on an exception it is removed and ``path`` is untouched.
-    An existing target keeps its permission bits. Stale temp files of the
+    An existing target keeps its permission bits and, where this process
+    may set them, its owner and group. Stale temp files of the
     same target, left by killed processes, are removed first.
     """
     path = Path(path)
     remove_stale_temps(path)
     tmp = temp_path_for(path)
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        old = path.stat()
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
+        old = None
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        _take_attributes(tmp, old)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -87,6 +86,18 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Atomically replace ``path`` with ``data``."""
     with atomic_write(path) as fh:
         fh.write(data)
+
+
+def _take_attributes(tmp: Path, old: os.stat_result | None) -> None:
+    """Give the temp file the replaced file's permissions and owner, or a new file's usual permissions."""
+    if old is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        return
+    with contextlib.suppress(PermissionError):  # only root may give a file away
+        os.chown(tmp, old.st_uid, old.st_gid)
+    os.chmod(tmp, stat.S_IMODE(old.st_mode))
 
 
 def _temp_prefix(path: Path) -> str:

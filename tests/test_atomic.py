@@ -78,3 +78,14 @@ def test_temp_name_of_a_long_file_name_stays_within_limits(tmp_path):
     assert target.read_bytes() == b"new"
     assert len(temp_path_for(target).name) < 255
     assert remove_stale_temps(target) == []
+
+
+def test_replaces_and_keeps_owner_where_allowed(tmp_path):
+    target = tmp_path / "photo.jpg"
+    target.write_bytes(b"old")
+    if os.geteuid() == 0:  # root may give files away: check that a user's file stays the user's
+        os.chown(target, 1234, 5678)
+    before = target.stat()
+    atomic_write_bytes(target, b"new")
+    after = target.stat()
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid) and target.read_bytes() == b"new"

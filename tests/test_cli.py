@@ -5,6 +5,7 @@ import io
 import json
 import os
 import shutil
+import stat
 
 import numpy as np
 import pytest
@@ -67,6 +68,17 @@ def test_embed_to_output_leaves_input_alone(work):
     assert info["grid"]["stride"] == 4 and info["sample_bits"] == 16
     run("strip", folder / "out.jpg", "-o", folder / "back.jpg", check_rc=0)
     assert (folder / "back.jpg").read_bytes() == original
+
+
+def test_in_place_writes_keep_the_file_s_permissions(work):
+    folder, dng, jpg = work
+    os.chmod(jpg, 0o640)
+    run("embed", dng, jpg, "--stride", "8", "--bits", "12", check_rc=0)
+    assert stat.S_IMODE(jpg.stat().st_mode) == 0o640
+    os.chmod(jpg, 0o604)
+    run("strip", jpg, check_rc=0)
+    assert stat.S_IMODE(jpg.stat().st_mode) == 0o604
+    assert sorted(os.listdir(folder)) == ["shot.jpg"]
 
 
 def test_help_for_every_command():
