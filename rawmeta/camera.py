@@ -1,6 +1,7 @@
 """Camera facts: what a DNG writer needs to know about the RAW a payload came from."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,12 +63,13 @@ class CameraFacts:
             raise ValueError("black_levels needs 4 values (R, G, B, G2)")
         if self.cfa and (len(self.cfa) != 4 or set(self.cfa) - set("RGB")):
             raise ValueError(f"cfa must be 4 letters of R, G, B or empty, not {self.cfa!r}")
-        if len(self.white_balance) != 3:
-            raise ValueError("white_balance needs 3 values")
+        if len(self.white_balance) != 3 or not all(math.isfinite(v) and v > 0 for v in self.white_balance):
+            raise ValueError(f"white_balance needs 3 finite positive values, not {self.white_balance}")
         if self.white_balance_source not in WB_SOURCES:
             raise ValueError(f"white_balance_source must be one of {WB_SOURCES}")
-        if self.xyz_to_camera is not None and len(self.xyz_to_camera) != 9:
-            raise ValueError("xyz_to_camera needs 9 values")
+        if self.xyz_to_camera is not None and (len(self.xyz_to_camera) != 9
+                                               or not all(math.isfinite(v) for v in self.xyz_to_camera)):
+            raise ValueError(f"xyz_to_camera needs 9 finite values, not {self.xyz_to_camera}")
         if not 1 <= self.orientation <= 8:
             raise ValueError(f"orientation must be 1-8, not {self.orientation}")
         object.__setattr__(self, "white_balance", _float32s(self.white_balance))

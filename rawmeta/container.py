@@ -47,7 +47,13 @@ def payload_id(payload: bytes) -> bytes:
 
 
 def encode_segments(payload: bytes) -> bytes:
-    """The APP9 segments carrying ``payload``, concatenated."""
+    """The APP9 segments carrying ``payload``, concatenated.
+
+    A payload ends with its 32-byte SHA-256, from which its id is taken, so
+    a shorter one is refused (ValueError).
+    """
+    if len(payload) < 32:
+        raise ValueError(f"a payload ends with its 32-byte SHA-256; {len(payload)} bytes cannot be one")
     chunks = [payload[i : i + CHUNK_BYTES] for i in range(0, len(payload), CHUNK_BYTES)] or [b""]
     if len(chunks) > MAX_SEGMENTS:
         raise ValueError(f"payload of {len(payload)} bytes needs more than {MAX_SEGMENTS} segments")

@@ -11,11 +11,11 @@ RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from dataclasses import dataclass
 
 import numpy as np
-import zstandard
 
 from . import fingerprint as fp
 from . import prediction, sample_coding
@@ -114,6 +114,8 @@ class Payload:
             )
         if len(self.image_hash) != _HASH_BYTES:
             raise ValueError("image_hash must be a 32-byte SHA-256 digest")
+        if not (math.isfinite(self.budget) and self.budget >= 0):
+            raise ValueError(f"budget must be finite and >= 0, not {self.budget}")
         if (self.refinement is None) != (self.refined is None):
             raise ValueError("refinement and refined samples go together")
         if self.refinement is not None:
@@ -248,6 +250,8 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     expected_filter = sample_coding.FILTER_ROW_DELTA_GREEN if version == 1 else sample_coding.FILTER_PREDICTED
     if filt != expected_filter or comp != sample_coding.COMPRESSION_ZSTD or flags & ~FLAG_HIGHLIGHTS:
         raise PayloadError(f"rawmeta payload uses unknown coding (filter {filt}, compression {comp}, flags {flags})")
+    if version >= 2 and srgb is None:  # before anything sized by the header is built
+        raise ValueError(f"a version {version} payload needs the JPEG's decoded pixels to decode its samples")
     reader = _Reader(body, _FIXED.size)
     camera = _unpack_camera(reader.take(camera_len))
     common = {"grid": grid, "bits": bits, "camera": camera, "image_hash": image_hash}
@@ -257,17 +261,19 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
         samples = _decoded(sample_coding.decode_row_delta, coded, grid.shape, bits)
         return Payload(samples=samples, version=1, **common)
     expected_psnr, budget = _ESTIMATES.unpack(reader.take(_ESTIMATES.size))
+    if not (math.isfinite(budget) and budget >= 0):
+        raise PayloadError(f"rawmeta payload declares an invalid budget {budget}")
     alignment = _unpack_alignment(reader, grid) if version >= 3 else None
     fingerprint = _unpack_fingerprint(reader, grid) if version >= 4 else None
     coef = np.array(_COEFFICIENTS.unpack(reader.take(_COEFFICIENTS.size)), np.float32).reshape(-1, CHANNELS)
+    if not np.all(np.isfinite(coef)):
+        raise PayloadError("rawmeta payload has non-finite prediction coefficients")
     refinement = _unpack_refinement(reader, grid)
     n_refined = struct.unpack(">I", reader.take(4))[0]
     coded = reader.take(reader.length())
     reader.finish()
     if n_refined != refinement.count(height, width):
         raise PayloadError("rawmeta payload header is inconsistent (refined sample count)")
-    if srgb is None:
-        raise ValueError("a version 2 payload needs the JPEG's decoded pixels to decode its samples")
     rows, cols, depths = coding_order(grid, bits, refinement)
     terms = prediction.features(prediction.local_means(srgb, rows, cols))
     q = _decoded(sample_coding.decode_residuals, coded, prediction.predict(terms, coef, depths), depths)
@@ -277,11 +283,12 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
                    version=version, **common)
 
 
-def _decoded(decoder, coded: bytes, *args) -> np.ndarray:
+def _decoded(decoder, coded: bytes, *args):
+    """``decoder(coded, *args)``, its SampleCodingError told as a PayloadError."""
     try:
         return decoder(coded, *args)
     except sample_coding.SampleCodingError as exc:
-        raise PayloadError(f"rawmeta payload samples are corrupt: {exc}") from None
+        raise PayloadError(f"rawmeta payload is corrupt: {exc}") from None
 
 
 def _pack_alignment(alignment: Alignment | None) -> bytes:
@@ -294,6 +301,8 @@ def _pack_alignment(alignment: Alignment | None) -> bytes:
 
 def _unpack_alignment(reader: _Reader, grid: Grid) -> Alignment:
     kind, match = _ALIGNMENT.unpack(reader.take(_ALIGNMENT.size))
+    if not (math.isnan(match) or -1 <= match <= 1):
+        raise PayloadError(f"rawmeta payload has an invalid match figure {match}")
     if kind == SAME_GRID:
         return Alignment.identity(grid.height, grid.width, match)
     if kind != MAPPED:
@@ -334,15 +343,7 @@ def _unpack_refinement(reader: _Reader, grid: Grid) -> Refinement:
         raise PayloadError(f"rawmeta payload declares a refinement block of {block} pixels "
                            f"(readers accept {MIN_BLOCK}-{MAX_BLOCK})")
     shape = (-(-grid.height // block), -(-grid.width // block))
-    map_bytes = reader.take(reader.length())
-    try:
-        if zstandard.frame_content_size(map_bytes) not in (shape[0] * shape[1], zstandard.CONTENTSIZE_UNKNOWN):
-            raise PayloadError("rawmeta payload refinement map has the wrong size")
-        raw = zstandard.ZstdDecompressor().decompress(map_bytes, max_output_size=shape[0] * shape[1])
-    except zstandard.ZstdError as exc:
-        raise PayloadError(f"rawmeta payload refinement map does not decompress ({exc})") from None
-    if len(raw) != shape[0] * shape[1]:
-        raise PayloadError("rawmeta payload refinement map has the wrong size")
+    raw = _decoded(sample_coding.inflate, reader.take(reader.length()), shape[0] * shape[1], "refinement map")
     try:
         return Refinement(block, strides, depths, np.frombuffer(raw, np.uint8).reshape(shape).copy())
     except ValueError as exc:
@@ -372,7 +373,8 @@ class _Reader:
 
 
 def _pack_text(text: str) -> bytes:
-    raw = text.encode("utf-8")[:255]
+    """A length byte and at most 255 bytes of UTF-8, cut at a character boundary."""
+    raw = text.encode("utf-8", "replace")[:255].decode("utf-8", "ignore").encode("utf-8")
     return bytes([len(raw)]) + raw
 
 

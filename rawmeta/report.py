@@ -59,7 +59,7 @@ class Inspection:
             "bytes_per_sample": round(self.payload_bytes / p.sample_count, 4),
             "percent_of_jpeg": round(100 * self.added_bytes / (self.file_bytes - self.added_bytes), 3),
             "budget_percent": p.budget or None,
-            "expected_restore_psnr": None if math.isnan(p.expected_psnr) else round(p.expected_psnr, 2),
+            "expected_restore_psnr": round(p.expected_psnr, 2) if math.isfinite(p.expected_psnr) else None,
             "highlights": p.highlights,
             "alignment": _alignment_dict(p.alignment),
             "camera": asdict(p.camera),

@@ -25,6 +25,7 @@ FILTER_PREDICTED = 2
 COMPRESSION_ZSTD = 1
 ZSTD_LEVEL = 17
 MIN_BITS, MAX_BITS = 1, 16
+_INFLATE_CHUNK = 16 * 1024**2
 
 
 class SampleCodingError(ValueError):
@@ -137,23 +138,39 @@ def unzigzag(z: np.ndarray) -> np.ndarray:
     return (z >> 1).astype(np.int64) ^ -(z & 1).astype(np.int64)
 
 
+def inflate(data: bytes, expected: int, what: str) -> bytes:
+    """Decompress one zstandard frame that must declare and hold exactly ``expected`` bytes.
+
+    Decompresses in chunks, so memory grows with what the frame really holds,
+    never with what it declares. Raises SampleCodingError naming ``what``.
+    """
+    try:
+        declared = zstandard.frame_content_size(data)
+    except zstandard.ZstdError as exc:
+        raise SampleCodingError(f"{what} is not a zstandard frame ({exc})") from None
+    if declared != expected:
+        told = "does not declare its size" if declared < 0 else f"declares {declared} bytes"
+        raise SampleCodingError(f"{what} {told}, the header implies {expected}")
+    out = bytearray()
+    try:
+        with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+            while len(out) <= expected:
+                chunk = reader.read(min(_INFLATE_CHUNK, expected + 1 - len(out)))
+                if not chunk:
+                    break
+                out += chunk
+    except zstandard.ZstdError as exc:
+        raise SampleCodingError(f"{what} does not decompress ({exc})") from None
+    if len(out) != expected:
+        raise SampleCodingError(f"{what} holds {len(out)} bytes, the header implies {expected}")
+    return bytes(out)
+
+
 def _planes(data: bytes, shape: tuple[int, ...], nb: int) -> np.ndarray:
     """Decompress and reassemble ``nb`` byte planes into unsigned values (3, *shape), refusing frames of the
     wrong size."""
     count = int(np.prod(shape))
-    expected = 3 * nb * count
-    try:
-        declared = zstandard.frame_content_size(data)
-    except zstandard.ZstdError as exc:
-        raise SampleCodingError(f"sample data is not a zstandard frame ({exc})") from None
-    if declared not in (expected, zstandard.CONTENTSIZE_UNKNOWN):
-        raise SampleCodingError(f"sample data declares {declared} bytes, the header implies {expected}")
-    try:
-        raw = zstandard.ZstdDecompressor().decompress(data, max_output_size=expected)
-    except zstandard.ZstdError as exc:
-        raise SampleCodingError(f"sample data does not decompress ({exc})") from None
-    if len(raw) != expected:
-        raise SampleCodingError(f"sample data holds {len(raw)} bytes, the header implies {expected}")
+    raw = inflate(data, 3 * nb * count, "sample data")
     stream = np.frombuffer(raw, dtype=np.uint8).reshape(3, nb, count).astype(np.uint32)
     z = np.zeros((3, count), dtype=np.uint32)
     for k in range(nb):
