@@ -117,7 +117,8 @@ def embed(paths: tuple[Path, ...], out: Path | None, source: Path | None, budget
                              same_grid=force_same_grid)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
-    aligned = "" if p.alignment is None or p.alignment.is_identity else f"; aligned: {p.alignment.describe()}"
+    h, w = p.grid.height, p.grid.width
+    aligned = "" if p.alignment is None or p.alignment.is_same_grid(h, w) else f"; aligned: {p.alignment.describe(h, w)}"
     click.echo(f"embedded {_summary(r)}{expected}{aligned} -> {r.output}")
 
 
@@ -257,7 +258,7 @@ def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error
     from rawmeta.rawfile import read_raw
 
     ref = read_raw(reference).rgb
-    if alignment is not None and not alignment.is_identity:
+    if alignment is not None and not alignment.is_same_grid(*rgb.shape[:2]):
         if ref.shape[:2] != alignment.raw_size:
             raise MismatchError(f"the reference RAW gives {ref.shape[1]} x {ref.shape[0]} pixels; the rawmeta data was "
                                 f"made from a {alignment.raw_size[1]} x {alignment.raw_size[0]} RAW")

@@ -153,7 +153,7 @@ def bench_file(path: Path, other: bytes | None, device: str, log: Callable[[str]
         seconds = time.perf_counter() - t0
         psnr = restore_psnr(rgb, camera, jpeg, known, device)
         error = None if known is None else map_error(found.matrix, known, h, w)
-        rows.append(AlignRow(path.name, case, w, h, known is not None, error, found.match, found.describe(),
+        rows.append(AlignRow(path.name, case, w, h, known is not None, error, found.match, found.describe(h, w),
                              seconds, psnr, psnr if not rows else same_grid))
         log(f"{path.name} {case}: error {'-' if error is None else f'{error:.3f}'} px, match {found.match:.3f}, "
             f"{seconds:.2f} s, restore {psnr:.2f} dB (same grid {rows[-1].same_grid_psnr:.2f})")

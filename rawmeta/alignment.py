@@ -97,7 +97,12 @@ class Alignment:
 
     @property
     def is_identity(self) -> bool:
+        """JPEG pixel (u, v) is raw-RGB pixel (u, v); the raw may still be larger (a crop at its corner)."""
         return bool(np.array_equal(self.matrix, [[1.0, 0, 0], [0, 1.0, 0]]))
+
+    def is_same_grid(self, height: int, width: int) -> bool:
+        """Whether a ``height`` x ``width`` JPEG on this map is the raw-RGB's own grid: identity, same size."""
+        return self.is_identity and self.raw_size == (height, width)
 
     @property
     def scale(self) -> tuple[float, float]:
@@ -109,10 +114,10 @@ class Alignment:
         """The EXIF Orientation value that turns the JPEG's stored pixels the raw's way up."""
         return orientation.code_of(np.sign(np.round(self.matrix[:, :2] / np.array(self.scale)[:, None], 6)))
 
-    def describe(self) -> str:
-        """One line for ``inspect``: the map and the match figure."""
+    def describe(self, height: int, width: int) -> str:
+        """One line for ``inspect`` about a ``height`` x ``width`` JPEG: the map and the match figure."""
         match = "not checked" if np.isnan(self.match) else f"{self.match:.3f}"
-        if self.is_identity:
+        if self.is_same_grid(height, width):
             return f"the RAW's own grid ({self.raw_size[1]} x {self.raw_size[0]}), match {match}"
         sx, sy = self.scale
         m = self.matrix
@@ -475,8 +480,8 @@ def align(rgb: np.ndarray, white_balance: tuple[float, float, float], srgb: np.n
 def warp(rgb: np.ndarray, alignment: Alignment, height: int, width: int) -> np.ndarray:
     """raw-RGB resampled onto the JPEG's ``height`` x ``width`` grid: each JPEG pixel gets the raw-RGB
     averaged over its footprint (area filter when the JPEG is coarser), interpolated bilinearly at
-    its centre; points beyond the raw take its nearest edge. The identity returns ``rgb`` itself."""
-    if alignment.is_identity:
+    its centre; points beyond the raw take its nearest edge. The same grid returns ``rgb`` itself."""
+    if alignment.is_same_grid(height, width) and rgb.shape[:2] == (height, width):
         return rgb
     sx, sy = alignment.scale
     source = area_filter(rgb, sx, sy)

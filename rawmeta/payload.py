@@ -188,7 +188,7 @@ def pack(payload: Payload, srgb: np.ndarray) -> bytes:
             ),
             camera,
             _ESTIMATES.pack(payload.expected_psnr, payload.budget),
-            _pack_alignment(payload.alignment),
+            _pack_alignment(payload.alignment, grid),
             _pack_fingerprint(srgb),
             _COEFFICIENTS.pack(*coef.ravel().tolist()),
             _REFINEMENT.pack(refinement.block, len(refinement.strides)),
@@ -291,8 +291,8 @@ def _decoded(decoder, coded: bytes, *args):
         raise PayloadError(f"rawmeta payload is corrupt: {exc}") from None
 
 
-def _pack_alignment(alignment: Alignment | None) -> bytes:
-    if alignment is None or alignment.is_identity:
+def _pack_alignment(alignment: Alignment | None, grid: Grid) -> bytes:
+    if alignment is None or alignment.is_same_grid(grid.height, grid.width):
         match = float("nan") if alignment is None else alignment.match
         return _ALIGNMENT.pack(SAME_GRID, match)
     raw_h, raw_w = alignment.raw_size

@@ -61,7 +61,7 @@ class Inspection:
             "budget_percent": p.budget or None,
             "expected_restore_psnr": round(p.expected_psnr, 2) if math.isfinite(p.expected_psnr) else None,
             "highlights": p.highlights,
-            "alignment": _alignment_dict(p.alignment),
+            "alignment": _alignment_dict(p.alignment, g.height, g.width),
             "camera": asdict(p.camera),
             "integrity": "ok",
             "image_data": "matches" if self.change.bytes_match else "changed",
@@ -134,18 +134,19 @@ def _change_text(change: dict) -> str:
     return text + (f"; `{change['undo']}` undoes it" if change["undo"] else "")
 
 
-def _alignment_dict(alignment: Alignment | None) -> dict | None:
+def _alignment_dict(alignment: Alignment | None, height: int, width: int) -> dict | None:
     if alignment is None:
         return None
     sx, sy = alignment.scale
+    same = alignment.is_same_grid(height, width)
     return {
-        "kind": "same grid" if alignment.is_identity else "mapped",
+        "kind": "same grid" if same else "mapped",
         "matrix": alignment.matrix.tolist(),
         "orientation": alignment.orientation,
         "scale": [round(sx, 6), round(sy, 6)],
         "raw_size": {"width": alignment.raw_size[1], "height": alignment.raw_size[0]},
         "match": None if math.isnan(alignment.match) else round(alignment.match, 4),
-        "text": alignment.describe(),
+        "text": alignment.describe(height, width),
     }
 
 

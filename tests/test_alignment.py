@@ -103,6 +103,27 @@ def test_warp_of_a_plain_crop_takes_the_raw_pixels(scene):
     assert np.array_equal(out, rgb[20 + u, 299 - v])
 
 
+def test_a_crop_at_the_raw_s_corner_is_an_identity_map_but_not_the_same_grid(scene, tmp_path):
+    """The map of a crop at (0, 0) is the identity, yet the raw is larger: warp must crop, and the payload
+    must keep the raw's size (once an embed of such a JPEG failed with an internal error)."""
+    from rawmeta import container, payload
+    from rawmeta.embed import embed_bytes, make_payload
+    from rawmeta.jpeg_pixels import decode_jpeg
+    from rawmeta.synthetic import sample_camera
+
+    rgb, wb, srgb = scene
+    found = al.align(rgb, wb, q95(srgb[:200, :280]))
+    assert found.is_identity and not found.is_same_grid(200, 280) and found.raw_size == (240, 320)
+    assert np.array_equal(al.warp(rgb, found, 200, 280), rgb[:200, :280])
+    assert "JPEG pixel (0, 0) at RAW (0.00, 0.00) of 320 x 240" in found.describe(200, 280)
+    buf = io.BytesIO()
+    Image.fromarray(srgb[:200, :280]).save(buf, "JPEG", quality=95)
+    jpeg = buf.getvalue()
+    out, _ = embed_bytes(jpeg, make_payload(rgb, sample_camera(), jpeg, budget=None, stride=8, bits=12))
+    read = payload.unpack(container.extract(out).payload, decode_jpeg(out)).alignment
+    assert read.is_identity and read.raw_size == (240, 320)
+
+
 def test_warp_averages_the_footprint_of_a_coarser_pixel():
     rgb = np.zeros((8, 8, 3), np.float32)
     rgb[:, ::2] = 1.0  # stripes one pixel wide: a 2x coarser pixel sees their mean
