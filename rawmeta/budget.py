@@ -291,8 +291,9 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
     if budget is None:
         return make(choose_base(rgb, srgb, make, None, stride or DEFAULT_STRIDE, bits))
     limit = budget_bytes(budget, jpeg_bytes)
+    fixed = pl.fingerprint_bytes(*rgb.shape[:2])  # a cost of every payload, not of its samples
     try:  # leave most of the budget to refinement when the base can do with less
-        base = choose_base(rgb, srgb, make, int(limit * BASE_SHARE), stride, bits, bits_fixed)
+        base = choose_base(rgb, srgb, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
     except BudgetError:
         base = choose_base(rgb, srgb, make, limit, stride, bits, bits_fixed)
     pred, use_highlights = reader_restore(rgb, srgb, base, device)

@@ -8,12 +8,16 @@ samples decode against the JPEG's pixels (docs/FORMAT.md, "Filter 2"), so a
 restore is as good as ever after a rewrite, slightly worse after a
 re-encode, and wrong after an edit or a turn.
 
-Version 4 payloads therefore also carry the mean of each channel of the
-decoded pixels over a grid of at most 8 x 8 cells, in 1/256 sRGB levels
-(:func:`fingerprint`). :func:`compare` measures the JPEG's pixels against it.
+Version 4 payloads therefore also carry a fingerprint of the decoded
+pixels (:func:`fingerprint`): a CRC-32 of them all, which tells a lossless
+rewrite, and the mean of each channel over a grid of at most 8 x 8 cells,
+rounded to whole sRGB levels, which tells a re-encode (means move by a
+fraction of a level) from an edit or a turn (they move by many).
+:func:`compare` measures a JPEG's pixels against it.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +26,6 @@ from . import orientation
 
 #: Cells per side of the fingerprint grid (fewer for an image under 8 pixels on a side).
 CELLS = 8
-#: Fingerprint units per sRGB level.
-SCALE = 256
 #: RMS difference of the cell means (sRGB levels) above which the pixels were edited, not re-encoded.
 #: Measured on the sample (samples/): Pillow re-encodes at quality 95 to 20 move them 0.3-1.0 levels; a 10 %
 #: brightness edit 12, a 180-degree turn 74.
@@ -38,15 +40,36 @@ def grid_shape(height: int, width: int) -> tuple[int, int]:
     return min(CELLS, height), min(CELLS, width)
 
 
-def fingerprint(srgb: np.ndarray) -> np.ndarray:
-    """Mean of each channel over each cell, in 1/256 levels and rounded half up: uint16 (rows, cols, 3).
+@dataclass(frozen=True)
+class Fingerprint:
+    """A digest of a JPEG's decoded pixels.
+
+    Attributes
+    ----------
+    pixels_crc : int
+        CRC-32 (zlib's) of the H x W x 3 uint8 pixels, row by row.
+    means : ndarray, uint8, shape (rows, cols, 3)
+        Mean of each channel over each cell, rounded half up.
+    """
+
+    pixels_crc: int
+    means: np.ndarray
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Fingerprint) and self.pixels_crc == other.pixels_crc
+                and np.array_equal(self.means, other.means))
+
+
+def fingerprint(srgb: np.ndarray) -> Fingerprint:
+    """The fingerprint of decoded pixels (uint8 H x W x 3).
 
     Cell ``i`` of ``n`` along an axis of ``N`` pixels spans pixels
-    ``floor(i N / n)`` to ``floor((i + 1) N / n) - 1``. Computed in integers,
-    so every reader gets the same values.
+    ``floor(i N / n)`` to ``floor((i + 1) N / n) - 1``. The means are
+    computed in integers, so every reader gets the same values.
     """
     sums, areas = _cell_sums(srgb)
-    return ((2 * SCALE * sums + areas) // (2 * areas)).astype(np.uint16)
+    means = ((2 * sums + areas) // (2 * areas)).astype(np.uint8)
+    return Fingerprint(zlib.crc32(np.ascontiguousarray(srgb, np.uint8)), means)
 
 
 def _cell_sums(srgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,13 +82,13 @@ def _cell_sums(srgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sums, np.outer(np.diff(r_edges), np.diff(c_edges))[..., None]
 
 
-def rms_difference(stored: np.ndarray, srgb: np.ndarray) -> float:
-    """RMS difference in sRGB levels between a stored fingerprint and that of ``srgb``'s pixels."""
+def rms_difference(stored: Fingerprint, srgb: np.ndarray) -> float:
+    """RMS difference in sRGB levels between a stored fingerprint's cell means and ``srgb``'s own."""
     sums, areas = _cell_sums(srgb)
     current = sums / areas
-    if current.shape != stored.shape:
+    if current.shape != stored.means.shape:
         return float("inf")
-    return float(np.sqrt(np.mean((current - stored / SCALE) ** 2)))
+    return float(np.sqrt(np.mean((current - stored.means) ** 2)))
 
 
 @dataclass(frozen=True)
@@ -77,8 +100,9 @@ class ImageChange:
     bytes_match : bool
         The image data's bytes are unchanged (the hash matches).
     rms : float or None
-        RMS difference of the fingerprint's cell means, in sRGB levels; None
-        when the payload has no fingerprint (versions 1-3).
+        RMS difference of the fingerprint's cell means, in sRGB levels (0
+        when the pixels are the same); None when the payload has no
+        fingerprint (versions 1-3).
     undo : str or None
         When the pixels match the fingerprint turned or mirrored: the
         jpegtran call that undoes it.
@@ -117,11 +141,13 @@ class ImageChange:
         return ""
 
 
-def compare(stored: np.ndarray | None, srgb: np.ndarray, bytes_match: bool) -> ImageChange:
+def compare(stored: Fingerprint | None, srgb: np.ndarray, bytes_match: bool) -> ImageChange:
     """How the JPEG with pixels ``srgb`` changed since a payload with fingerprint ``stored`` was written."""
     if bytes_match or stored is None:
         return ImageChange(bytes_match)
-    rms = 0.0 if np.array_equal(fingerprint(srgb), stored) else rms_difference(stored, srgb)
+    if zlib.crc32(np.ascontiguousarray(srgb, np.uint8)) == stored.pixels_crc:
+        return ImageChange(bytes_match, 0.0)
+    rms = rms_difference(stored, srgb)
     undo = None
     if rms > EDITED_RMS:
         undo = next((cmd for code, cmd in _UNDO.items()

@@ -45,7 +45,7 @@ _COEFFICIENTS = struct.Struct(f">{prediction.TERMS * CHANNELS}f")
 _REFINEMENT = struct.Struct(">HB")
 _ALIGNMENT = struct.Struct(">Bf")
 _ALIGNMENT_MAP = struct.Struct(">HH6d")
-_FINGERPRINT_SHAPE = struct.Struct(">BB")
+_FINGERPRINT_HEAD = struct.Struct(">IBB")
 #: Alignment kinds: the JPEG's grid is the raw-RGB's, or mapped into it.
 SAME_GRID, MAPPED = 0, 1
 #: Raw-RGB pixels per JPEG pixel a reader accepts in a mapped alignment.
@@ -84,7 +84,7 @@ class Payload:
     alignment : Alignment, optional
         Where the JPEG's grid lies in the RAW's raw-RGB and how well their
         content matched; None for version 1 and 2 payloads (same grid).
-    fingerprint : ndarray, uint16, shape (rows, cols, 3), optional
+    fingerprint : Fingerprint, optional
         The fingerprint of the JPEG's pixels read from a version 4 payload
         (``fingerprint.fingerprint``); None for older ones. ``pack`` takes
         it from the pixels it is given, not from here.
@@ -103,7 +103,7 @@ class Payload:
     expected_psnr: float = float("nan")
     budget: float = 0.0
     alignment: Alignment | None = None
-    fingerprint: np.ndarray | None = None
+    fingerprint: fp.Fingerprint | None = None
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -319,20 +319,24 @@ def _unpack_alignment(reader: _Reader, grid: Grid) -> Alignment:
     return Alignment(matrix, (raw_h, raw_w), match)
 
 
+def fingerprint_bytes(height: int, width: int) -> int:
+    """Bytes of the fingerprint block of a ``height`` x ``width`` image."""
+    rows, cols = fp.grid_shape(height, width)
+    return _FINGERPRINT_HEAD.size + rows * cols * CHANNELS
+
+
 def _pack_fingerprint(srgb: np.ndarray) -> bytes:
-    values = fp.fingerprint(srgb)
-    return _FINGERPRINT_SHAPE.pack(*values.shape[:2]) + values.astype(">u2").tobytes()
+    found = fp.fingerprint(srgb)
+    return _FINGERPRINT_HEAD.pack(found.pixels_crc, *found.means.shape[:2]) + found.means.tobytes()
 
 
-def _unpack_fingerprint(reader: _Reader, grid: Grid) -> np.ndarray:
-    shape = _FINGERPRINT_SHAPE.unpack(reader.take(_FINGERPRINT_SHAPE.size))
-    if shape != fp.grid_shape(grid.height, grid.width):
+def _unpack_fingerprint(reader: _Reader, grid: Grid) -> fp.Fingerprint:
+    crc, *shape = _FINGERPRINT_HEAD.unpack(reader.take(_FINGERPRINT_HEAD.size))
+    if tuple(shape) != fp.grid_shape(grid.height, grid.width):
         raise PayloadError(f"rawmeta payload has a fingerprint of {shape[0]} x {shape[1]} cells; a "
                            f"{grid.width} x {grid.height} image has {fp.grid_shape(grid.height, grid.width)}")
-    values = np.frombuffer(reader.take(shape[0] * shape[1] * CHANNELS * 2), ">u2").astype(np.uint16)
-    if values.max() > 255 * fp.SCALE:
-        raise PayloadError("rawmeta payload has a fingerprint beyond the sRGB range")
-    return values.reshape(*shape, CHANNELS)
+    means = np.frombuffer(reader.take(shape[0] * shape[1] * CHANNELS), np.uint8).reshape(*shape, CHANNELS)
+    return fp.Fingerprint(crc, means.copy())
 
 
 def _unpack_refinement(reader: _Reader, grid: Grid) -> Refinement:

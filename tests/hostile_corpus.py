@@ -309,7 +309,8 @@ def body_offsets(payload: bytes) -> dict[str, int]:
     pos["estimates"] = 66 + int.from_bytes(payload[62:66], "big")
     pos["alignment"] = pos["estimates"] + 8
     pos["fingerprint"] = pos["alignment"] + 5
-    pos["coefficients"] = pos["fingerprint"] + 2 + 6 * payload[pos["fingerprint"]] * payload[pos["fingerprint"] + 1]
+    cells = payload[pos["fingerprint"] + 4] * payload[pos["fingerprint"] + 5]
+    pos["coefficients"] = pos["fingerprint"] + 6 + 3 * cells
     pos["refinement"] = pos["coefficients"] + 156
     pos["map_length"] = pos["refinement"] + 3 + 2 * payload[pos["refinement"] + 2]
     pos["map"] = pos["map_length"] + 4

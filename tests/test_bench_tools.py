@@ -67,14 +67,15 @@ def test_rate_distortion_bench_on_the_synthetic_sample(tmp_path):
     from rawmeta.synthetic import write_sample
 
     dng, _ = write_sample(tmp_path, height=240, width=320)
-    rows = rd_bench.bench_file(dng, (10.0, 40.0), "cpu", log=lambda m: None)
-    assert [r.budget for r in rows] == [10.0, 40.0]
+    # JPEG XL cannot go below about 8.5 % of this small JPEG, so rawmeta's budgets must leave it room to match.
+    rows = rd_bench.bench_file(dng, (15.0, 40.0), "cpu", log=lambda m: None)
+    assert [r.budget for r in rows] == [15.0, 40.0]
     for r in rows:
         assert r.rawmeta.percent <= r.budget and abs(r.jxl.percent - r.rawmeta.percent) < 0.35 * r.rawmeta.percent
         assert 20 < r.rawmeta.psnr < 80 and 15 < r.jxl.psnr < 80 and r.rawmeta.edit_psnr > 15 and r.jxl.edit_psnr > 10
     assert rows[1].rawmeta.psnr > rows[0].rawmeta.psnr and rows[1].jxl.psnr > rows[0].jxl.psnr
     text = rd_bench.markdown(rows, [], "rawmeta bench --section rd", "rd.png")
-    assert "| 10 |" in text and "Target met at" in text and "![rawmeta minus JPEG XL](rd.png)" in text
+    assert "| 15 |" in text and "Target met at" in text and "![rawmeta minus JPEG XL](rd.png)" in text
 
 
 def test_align_bench_cases_carry_their_true_maps():

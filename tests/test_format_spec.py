@@ -108,10 +108,10 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
         raw_w, raw_h, *mapping = struct.unpack(">HH6d", body[pos : pos + 52])
         raw_size = (raw_h, raw_w)
         pos += 52
-    fr, fc = struct.unpack(">BB", body[pos : pos + 2])
+    pixels_crc, fr, fc = struct.unpack(">IBB", body[pos : pos + 6])
     assert (fr, fc) == (min(8, H), min(8, W))
-    fingerprint = np.array(struct.unpack(f">{fr * fc * 3}H", body[pos + 2 : pos + 2 + 6 * fr * fc])).reshape(fr, fc, 3)
-    pos += 2 + 6 * fr * fc
+    means = np.frombuffer(body[pos + 6 : pos + 6 + 3 * fr * fc], np.uint8).reshape(fr, fc, 3)
+    pos += 6 + 3 * fr * fc
     a = np.array(struct.unpack(">39f", body[pos : pos + 156]), np.float32).reshape(13, 3)
     pos += 156
     R, L = struct.unpack(">HB", body[pos : pos + 3])
@@ -156,7 +156,7 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
                 black=black, white=white, cfa=cfa, wb=wb, matrix=matrix if has_matrix else None,
                 illuminant=illuminant, orientation=orientation, highlights=bool(flags & 1),
                 expected_psnr=expected_psnr, budget=budget, kind=kind, match=match, raw_size=raw_size,
-                mapping=mapping, fingerprint=fingerprint, levels=levels, strides=tuple(T), depths=tuple(Bl),
+                mapping=mapping, pixels_crc=pixels_crc, means=means, levels=levels, strides=tuple(T), depths=tuple(Bl),
                 q=q[:count].reshape(rows, cols, 3), refined=q[count:], ys=np.array(ys[count:], np.int64),
                 xs=np.array(xs[count:], np.int64))
 
@@ -196,11 +196,13 @@ def test_second_reader_agrees(tmp_path, budget, stride, bits):
     assert got["kind"] == 0 and got["raw_size"] == raw.rgb.shape[:2] and got["match"] > 0.9
     # Section 5: hash of SOI..EOI without APPn and COM segments.
     assert got["hash"] == image_hash == payload.image_hash
-    assert np.array_equal(got["fingerprint"], spec_fingerprint(decode_jpeg(jpeg)))
+    pixels = decode_jpeg(jpeg)
+    assert got["pixels_crc"] == zlib.crc32(pixels.tobytes())
+    assert np.array_equal(got["means"], spec_means(pixels))
 
 
-def spec_fingerprint(D: np.ndarray) -> np.ndarray:
-    """Section 3, fingerprint block, written from the text alone: cell means in 1/256 levels."""
+def spec_means(D: np.ndarray) -> np.ndarray:
+    """Section 3, fingerprint block, written from the text alone: cell means rounded half up."""
     H, W = D.shape[:2]
     rows, cols = min(8, H), min(8, W)
     out = np.zeros((rows, cols, 3), np.int64)
@@ -208,7 +210,7 @@ def spec_fingerprint(D: np.ndarray) -> np.ndarray:
         for j in range(cols):
             cell = D[i * H // rows : (i + 1) * H // rows, j * W // cols : (j + 1) * W // cols].astype(np.int64)
             total, n = cell.sum(axis=(0, 1)), cell.shape[0] * cell.shape[1]
-            out[i, j] = (2 * 256 * total + n) // (2 * n)  # floor(256 * mean + 1/2), exactly
+            out[i, j] = (2 * total + n) // (2 * n)  # floor(mean + 1/2), exactly
     return out
 
 
