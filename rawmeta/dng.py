@@ -122,9 +122,8 @@ def write_linear_dng(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFac
         Floating-point raw-RGB, H x W x 3 (H and W at least 1), in sensor
         orientation, nominally in [0, 1]; values outside are clipped.
     camera : CameraFacts
-        Facts to record. The white-balance multipliers must be positive and
-        make and model ASCII; ``camera.cfa``, ``black_levels``,
-        ``white_level`` and ``bits`` are not used.
+        Facts to record. Make and model must be ASCII; ``camera.cfa``,
+        ``black_levels``, ``white_level`` and ``bits`` are not used.
 
     Raises
     ------
@@ -315,13 +314,11 @@ def _camera_tags(camera: CameraFacts, matrix: tuple[float, ...], illuminant: int
     Raises
     ------
     ValueError
-        If ``matrix`` has non-finite values, a white-balance multiplier is not
-        positive or make and model are not ASCII.
+        If ``matrix`` has non-finite values or make and model are not ASCII
+        (``CameraFacts`` itself keeps white-balance multipliers positive).
     """
     if not all(np.isfinite(v) for v in matrix):
         raise ValueError("camera.xyz_to_camera has non-finite values")
-    if not all(np.isfinite(v) and v > 0 for v in camera.white_balance):
-        raise ValueError(f"white balance multipliers must be positive, not {camera.white_balance}")
     make, model = camera.make.strip(), camera.model.strip()
     if not (make + model).isascii():
         raise ValueError(f"make and model must be ASCII for TIFF, not {make!r} {model!r}")

@@ -165,7 +165,6 @@ def test_adobe_dng_sdk_reads_it(dng, capfd):
         ({"cfa": ""}, "camera.cfa is empty"),
         ({"cfa": "RGBG"}, "camera.cfa must be one of"),
         ({"xyz_to_camera": None}, "xyz_to_camera is None"),
-        ({"white_balance": (2.0, 0.0, 1.5)}, "white balance multipliers must be positive"),
         ({"black_levels": (4095, 0, 0, 0)}, "must be below the white level"),
         ({"make": "Caméra"}, "must be ASCII"),
     ],
@@ -193,3 +192,9 @@ def test_refuses_bad_mosaic(tmp_path, mosaic, message):
     with pytest.raises(ValueError, match=message):
         write_cfa_dng(path, mosaic, make_camera())
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("gains", [(2.0, 0.0, 1.5), (2.0, float("nan"), 1.5), (-1.0, 1.0, 1.0)])
+def test_camera_facts_keep_white_balance_positive(gains):
+    with pytest.raises(ValueError, match="white_balance needs 3 finite positive values"):
+        make_camera(white_balance=gains)

@@ -55,7 +55,7 @@ def test_restore_with_reference_and_progress(embedded_pair):
     assert (folder / "e.png").exists()
 
 
-@pytest.mark.parametrize("preset", ["fast", "paper"])
+@pytest.mark.parametrize("preset", ["fast", pytest.param("paper", marks=pytest.mark.slow)])  # paper: 2+ CPU-minutes
 def test_inf_presets_run_end_to_end(embedded_pair, preset):
     folder, dng, jpg = embedded_pair
     options = ("--quiet", "--seed", "1") + (("--preset", preset) if preset == "paper" else ())  # fast: the default
