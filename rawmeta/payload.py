@@ -333,8 +333,9 @@ def _pack_fingerprint(srgb: np.ndarray) -> bytes:
 def _unpack_fingerprint(reader: _Reader, grid: Grid) -> fp.Fingerprint:
     crc, *shape = _FINGERPRINT_HEAD.unpack(reader.take(_FINGERPRINT_HEAD.size))
     if tuple(shape) != fp.grid_shape(grid.height, grid.width):
+        rows, cols = fp.grid_shape(grid.height, grid.width)
         raise PayloadError(f"rawmeta payload has a fingerprint of {shape[0]} x {shape[1]} cells; a "
-                           f"{grid.width} x {grid.height} image has {fp.grid_shape(grid.height, grid.width)}")
+                           f"{grid.width} x {grid.height} image has {rows} x {cols}")
     means = np.frombuffer(reader.take(shape[0] * shape[1] * CHANNELS), np.uint8).reshape(*shape, CHANNELS)
     return fp.Fingerprint(crc, means.copy())
 

@@ -6,7 +6,8 @@ coded again against the new file's pixels, since format 2 and later predict
 samples from the JPEG's pixels (docs/FORMAT.md, "Filter 2"). The samples,
 their grid and the alignment stay as they were, so the new JPEG must show
 the same image on the same pixel grid; its pixels are compared with the old
-ones to make sure. The restore is then trained on the new pixels: its
+ones to make sure, by the test restore uses (``fingerprint.compare``): cell
+means within a re-encode's reach. The restore is then trained on the new pixels: its
 accuracy depends on how much the re-encode changed them, and the old
 file's measured restore estimate no longer applies.
 """
@@ -23,13 +24,10 @@ from . import jpeg_segments as js
 from . import payload as pl
 from .embed import EmbedReport, embed_bytes, read_jpeg
 from .errors import MismatchError, NoPayloadError
+from .fingerprint import compare, fingerprint
 from .jpeg_pixels import decode_jpeg
 from .metrics import psnr
 from .userfiles import target_path, write_output
-
-#: Least PSNR (dB) of the new JPEG's pixels against the old's for both to count as the same image.
-#: Re-encodes of one image at JPEG quality 50 or more score above 30 dB; different images below 20.
-MIN_SAME_IMAGE_PSNR = 25.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,8 @@ def transfer_bytes(old: bytes, new: bytes) -> tuple[bytes, Transfer]:
     JpegError
         If either file is not a readable JPEG.
     MismatchError
-        If the two JPEGs differ in size or do not show the same image.
+        If the two JPEGs differ in size, or the new one's pixels moved more
+        than a re-encode moves them (an edit, a turn, another image).
     """
     try:
         carried = container.extract(old)
@@ -76,11 +75,11 @@ def transfer_bytes(old: bytes, new: bytes) -> tuple[bytes, Transfer]:
         raise MismatchError(f"the new JPEG is {new_pixels.shape[1]} x {new_pixels.shape[0]} pixels, the old one "
                             f"{old_pixels.shape[1]} x {old_pixels.shape[0]}: --from needs the same image on the "
                             "same pixel grid (embed from the RAW instead)")
+    change = compare(fingerprint(old_pixels), new_pixels, bytes_match=False)
+    if change.kind == "edited":
+        raise MismatchError(f"the new JPEG's pixels moved {change.rms:.1f} levels RMS from the old one's, more "
+                            "than a re-encode: not the same image, or edited or turned")
     similarity = psnr(new_pixels.astype(np.float32), old_pixels.astype(np.float32), peak=255.0)
-    if similarity < MIN_SAME_IMAGE_PSNR:
-        raise MismatchError(f"the new JPEG's pixels differ from the old one's by {similarity:.1f} dB PSNR "
-                            f"(at least {MIN_SAME_IMAGE_PSNR:g} expected of the same image): not the same "
-                            "image, or edited, cropped or turned")
     if similarity != float("inf"):  # the writer's measured restore was of the old pixels
         payload = dataclasses.replace(payload, expected_psnr=float("nan"))
     payload = dataclasses.replace(payload, image_hash=js.image_data_hash(js.parse(new)))

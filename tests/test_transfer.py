@@ -86,6 +86,7 @@ def test_an_older_format_payload_is_carried_over_as_the_current_format(tmp_path)
     (lambda im: im.rotate(90, expand=True), "96 x 128 pixels, the old one 128 x 96"),
     (lambda im: im.crop((0, 0, 120, 96)), "120 x 96 pixels"),
     (lambda im: Image.fromarray(255 - np.asarray(im)), "not the same image"),
+    (lambda im: Image.fromarray((np.asarray(im) * 0.9).astype(np.uint8)), "more than a re-encode"),  # darkened
 ])
 def test_a_different_image_is_refused(embedded, change, words):
     _, _, jpg = embedded
