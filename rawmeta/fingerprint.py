@@ -78,7 +78,8 @@ def _cell_sums(srgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = grid_shape(h, w)
     r_edges = np.arange(rows + 1) * h // rows
     c_edges = np.arange(cols + 1) * w // cols
-    sums = np.add.reduceat(np.add.reduceat(srgb.astype(np.int64), r_edges[:-1], axis=0), c_edges[:-1], axis=1)
+    rows_summed = np.add.reduceat(srgb, r_edges[:-1], axis=0, dtype=np.int64)  # no int64 copy of the image
+    sums = np.add.reduceat(rows_summed, c_edges[:-1], axis=1)
     return sums, np.outer(np.diff(r_edges), np.diff(c_edges))[..., None]
 
 

@@ -154,6 +154,14 @@ def _out(embedded, name: str) -> tuple[Path, Path]:
     return jpg, folder / name
 
 
+def _kept(data: bytes, untouched: dict, image_data: str) -> dict:
+    """Assert the payload came through intact and inspect checks it with ``image_data``; its report."""
+    assert _our_segments(data) == untouched["segments"]
+    info = inspect_bytes(data).as_dict()
+    assert info["integrity"] == "ok" and info["image_data"] == image_data
+    return info
+
+
 def _assert_payload_gone(path: Path) -> None:
     data = path.read_bytes()
     assert _our_segments(data) == []
@@ -257,9 +265,7 @@ def test_jpegtran_rotate_180_is_refused_and_named(embedded, untouched, checks_on
     jpegtran(src, dst, "-copy", "all", "-rotate", "180")
     assert_jpeginfo_ok(dst)
     data = dst.read_bytes()
-    assert _our_segments(data) == untouched["segments"]  # the payload is carried along, intact
-    info = inspect_bytes(data).as_dict()  # inspect reports it (exit 0, with a warning)
-    assert info["integrity"] == "ok" and info["image_data"] == "changed"
+    info = _kept(data, untouched, "changed")  # carried along intact; inspect reports it (exit 0, with a warning)
     change = info["image_change"]
     assert change["kind"] == "edited" and change["undo"] == ROTATE_180_UNDO
     assert change["rms_levels"] > 20  # measured: 74 levels RMS (a re-encode: 0.3)
@@ -302,9 +308,7 @@ def test_exiftool_metadata_edits_keep_payload(embedded, untouched, opts):
     exiftool(src, dst, *opts)
     assert_jpeginfo_ok(dst)
     data = dst.read_bytes()
-    assert _our_segments(data) == untouched["segments"]
-    info = inspect_bytes(data).as_dict()
-    assert info["integrity"] == "ok" and info["image_data"] == "matches"
+    info = _kept(data, untouched, "matches")
     assert info["image_change"]["kind"] == "unchanged"
     assert np.array_equal(decode_jpeg(data), untouched["pixels"])
 
@@ -350,9 +354,7 @@ def test_imagemagick_reencode_keeps_payload_and_says_re_encoded(embedded, untouc
     convert(src, dst, *opts)
     assert_jpeginfo_ok(dst)
     data = dst.read_bytes()
-    assert _our_segments(data) == untouched["segments"]
-    info = inspect_bytes(data).as_dict()
-    assert info["integrity"] == "ok" and info["image_data"] == "changed"
+    info = _kept(data, untouched, "changed")
     assert info["image_change"]["kind"] == "re-encoded"
     assert 0 < info["image_change"]["rms_levels"] <= 1  # measured: 0.3 levels RMS
     assert not np.array_equal(decode_jpeg(data), untouched["pixels"])
@@ -375,9 +377,7 @@ def test_imagemagick_edit_keeps_a_stale_payload_that_restore_refuses(embedded, u
     src, dst = _out(embedded, "im-modulate.jpg")
     convert(src, dst, "-modulate", "110")
     data = dst.read_bytes()
-    assert _our_segments(data) == untouched["segments"]
-    info = inspect_bytes(data).as_dict()
-    assert info["integrity"] == "ok" and info["image_data"] == "changed"
+    info = _kept(data, untouched, "changed")
     change = info["image_change"]
     assert change["kind"] == "edited" and change["undo"] is None and change["rms_levels"] > 5  # measured: 12.7
     assert "EDITED since embedding" in format_text(info)
