@@ -500,3 +500,21 @@ def display_orientation(raw_orientation: int, alignment: Alignment) -> int:
     """EXIF Orientation for an image on the JPEG's grid that shows it as the RAW with
     ``raw_orientation`` is shown."""
     return orientation.compose(raw_orientation, alignment.orientation)
+
+
+def raw_on_jpeg_grid(rgb: np.ndarray, alignment: Alignment | None, height: int, width: int) -> np.ndarray:
+    """A RAW's raw-RGB seen on the ``height`` x ``width`` grid of the JPEG its payload was made for:
+    what a restore of that JPEG is compared with.
+
+    Raises MismatchError when the RAW's size is not the one the payload was
+    made from, or (with no map) not the JPEG's.
+    """
+    if alignment is not None and not alignment.is_same_grid(height, width):
+        if rgb.shape[:2] != alignment.raw_size:
+            raise MismatchError(f"the reference RAW gives {rgb.shape[1]} x {rgb.shape[0]} pixels; the rawmeta data "
+                                f"was made from a {alignment.raw_size[1]} x {alignment.raw_size[0]} RAW")
+        rgb = warp(rgb, alignment, height, width)
+    if rgb.shape[:2] != (height, width):
+        raise MismatchError(f"size mismatch: the restore is {width} x {height}, "
+                            f"the reference RAW gives {rgb.shape[1]} x {rgb.shape[0]}")
+    return rgb
