@@ -3,7 +3,9 @@
 Exit codes: 0 success; 2 bad usage; 3 bad or unreadable JPEG; 4 bad or
 unreadable RAW; 5 RAW and JPEG do not match; 6 no rawmeta data in the JPEG;
 7 rawmeta data corrupt, incomplete or of an unknown version; 8 output cannot
-be written; 70 internal error (a bug: please report it); 130 interrupted.
+be written; 9 some files of a folder batch failed (the summary names them);
+10 the Dask scheduler cannot be reached; 70 internal error (a bug: please
+report it); 130 interrupted.
 """
 from __future__ import annotations
 
@@ -17,10 +19,13 @@ import click
 
 from rawmeta import embed as embed_api
 from rawmeta import report
+from rawmeta.archive import embed_plan, restore_plan, verify_plan
 from rawmeta.budget import DEFAULT_BUDGET
 from rawmeta.errors import RawmetaError
+from rawmeta.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg
 from rawmeta.userfiles import write_output
 
+from . import batch
 from .progress import ProgressBar
 
 EXIT_INTERNAL = 70
@@ -68,9 +73,22 @@ _out_opt = click.option(
 )
 
 
+_pattern_opt = click.option("--pattern", default=DEFAULT_PATTERN, show_default=True,
+                            help="Name of a RAW's JPEG, from the RAW's name without extension ({stem}); compared "
+                                 "case-insensitively, may hold wildcards and a relative folder (../jpeg/{stem}.jpg).")
+_redo_opt = click.option("--redo", is_flag=True, help="Do again files an earlier run finished (no skipping).")
+
+
+def _refuse_batch_options(**given: bool) -> None:
+    """UsageError naming the first folder-only option given to a one-file command."""
+    for name, present in given.items():
+        if present:
+            raise click.UsageError(f"--{name} applies to RAW files or folders, not to one RAW and its JPEG")
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True, metavar="RAW JPEG | --from OLD JPEG",
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, metavar="RAW JPEG | RAW... | DIR... | --from OLD JPEG",
+                type=click.Path(path_type=Path))
 @_out_opt
 @click.option("--from", "source", type=click.Path(dir_okay=False, path_type=Path),
               help="Copy the rawmeta data of OLD, another encoding of the same image (a re-save that lost it), "
@@ -85,8 +103,12 @@ _out_opt = click.option(
 @click.option("--force-same-grid", is_flag=True,
               help="The JPEG is LibRaw's pixel grid exactly: skip matching its content to the RAW.")
 @_device_opt
+@_pattern_opt
+@_redo_opt
+@batch.options
 def embed(paths: tuple[Path, ...], out: Path | None, source: Path | None, budget: float | None, stride: int | None,
-          bits: int | None, force_same_grid: bool, device: str) -> None:
+          bits: int | None, force_same_grid: bool, device: str, pattern: str, redo: bool, jobs: int | None,
+          scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Embed samples of RAW's raw-RGB into JPEG, a render of RAW.
 
     The JPEG may be cropped, rotated (in its pixels or by an EXIF tag) or
@@ -100,7 +122,24 @@ def embed(paths: tuple[Path, ...], out: Path | None, source: Path | None, budget
     was re-encoded and lost it. Both must show the same image on the same
     pixel grid; restore then learns from JPEG's pixels, so its accuracy
     depends on how much the re-encode changed them.
+
+    Given RAW files or folders, embed pairs each RAW with its JPEG by name
+    (--pattern) and embeds every pair in place, in parallel; a RAW without
+    its JPEG fails, a JPEG without a RAW is left alone. A rerun skips JPEGs
+    that already carry valid rawmeta data (--redo embeds them again).
     """
+    if any(p.is_dir() for p in paths) or not any(is_jpeg(p) for p in paths):
+        if out is not None or source is not None:
+            folders = [p for p in paths if p.is_dir()]
+            given = f"{folders[0]} is a directory" if folders else "no JPEG was given"
+            raise click.UsageError(f"{'-o' if out is not None else '--from'} takes one JPEG to write: {given}")
+        options = {"budget": _budget(budget, stride, bits), "stride": stride, "bits": bits, "device": device,
+                   "same_grid": force_same_grid}
+        plan = embed_plan(paths, pattern=check_pattern(pattern), recursive=recursive, options=options, redo=redo)
+        batch.run_plan("embed", plan, jobs=jobs, scheduler=scheduler, quiet=quiet)
+        return
+    _refuse_batch_options(pattern=pattern != DEFAULT_PATTERN, redo=redo, jobs=jobs is not None,
+                          scheduler=scheduler is not None, recursive=recursive)
     if source is not None:
         if len(paths) != 1:
             raise click.UsageError("with --from OLD, give one JPEG to copy its rawmeta data into")
@@ -110,16 +149,19 @@ def embed(paths: tuple[Path, ...], out: Path | None, source: Path | None, budget
         _transfer(source, paths[0], out)
         return
     if len(paths) != 2:
-        raise click.UsageError("give a RAW and its JPEG (or --from OLD JPEG)")
-    if budget is None and stride is None and bits is None:
-        budget = DEFAULT_BUDGET
-    r = embed_api.embed_file(*paths, out, budget=budget, stride=stride, bits=bits, device=device,
+        raise click.UsageError("give a RAW and its JPEG, RAW files or folders (or --from OLD JPEG)")
+    r = embed_api.embed_file(*paths, out, budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
                              same_grid=force_same_grid)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
     h, w = p.grid.height, p.grid.width
     aligned = "" if p.alignment is None or p.alignment.is_same_grid(h, w) else f"; aligned: {p.alignment.describe(h, w)}"
     click.echo(f"embedded {_summary(r)}{expected}{aligned} -> {r.output}")
+
+
+def _budget(budget: float | None, stride: int | None, bits: int | None) -> float | None:
+    """The budget embed works to: the default unless a plain grid (--stride/--bits) is asked for."""
+    return DEFAULT_BUDGET if budget is None and stride is None and bits is None else budget
 
 
 def _summary(r: embed_api.EmbedReport) -> str:
@@ -174,8 +216,8 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
 
 
 @main.command()
-@_jpeg_arg
-@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, metavar="JPEG OUTPUT | JPEG... --out OUTDIR | DIR... --out OUTDIR",
+                type=click.Path(path_type=Path))
 @click.option("--method", type=click.Choice(["inf", "rbf"]), default="inf", show_default=True,
               help="inf: implicit neural functions (the paper); rbf: SAM's linear RBF baseline.")
 @click.option("--preset", default="fast", show_default=True,
@@ -190,25 +232,51 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
               help="The true RAW: print PSNR/SSIM of the restore against it.")
 @click.option("--error-map", type=click.Path(dir_okay=False, path_type=Path),
               help="With --reference: write an error-map PNG here.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--force", is_flag=True,
               help="Restore even when the JPEG's pixels were edited or turned since embedding (the result "
                    "will be wrong where they changed).")
-def restore(jpeg: Path, output: Path, method: str, preset: str, patch: str, device: str, seed: int,
-            memory_mb: int, reference: Path | None, error_map: Path | None, quiet: bool, force: bool) -> None:
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Restore every JPEG given or found in the folders given into this folder (created if missing).")
+@click.option("--format", "fmt", type=click.Choice(["dng", "npy", "tiff"]), default="dng", show_default=True,
+              help="With --out: the format of the restored files.")
+@_redo_opt
+@batch.options
+def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, device: str, seed: int, memory_mb: int,
+            reference: Path | None, error_map: Path | None, force: bool, out_dir: Path | None, fmt: str, redo: bool,
+            jobs: int | None, scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Restore the RAW from JPEG's rawmeta data into OUTPUT (.dng, .tif/.tiff or .npy).
 
     OUTPUT is written atomically: an interrupted restore leaves no file.
+
+    With --out OUTDIR, restore every JPEG given, or found in the folders
+    given, that carries rawmeta data, in parallel, into OUTDIR/NAME.FORMAT
+    (keeping subfolders). A rerun skips outputs that are already complete
+    (--redo restores them again).
     """
     from rawmeta.restore import restore_file
 
     if error_map is not None and reference is None:
         raise click.UsageError("--error-map needs --reference")
+    options = {"method": method, "preset": preset, "patch_size": _patch_size(patch), "device": device, "seed": seed,
+               "memory_mb": memory_mb, "allow_edited": force}
+    if out_dir is not None or any(p.is_dir() for p in paths):
+        if out_dir is None:
+            folder = next(p for p in paths if p.is_dir())
+            raise click.UsageError(f"{folder} is a directory: restoring folders needs --out OUTDIR")
+        if reference is not None:
+            raise click.UsageError("--reference takes one JPEG and its OUTPUT, not folders (see 'rawmeta verify "
+                                   "--restore')")
+        plan = restore_plan(paths, out_dir, suffix="." + fmt, recursive=recursive, options=options, redo=redo)
+        batch.run_plan("restore", plan, jobs=jobs, scheduler=scheduler, quiet=quiet)
+        return
+    _refuse_batch_options(redo=redo, jobs=jobs is not None, scheduler=scheduler is not None, recursive=recursive)
+    if len(paths) != 2:
+        raise click.UsageError("give a JPEG and the OUTPUT to write (or JPEG files or folders and --out OUTDIR)")
+    jpeg, output = paths
     bar = None if quiet else ProgressBar(f"restore ({method})")
     try:
-        restored = restore_file(jpeg, output, method=method, preset=preset, patch_size=_patch_size(patch),
-                                device=device, seed=seed, memory_mb=memory_mb, progress=bar, allow_edited=force,
-                                warn=lambda m: click.echo(f"rawmeta: warning: {m}", err=True))
+        restored = restore_file(jpeg, output, progress=bar, warn=lambda m: click.echo(f"rawmeta: warning: {m}", err=True),
+                                **options)
     finally:
         if bar is not None:
             bar.close()
@@ -216,6 +284,29 @@ def restore(jpeg: Path, output: Path, method: str, preset: str, patch: str, devi
     if reference is not None:
         _report_evaluation(restored.rgb, reference, restored.srgb, _patch_size(patch), error_map, as_json=False,
                            alignment=restored.payload.alignment)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="JPEG... | DIR...", type=click.Path(path_type=Path))
+@click.option("--restore", "try_restore", is_flag=True,
+              help="Also restore each JPEG in memory (as 'restore' would, fast preset) and, where its RAW is "
+                   "beside it, report the PSNR against it. Nothing is written.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of the table.")
+@_pattern_opt
+@_device_opt
+@batch.options
+def verify(paths: tuple[Path, ...], try_restore: bool, as_json: bool, pattern: str, device: str, jobs: int | None,
+           scheduler: str | None, recursive: bool, quiet: bool) -> None:
+    """Check that every JPEG carries intact rawmeta data, before RAWs are deleted. Writes nothing.
+
+    A JPEG fails when it carries no rawmeta data, when the data is damaged,
+    or when its pixels were edited since embedding; a RAW among the files
+    fails when no JPEG pairs with it (--pattern). The exit code is 0 only
+    when nothing failed.
+    """
+    plan = verify_plan(paths, pattern=check_pattern(pattern), recursive=recursive, restore=try_restore,
+                       options={"device": device})
+    batch.run_plan("verify", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
 
 
 @main.command(name="eval")
@@ -252,20 +343,12 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
 def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: Path | None,
                        as_json: bool, alignment=None) -> None:
     from rawmeta import metrics
-    from rawmeta.alignment import warp
+    from rawmeta.alignment import raw_on_jpeg_grid
     from rawmeta.errors import MismatchError
     from rawmeta.patches import PatchGrid
     from rawmeta.rawfile import read_raw
 
-    ref = read_raw(reference).rgb
-    if alignment is not None and not alignment.is_same_grid(*rgb.shape[:2]):
-        if ref.shape[:2] != alignment.raw_size:
-            raise MismatchError(f"the reference RAW gives {ref.shape[1]} x {ref.shape[0]} pixels; the rawmeta data was "
-                                f"made from a {alignment.raw_size[1]} x {alignment.raw_size[0]} RAW")
-        ref = warp(ref, alignment, *rgb.shape[:2])
-    if ref.shape != rgb.shape:
-        raise MismatchError(f"size mismatch: the restore is {rgb.shape[1]} x {rgb.shape[0]}, "
-                            f"the reference RAW gives {ref.shape[1]} x {ref.shape[0]}")
+    ref = raw_on_jpeg_grid(read_raw(reference).rgb, alignment, *rgb.shape[:2])
     if srgb is not None and srgb.shape != rgb.shape:
         raise MismatchError(f"size mismatch: the JPEG is {srgb.shape[1]} x {srgb.shape[0]}, "
                             f"the restore {rgb.shape[1]} x {rgb.shape[0]}")
@@ -284,12 +367,14 @@ def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/BENCHMARKS.md"),
               show_default=True, help="Markdown file to write.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs per embed timing (median).")
-@click.option("--section", type=click.Choice(["embed", "rd", "restore", "align", "scale", "all"]), default="all",
+@click.option("--section", type=click.Choice(["embed", "rd", "restore", "align", "scale", "archive", "all"]),
+              default="all",
               show_default=True,
               help="Which benchmarks to run; the others' sections in OUTPUT are kept. rd (rate-distortion "
                    "against JPEG XL, needs libjxl-tools) takes about half an hour on 2 CPU cores for the shared "
                    "RAWs, restore about an hour (mostly the paper preset), align (JPEGs on other grids) about a "
-                   "quarter of an hour, scale a few minutes.")
+                   "quarter of an hour, scale a few minutes, archive (21 pairs, three ways) about a quarter of an "
+                   "hour.")
 @click.option("--budgets", default="3,5,8,12,20,30,40", show_default=True,
               help="Comma-separated embed budgets (% of the JPEG) for the rd section.")
 @click.option("--paper-patches", type=click.IntRange(1, 64), default=2, show_default=True,
@@ -355,6 +440,13 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
         rows = scale_bench.run(source, device, log=log)
         command = "rawmeta bench --section scale"
         text = bench_api.merge_report(text, "scale", scale_bench.markdown(rows, source, command, device))
+        write_output(output, text.encode())
+    if section in ("archive", "all"):
+        from rawmeta import archive_bench
+
+        rows, worker_rss = archive_bench.run(raws, log=log)
+        text = bench_api.merge_report(text, "archive", archive_bench.markdown(
+            rows, raws, worker_rss, "rawmeta bench --section archive"))
         write_output(output, text.encode())
     click.echo(text)
     click.echo(f"written to {output}", err=True)

@@ -6,10 +6,14 @@ import time
 
 
 class ProgressBar:
-    """``bar(done, total)`` redraws at most every ``interval`` seconds; ``close()`` ends the line."""
+    """``bar(done, total)`` redraws at most every ``interval`` seconds; ``close()`` ends the line.
 
-    def __init__(self, label: str, interval: float = 0.5, stream=None):
+    With a ``unit`` (``"files"``) it also shows ``done/total unit``.
+    """
+
+    def __init__(self, label: str, interval: float = 0.5, stream=None, unit: str | None = None):
         self.label = label
+        self.unit = unit
         self.interval = interval
         self.stream = stream or sys.stderr
         self.start = time.monotonic()
@@ -25,7 +29,8 @@ class ProgressBar:
         elapsed = now - self.start
         eta = elapsed / frac - elapsed if frac > 0 else float("nan")
         bar = "#" * int(30 * frac)
-        self.stream.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f} %  "
+        count = f"{done}/{total} {self.unit}  " if self.unit else ""
+        self.stream.write(f"\r{self.label} [{bar:<30}] {count}{100 * frac:5.1f} %  "
                           f"elapsed {_clock(elapsed)}  ETA {_clock(eta)} ")
         self.stream.flush()
         self.drawn = True

@@ -27,11 +27,11 @@ from .budget import DEFAULT_BUDGET, BudgetError
 from .embed import embed_file
 from .errors import RawReadError
 from .jpeg_pixels import decode_jpeg
+from .pairing import is_raw
 from .rawfile import postprocess_params, read_raw
 from .render import write_render
 from .sampling import Grid
 
-RAW_SUFFIXES = {".crw", ".cr2", ".cr3", ".nef", ".nrw", ".dng", ".kdc", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw"}
 BIT_DEPTHS = (12, 10, 8, 7, 6)
 #: Depth of the filter and zstd-level comparisons (stride-8 grid).
 COMPARE_BITS = 8
@@ -64,7 +64,7 @@ class EmbedRow:
 
 def find_raws(folder: Path) -> list[Path]:
     """RAW files in ``folder`` by extension, sorted."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in RAW_SUFFIXES)
+    return sorted(p for p in folder.iterdir() if is_raw(p))
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
@@ -159,7 +159,7 @@ def run_bench(raws: Iterable[Path], repeat: int = 3, log: Callable[[str], None] 
     return rows, skipped
 
 
-SECTIONS = ("embed", "rd", "restore", "align", "scale")
+SECTIONS = ("embed", "rd", "restore", "align", "scale", "archive")
 
 
 def machine_line(command: str) -> str:

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from rawmeta.pairing import is_raw
+
 REPO = Path(__file__).resolve().parent.parent
 RAW_DIR = Path(os.environ.get("RAWMETA_RAW_DIR", REPO.parent / "shared" / "data" / "raw"))
-RAW_SUFFIXES = {".crw", ".nef", ".dng", ".kdc", ".cr2", ".arw", ".raf", ".orf", ".rw2", ".pef"}
 
 
 def shared_raws() -> list[Path]:
     """The RAW files of the shared data folder (set RAWMETA_RAW_DIR to move it)."""
     if not RAW_DIR.is_dir():
         return []
-    return sorted(p for p in RAW_DIR.iterdir() if p.suffix.lower() in RAW_SUFFIXES)
+    return sorted(p for p in RAW_DIR.iterdir() if is_raw(p))
 
 
 def raw_params():

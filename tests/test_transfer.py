@@ -118,5 +118,5 @@ def test_cli_refusals_leave_every_file_alone(embedded):
                           "the old JPEG (--from) carries no rawmeta data")
     assert_one_line_error(run("embed", "--from", jpg, plain, "--budget", "5"), 2, "do not apply")
     assert_one_line_error(run("embed", "--from", jpg, dng, plain), 2, "give one JPEG")
-    assert_one_line_error(run("embed", dng), 2, "give a RAW and its JPEG")
+    assert_one_line_error(run("embed", "--from", jpg, dng), 2, "--from takes one JPEG to write: no JPEG was given")
     assert snapshot(folder) == before

@@ -1,0 +1,111 @@
+"""The command line's side of folder work: batch options, one progress bar, the summary table."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from rawmeta.archive import FAILED, Outcome, Plan
+from rawmeta.batch import default_jobs, run_batch
+from rawmeta.errors import RawmetaError
+
+from .progress import ProgressBar
+
+
+class Interrupted(RawmetaError):
+    """Ctrl-C during a batch (exit 130, as for one file)."""
+
+    exit_code = 130
+
+
+#: Skipped and done files the summary names one by one (all failures are named).
+LISTED = 10
+
+
+class BatchFailed(RawmetaError):
+    """Some files of a batch failed; the summary names them (exit 9)."""
+
+    exit_code = 9
+
+
+def options(command):
+    """The options every folder command takes."""
+    for option in reversed([
+        click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+                     help="Worker processes. [default: one per CPU, as many as memory holds at 24 MP]"),
+        click.option("--scheduler", metavar="tcp://HOST:PORT",
+                     help="Run each file as a task on this Dask distributed scheduler's cluster (its workers need "
+                          "rawmeta and the same paths) instead of local processes."),
+        click.option("--recursive", "-r", is_flag=True, help="Also take files in subfolders of each folder."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]):
+        command = option(command)
+    return command
+
+
+def run_plan(verb: str, plan: Plan, *, jobs: int | None, scheduler: str | None, quiet: bool,
+             as_json: bool = False) -> None:
+    """Run a batch with a progress bar, then print its summary (or JSON report); BatchFailed if any failed."""
+    jobs = jobs or default_jobs()
+    show = not quiet and plan.tasks and sys.stderr.isatty()  # a log file gets the summary alone
+    bar = ProgressBar(verb, unit="files") if show else None
+    done = 0
+
+    def arrived(outcome: Outcome) -> None:
+        nonlocal done
+        done += 1
+        if bar is not None:
+            bar(done, len(plan.tasks))
+
+    start = time.monotonic()
+    try:
+        outcomes = run_batch(plan.tasks, jobs=jobs, scheduler=scheduler, on_outcome=arrived)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted after {done} of {len(plan.tasks)} files; their outputs are complete and "
+                          "a rerun skips them") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.monotonic() - start
+    counts = Counter(o.status for o in outcomes)
+    where = f"on {scheduler}" if scheduler else f"{min(jobs, max(1, len(outcomes)))} job(s)"
+    line = (f"{verb}: {counts['done']} done, {counts['skipped']} skipped, {counts[FAILED]} failed of "
+            f"{len(outcomes)} in {seconds:.1f} s ({where})")
+    if as_json:
+        click.echo(json.dumps({
+            "command": verb, "seconds": round(seconds, 3),
+            "summary": {s: counts[s] for s in ("done", "skipped", FAILED)},
+            "files": [o.as_dict() for o in outcomes],
+            "unpaired_jpegs": [str(p) for p in plan.unpaired_jpegs],
+        }, indent=2))
+        if counts[FAILED]:  # the error line is the summary: one line on stderr either way
+            raise BatchFailed(f"{counts[FAILED]} of {len(outcomes)} files failed ({counts['done']} done, "
+                              f"{counts['skipped']} skipped; the JSON report says why)")
+        click.echo(line, err=True)
+        return
+    click.echo(_table(outcomes, plan.unpaired_jpegs))
+    click.echo(line)
+    if counts[FAILED]:
+        raise BatchFailed(f"{counts[FAILED]} of {len(outcomes)} files failed (listed above)")
+
+
+def _table(outcomes: list[Outcome], unpaired_jpegs: list[Path]) -> str:
+    """Counts by status, then each failure and skip with its reason."""
+    counts = Counter(o.status for o in outcomes)
+    lines = ["status    files", *(f"{s:<8} {counts[s]:>6}" for s in ("done", "skipped", FAILED))]
+    for status, most in ((FAILED, None), ("skipped", LISTED), ("done", LISTED)):
+        listed = [o for o in outcomes if o.status == status]
+        if listed:
+            lines.append(f"{status}:")
+            lines += [f"  {Path(o.path).name}: {o.detail}" + (f" (exit {o.code})" if o.code else "")
+                      for o in listed[:most]]
+            if most is not None and len(listed) > most:
+                lines.append(f"  ... and {len(listed) - most} more")
+    if unpaired_jpegs:
+        lines.append("JPEGs without a RAW (left alone):")
+        lines += [f"  {p.name}" for p in unpaired_jpegs]
+    return "\n".join(lines)

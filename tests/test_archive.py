@@ -1,0 +1,362 @@
+"""Archive mode: whole folders of RAW+JPEG pairs, resumable, in parallel and on a real Dask cluster."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cli.progress import ProgressBar
+from rawmeta import container
+from rawmeta import jpeg_segments as js
+from rawmeta.archive import FAILED, Outcome, RestoreTask, restore_plan, run
+from rawmeta.batch import run_batch
+from rawmeta.embed import embed_file
+from rawmeta.outputs import read_raw_rgb
+from rawmeta.report import inspect_file
+from rawmeta.synthetic import write_sample
+
+from .helpers import RAWMETA, assert_one_line_error, snapshot
+from .helpers import run as rawmeta
+
+FAST = {"stride": 8, "bits": 12, "budget": None}  # embed options that skip the budget search (seconds saved per file)
+
+
+@pytest.fixture(scope="session")
+def sample_pairs(tmp_path_factory) -> list[tuple[bytes, bytes]]:
+    """Four small synthetic (DNG, JPEG) pairs, as bytes."""
+    folder = tmp_path_factory.mktemp("pairs")
+    pairs = []
+    for seed in range(4):
+        dng, jpg = write_sample(folder / str(seed), height=96, width=128, seed=seed)
+        pairs.append((dng.read_bytes(), jpg.read_bytes()))
+    return pairs
+
+
+def place(folder: Path, sample_pairs, names=("IMG_0000.DNG", "IMG_0001.DNG", "IMG_0002.DNG"),
+          jpeg_names=("img_0000.jpg", "IMG_0001.JPG", "img_0002.jpeg")) -> list[tuple[Path, Path]]:
+    """Write pairs into ``folder`` under the given names; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    placed = []
+    for (dng, jpg), raw_name, jpeg_name in zip(sample_pairs, names, jpeg_names):
+        (folder / raw_name).write_bytes(dng)
+        (folder / jpeg_name).write_bytes(jpg)
+        placed.append((folder / raw_name, folder / jpeg_name))
+    return placed
+
+
+def embedded(folder: Path, sample_pairs) -> list[tuple[Path, Path]]:
+    placed = place(folder, sample_pairs)
+    for raw, jpg in placed:
+        embed_file(raw, jpg, **FAST)
+    return placed
+
+
+def table(stdout: str) -> dict[str, int]:
+    return {line.split()[0]: int(line.split()[1]) for line in stdout.splitlines()
+            if line.split()[:1] in (["done"], ["skipped"], ["failed"]) and len(line.split()) == 2}
+
+
+def test_embed_folder_pairs_reports_the_unpaired_and_resumes(tmp_path, sample_pairs):
+    placed = place(tmp_path, sample_pairs)
+    (tmp_path / "lonely.nef").write_bytes(sample_pairs[3][0])
+    (tmp_path / "jpeg-only.jpg").write_bytes(sample_pairs[3][1])
+    proc = rawmeta("embed", tmp_path, "--stride", "8", "--bits", "12")
+    assert_one_line_error(proc, 9, "1 of 4 files failed")
+    assert table(proc.stdout) == {"done": 3, "skipped": 0, "failed": 1}
+    assert "lonely.nef: not paired: no JPEG named lonely.jp*g beside it (exit 2)" in proc.stdout
+    assert "JPEGs without a RAW (left alone):\n  jpeg-only.jpg" in proc.stdout
+    assert (tmp_path / "jpeg-only.jpg").read_bytes() == sample_pairs[3][1]
+    for _, jpg in placed:
+        assert inspect_file(jpg).payload.grid.stride == 8
+
+    (tmp_path / "lonely.nef").unlink()
+    before = snapshot(tmp_path)
+    proc = rawmeta("embed", tmp_path, "--quiet", check_rc=0)
+    assert table(proc.stdout) == {"done": 0, "skipped": 3, "failed": 0} and "already carries valid" in proc.stdout
+    assert snapshot(tmp_path) == before and proc.stderr == ""
+
+    proc = rawmeta("embed", tmp_path, "--redo", "--budget", "20", "-j", "1", check_rc=0)
+    assert table(proc.stdout) == {"done": 3, "skipped": 0, "failed": 0}
+    assert inspect_file(placed[0][1]).payload.budget == 20
+
+
+def test_embed_raw_files_with_a_pattern(tmp_path, sample_pairs):
+    place(tmp_path / "raw", sample_pairs[:2], names=("A.CR2", "B.CR2"), jpeg_names=("x.jpg", "y.jpg"))
+    for src, name in (("x.jpg", "a-edit.JPG"), ("y.jpg", "b-edit.jpg")):
+        (tmp_path / "jpeg").mkdir(exist_ok=True)
+        shutil.move(tmp_path / "raw" / src, tmp_path / "jpeg" / name)
+    rawmeta("embed", tmp_path / "raw" / "A.CR2", tmp_path / "raw" / "B.CR2", "--pattern", "../jpeg/{stem}-edit.jpg",
+            "--stride", "8", "--bits", "12", check_rc=0)
+    for name in ("a-edit.JPG", "b-edit.jpg"):
+        assert container.ours(js.parse((tmp_path / "jpeg" / name).read_bytes()))
+
+
+def test_a_failing_file_never_stops_the_batch(tmp_path, sample_pairs):
+    placed = place(tmp_path, sample_pairs)
+    bad_raw, bad_jpg = placed[1]
+    bad_raw.write_bytes(bad_raw.read_bytes()[:2000])  # truncated
+    jpeg_before = bad_jpg.read_bytes()
+    proc = rawmeta("embed", tmp_path, "--stride", "8", "--bits", "12", "--quiet")
+    assert proc.returncode == 9 and table(proc.stdout) == {"done": 2, "skipped": 0, "failed": 1}
+    failure = next(line for line in proc.stdout.splitlines() if "IMG_0001.DNG" in line)
+    assert failure.startswith("  IMG_0001.DNG: cannot ") and failure.endswith("(exit 4)")
+    assert bad_jpg.read_bytes() == jpeg_before
+    assert not [p for p in os.listdir(tmp_path) if "rawmeta-tmp" in p]
+
+
+def test_restore_folder_keeps_subfolders_skips_what_is_done_and_redoes_what_is_not(tmp_path, sample_pairs):
+    src = tmp_path / "src"
+    embedded(src / "2024", sample_pairs)
+    (src / "plain.jpg").write_bytes(sample_pairs[3][1])
+    out = tmp_path / "out"
+    proc = rawmeta("restore", src, "-r", "--out", out, "--format", "npy", "--quiet", check_rc=0)
+    assert table(proc.stdout) == {"done": 3, "skipped": 1, "failed": 0}
+    assert "plain.jpg: carries no rawmeta data" in proc.stdout
+    outputs = sorted(out.rglob("*.npy"))
+    assert [p.relative_to(out).as_posix() for p in outputs] == [f"2024/{n}" for n in
+                                                                ("IMG_0001.npy", "img_0000.npy", "img_0002.npy")]
+    first = {p: p.read_bytes() for p in outputs}
+    assert all(read_raw_rgb(p).shape == (96, 128, 3) for p in outputs)
+
+    half = outputs[0].read_bytes()
+    outputs[0].write_bytes(half[: len(half) // 2])  # a partial file someone else left
+    proc = rawmeta("restore", src, "-r", "--out", out, "--format", "npy", "--quiet", check_rc=0)
+    assert table(proc.stdout) == {"done": 1, "skipped": 3, "failed": 0}
+    assert {p: p.read_bytes() for p in outputs} == first
+
+    proc = rawmeta("restore", src / "2024", "--out", tmp_path / "tiff", "--format", "tiff", "-j", "1", check_rc=0)
+    assert table(proc.stdout)["done"] == 3
+    for p in outputs:
+        tiff = read_raw_rgb(tmp_path / "tiff" / p.with_suffix(".tiff").name)
+        assert np.abs(tiff - np.load(p)).max() <= 1 / 65535
+
+
+def test_restore_refuses_two_jpegs_that_would_share_an_output(tmp_path, sample_pairs):
+    embedded(tmp_path / "src", sample_pairs)
+    shutil.copy(tmp_path / "src" / "img_0000.jpg", tmp_path / "src" / "img_0000.jpeg")
+    plan = restore_plan([tmp_path / "src"], tmp_path / "out", suffix=".npy")
+    outcomes = run_batch(plan.tasks)
+    assert [o.status for o in outcomes].count(FAILED) == 1
+    assert "img_0000.npy is also img_0000.jpeg's" in next(o.detail for o in outcomes if o.status == FAILED)
+
+
+def test_verify_passes_an_intact_archive_and_writes_nothing(tmp_path, sample_pairs):
+    embedded(tmp_path, sample_pairs)
+    before = snapshot(tmp_path)
+    proc = rawmeta("verify", tmp_path, "--restore", "--json", check_rc=0)
+    report = json.loads(proc.stdout)
+    assert report["summary"] == {"done": 3, "skipped": 0, "failed": 0}
+    assert proc.stderr.startswith("verify: 3 done, 0 skipped, 0 failed of 3")
+    for entry in report["files"]:
+        assert entry["status"] == "done" and "restores to" in entry["detail"] and "dB PSNR against IMG_" in entry["detail"]
+        psnr = float(entry["detail"].split("restores to ")[1].split(" dB")[0])
+        assert psnr > 20
+    assert snapshot(tmp_path) == before
+
+
+def test_verify_fails_what_an_archivist_must_not_trust(tmp_path, sample_pairs):
+    placed = embedded(tmp_path, sample_pairs)
+    (_, damaged), (_, edited), (_, fine) = placed
+    data = bytearray(damaged.read_bytes())
+    seg = container.ours(js.parse(bytes(data)))[0]
+    data[(seg.start + seg.end) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    pixels = np.asarray(Image.open(edited)).astype(np.float32) * 1.1
+    tmp = tmp_path / "edit.tmp"
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(tmp, "JPEG", quality=95)
+    edited.write_bytes(container.attach(tmp.read_bytes(), container.extract(edited.read_bytes()).payload))
+    tmp.unlink()
+    (tmp_path / "plain.jpg").write_bytes(sample_pairs[3][1])
+    (tmp_path / "orphan.dng").write_bytes(sample_pairs[3][0])
+    before = snapshot(tmp_path)
+    proc = rawmeta("verify", tmp_path, "--json")
+    assert_one_line_error(proc, 9, "4 of 5 files failed")
+    by_name = {Path(e["path"]).name: e for e in json.loads(proc.stdout)["files"]}
+    assert by_name[fine.name]["status"] == "done"
+    assert by_name[damaged.name]["status"] == FAILED and by_name[damaged.name]["code"] == 7
+    assert by_name[edited.name]["status"] == FAILED and "edited" in by_name[edited.name]["detail"]
+    assert by_name["plain.jpg"]["code"] == 6
+    assert by_name["orphan.dng"]["detail"].startswith("not paired")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["restore", "{dir}", "x.npy"], "is a directory: restoring folders needs --out OUTDIR"),
+    (["embed", "{dir}", "-o", "x.jpg"], "-o takes one JPEG to write"),
+    (["restore", "{dir}", "--out", "o", "--reference", "r.dng"], "--reference takes one JPEG"),
+    (["verify", "{dir}", "--pattern", "{name}.jpg"], "only the placeholder"),
+    (["embed", "{dir}/IMG_0000.DNG", "{dir}/img_0000.jpg", "--jobs", "2"], "--jobs applies to RAW files or folders"),
+    (["restore", "{dir}/img_0000.jpg", "o.npy", "--redo"], "--redo applies"),
+    (["verify", "{dir}/missing.jpg"], "no such file"),
+])
+def test_usage_errors_are_one_line(tmp_path, sample_pairs, argv, words):
+    place(tmp_path, sample_pairs)
+    before = snapshot(tmp_path)
+    assert_one_line_error(rawmeta(*(a.format(dir=tmp_path) if "{dir}" in a else a for a in argv)), 2, words)
+    assert snapshot(tmp_path) == before
+
+
+# Worker processes
+
+
+@dataclass(frozen=True)
+class Crash:
+    """A task that kills its worker process, as the kernel's OOM killer would."""
+
+    path: str
+
+    def run(self) -> Outcome:
+        os._exit(9)
+
+
+def test_parallel_jobs_give_the_outcomes_of_one_job(tmp_path, sample_pairs):
+    embedded(tmp_path / "src", sample_pairs)
+    one = run_batch(restore_plan([tmp_path / "src"], tmp_path / "one", suffix=".npy").tasks)
+    two = run_batch(restore_plan([tmp_path / "src"], tmp_path / "two", suffix=".npy").tasks, jobs=2)
+    assert [(o.status, Path(o.path).name) for o in one] == [(o.status, Path(o.path).name) for o in two]
+    assert {o.where for o in two}.isdisjoint({o.where for o in one})  # ran in other processes
+    for o in one:
+        assert np.array_equal(np.load(o.output), np.load(o.output.replace("/one/", "/two/")))
+
+
+def test_a_dead_worker_fails_only_its_own_task(tmp_path, sample_pairs):
+    embedded(tmp_path / "src", sample_pairs)
+    tasks = restore_plan([tmp_path / "src"], tmp_path / "out", suffix=".npy").tasks
+    tasks.insert(1, Crash(str(tmp_path / "crash.jpg")))
+    outcomes = run_batch(tasks, jobs=2)
+    assert [o.status for o in outcomes] == ["done", FAILED, "done", "done"]
+    assert outcomes[1].detail == "its worker process died (killed, or out of memory)"
+
+
+def test_run_never_raises_for_a_bad_file(tmp_path):
+    outcome = run(RestoreTask(str(tmp_path / "none.jpg"), str(tmp_path / "o.npy")))
+    assert outcome.status == FAILED and outcome.code == 3 and "no such file" in outcome.detail
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_outputs_and_a_rerun_finishes(tmp_path, sample_pairs):
+    src = tmp_path / "src"
+    for i in range(3):
+        embedded(src / str(i), sample_pairs)
+    out = tmp_path / "out"
+    argv = [RAWMETA, "restore", src, "-r", "--out", out, "--format", "npy", "-j", "1", "--quiet",
+            "--preset", "paper"]  # slow enough to be caught in flight
+    child = subprocess.Popen(list(map(str, argv)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(out.rglob("*.npy")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130 and err.startswith("rawmeta: error: interrupted after 1 of 9 files")
+    finished = list(out.rglob("*.npy"))
+    assert all(read_raw_rgb(p).shape == (96, 128, 3) for p in finished)
+    proc = rawmeta("restore", src, "-r", "--out", out, "--format", "npy", "--quiet", "--method", "rbf", check_rc=0)
+    assert table(proc.stdout) == {"done": 9 - len(finished), "skipped": len(finished), "failed": 0}
+    assert not [p for p in out.rglob("*") if "rawmeta-tmp" in p.name]
+
+
+# A real Dask cluster: `dask scheduler` and two `dask worker` processes on 127.0.0.1
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """The address of a local Dask scheduler with two one-thread workers; torn down after the module."""
+    pytest.importorskip("distributed", reason="Dask distributed is not installed (pip install -e '.[test]')")
+    folder = tmp_path_factory.mktemp("dask")
+    dask = str(Path(sys.executable).with_name("dask"))
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    scheduler_file = folder / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(scheduler_file)], cwd=folder, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        _wait_for(scheduler_file.exists, "the scheduler file")
+        for name in ("w1", "w2"):
+            procs.append(subprocess.Popen([dask, "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
+                                           "--no-dashboard", "--name", name, "--local-directory", str(folder / name)],
+                                          cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        address = json.loads(scheduler_file.read_text())["address"]
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+            workers = client.scheduler_info()["workers"].values()
+        yield address, {w["host"] for w in workers}, {w["id"] for w in workers}
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_for(condition, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not appear in {seconds} s")
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_embed_verify_restore_on_a_dask_cluster(tmp_path, sample_pairs, dask_cluster):
+    address, hosts, _ = dask_cluster
+    assert hosts == {"127.0.0.1"}
+    place(tmp_path / "src", sample_pairs)
+    (tmp_path / "src" / "broken.dng").write_bytes(b"II*\0 not a raw")
+    (tmp_path / "src" / "broken.jpg").write_bytes(sample_pairs[3][1])
+    proc = rawmeta("embed", tmp_path / "src", "--stride", "8", "--bits", "12", "--scheduler", address, "--quiet")
+    assert proc.returncode == 9 and table(proc.stdout) == {"done": 3, "skipped": 0, "failed": 1}
+    assert f"(on {address})" in proc.stdout and "broken.dng: cannot " in proc.stdout
+
+    (tmp_path / "src" / "broken.dng").unlink()
+    (tmp_path / "src" / "broken.jpg").unlink()
+    report = json.loads(rawmeta("verify", tmp_path / "src", "--restore", "--json", "--scheduler", address,
+                                check_rc=0).stdout)
+    assert report["summary"]["done"] == 3
+    pids = {e["where"] for e in report["files"]}
+    assert all(w.startswith(socket.gethostname() + ":") for w in pids)
+    assert len(pids) <= 2 and not any(w.endswith(f":{os.getpid()}") for w in pids)
+
+    proc = rawmeta("restore", tmp_path / "src", "--out", tmp_path / "out", "--format", "npy", "--scheduler", address,
+                   "--quiet", check_rc=0)
+    local = rawmeta("restore", tmp_path / "src", "--out", tmp_path / "local", "--format", "npy", "-j", "1",
+                    "--quiet", check_rc=0)
+    assert table(proc.stdout) == table(local.stdout) == {"done": 3, "skipped": 0, "failed": 0}
+    for p in (tmp_path / "out").iterdir():
+        assert np.array_equal(np.load(p), np.load(tmp_path / "local" / p.name))
+
+
+def test_an_unreachable_or_bad_scheduler_is_one_line(tmp_path, sample_pairs):
+    place(tmp_path, sample_pairs)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
+    for address, words in ((f"tcp://127.0.0.1:{port}", f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}"),
+                           ("127.0.0.1:8786", "not an address like tcp://HOST:PORT"),
+                           ("tls://127.0.0.1:8786", "not an address like tcp://HOST:PORT")):
+        assert_one_line_error(rawmeta("verify", tmp_path, "--scheduler", address), 10, words)
+
+
+def test_progress_bar_counts_files():
+    stream = io.StringIO()
+    bar = ProgressBar("embed", interval=0, stream=stream, unit="files")
+    bar(1, 4)
+    bar(4, 4)
+    bar.close()
+    assert "1/4 files   25.0 %" in stream.getvalue() and stream.getvalue().endswith("4/4 files  100.0 %  "
+                                                                                       "elapsed 00:00  ETA 00:00 \n")
