@@ -19,6 +19,7 @@ import click
 
 from rawmeta import embed as embed_api
 from rawmeta import report
+from rawmeta.allocator import tune_for_large_arrays
 from rawmeta.archive import embed_plan, restore_plan, verify_plan
 from rawmeta.budget import DEFAULT_BUDGET
 from rawmeta.errors import RawmetaError
@@ -61,7 +62,7 @@ def _fail(message: str, code: int) -> None:
 @click.group(cls=_Group, help=__doc__)
 @click.version_option(package_name="rawmeta")
 def main() -> None:
-    pass
+    tune_for_large_arrays()
 
 
 _device_opt = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import container, report
+from .allocator import tune_for_large_arrays
 from .embed import embed_file, read_jpeg
 from .errors import MismatchError, NoPayloadError, RawmetaError
 from .jpeg_pixels import check_frame
@@ -186,8 +187,10 @@ def run(task: Task, threads: int | None = None) -> Outcome:
     """Run one task, turning every problem into a failed :class:`Outcome` (never raises but for Ctrl-C).
 
     ``threads`` caps torch's CPU threads in this process first (one worker
-    of several should not use every core).
+    of several should not use every core). The process's malloc is tuned
+    for large arrays first (:mod:`rawmeta.allocator`).
     """
+    tune_for_large_arrays()
     if threads is not None:
         import torch
 

@@ -360,3 +360,12 @@ def test_progress_bar_counts_files():
     bar.close()
     assert "1/4 files   25.0 %" in stream.getvalue() and stream.getvalue().endswith("4/4 files  100.0 %  "
                                                                                        "elapsed 00:00  ETA 00:00 \n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux's")
+def test_malloc_thresholds_are_taken_even_where_dask_fixed_them():
+    # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536; mallopt must still take ours
+    code = "from rawmeta.allocator import tune_for_large_arrays as t; print(t(), t())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=os.environ | {"MALLOC_TRIM_THRESHOLD_": "65536"}).stdout
+    assert out.split() == ["True", "True"]
