@@ -27,9 +27,9 @@ from .embed import embed_file, read_jpeg
 from .errors import MismatchError, NoPayloadError, RawmetaError
 from .jpeg_pixels import check_frame
 from .jpeg_segments import parse
-from .outputs import read_raw_rgb
+from .outputs import read_raw_rgb, write_raw_rgb
 from .pairing import DEFAULT_PATTERN, Pairing, pair, scan
-from .restore import restore_bytes, restore_file
+from .restore import restore_bytes
 
 #: Exit code of a task that failed through a bug (as the CLI's internal error).
 EXIT_INTERNAL = 70
@@ -120,7 +120,8 @@ class RestoreTask:
             return Outcome(self.jpeg, SKIPPED, f"{self.output} is already complete", output=self.output)
         Path(self.output).parent.mkdir(parents=True, exist_ok=True)
         warnings: list[str] = []
-        restored = restore_file(self.jpeg, self.output, warn=warnings.append, **self.options)
+        restored = restore_bytes(data, warn=warnings.append, **self.options)
+        write_raw_rgb(self.output, restored.rgb, restored.payload.camera)
         h, w = restored.rgb.shape[:2]
         return Outcome(self.jpeg, DONE, "; ".join([f"{w} x {h} raw-RGB", *warnings]), output=self.output)
 
