@@ -14,20 +14,23 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from rawmeta import embed as embed_api
 from rawmeta import report
 from rawmeta.allocator import tune_for_large_arrays
 from rawmeta.archive import embed_plan, restore_plan, verify_plan
 from rawmeta.budget import DEFAULT_BUDGET
 from rawmeta.errors import RawmetaError
 from rawmeta.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg
-from rawmeta.userfiles import write_output
+from rawmeta.userfiles import read_jpeg, write_output
 
 from . import batch
 from .progress import ProgressBar
+
+if TYPE_CHECKING:  # embed imports torch: the commands that need it import it themselves
+    from rawmeta.embed import EmbedReport
 
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
@@ -151,8 +154,10 @@ def embed(paths: tuple[Path, ...], out: Path | None, source: Path | None, budget
         return
     if len(paths) != 2:
         raise click.UsageError("give a RAW and its JPEG, RAW files or folders (or --from OLD JPEG)")
-    r = embed_api.embed_file(*paths, out, budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
-                             same_grid=force_same_grid)
+    from rawmeta.embed import embed_file
+
+    r = embed_file(*paths, out, budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
+                   same_grid=force_same_grid)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
     h, w = p.grid.height, p.grid.width
@@ -165,7 +170,7 @@ def _budget(budget: float | None, stride: int | None, bits: int | None) -> float
     return DEFAULT_BUDGET if budget is None and stride is None and bits is None else budget
 
 
-def _summary(r: embed_api.EmbedReport) -> str:
+def _summary(r: EmbedReport) -> str:
     return (f"{r.payload.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
             f"refinement blocks): {r.added_bytes} bytes in {r.segment_count} segment(s), "
             f"{r.percent_of_jpeg:.2f} % of the JPEG")
@@ -198,7 +203,9 @@ def inspect(jpeg: Path, as_json: bool) -> None:
 @_out_opt
 def strip(jpeg: Path, out: Path | None) -> None:
     """Remove rawmeta data from JPEG, giving back the file as it was before embed."""
-    target = embed_api.strip_file(jpeg, out)
+    from rawmeta.embed import strip_file
+
+    target = strip_file(jpeg, out)
     click.echo(f"removed rawmeta data -> {target}")
 
 
@@ -331,7 +338,7 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
 
     srgb, alignment = None, None
     if jpeg_path is not None:
-        data = embed_api.read_jpeg(jpeg_path)
+        data = read_jpeg(jpeg_path)
         srgb = decode_jpeg(data)
         try:
             alignment = report.inspect_bytes(data).payload.alignment

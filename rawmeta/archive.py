@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -23,13 +24,12 @@ import numpy as np
 
 from . import container, report
 from .allocator import tune_for_large_arrays
-from .embed import embed_file, read_jpeg
 from .errors import MismatchError, NoPayloadError, RawmetaError
 from .jpeg_pixels import check_frame
 from .jpeg_segments import parse
 from .outputs import read_raw_rgb, write_raw_rgb
 from .pairing import DEFAULT_PATTERN, Pairing, pair, scan
-from .restore import restore_bytes
+from .userfiles import read_jpeg
 
 #: Exit code of a task that failed through a bug (as the CLI's internal error).
 EXIT_INTERNAL = 70
@@ -91,6 +91,9 @@ class EmbedTask:
             if carried is not None:
                 return Outcome(self.raw, SKIPPED, f"{_name(self.jpeg)} already carries valid rawmeta data "
                                                   f"({carried.added_bytes} bytes)")
+        # torch comes with embed and restore: imported by the tasks that need them, so a verify starts fast
+        from .embed import embed_file
+
         r = embed_file(self.raw, self.jpeg, **self.options)
         expected = "" if math.isnan(r.payload.expected_psnr) else f", expected {r.payload.expected_psnr:.2f} dB"
         return Outcome(self.raw, DONE, f"{r.added_bytes} bytes into {_name(self.jpeg)} "
@@ -118,6 +121,8 @@ class RestoreTask:
             return Outcome(self.jpeg, SKIPPED, "carries no rawmeta data")
         if not self.redo and _is_complete(Path(self.output), data):
             return Outcome(self.jpeg, SKIPPED, f"{self.output} is already complete", output=self.output)
+        from .restore import restore_bytes
+
         Path(self.output).parent.mkdir(parents=True, exist_ok=True)
         warnings: list[str] = []
         restored = restore_bytes(data, warn=warnings.append, **self.options)
@@ -156,6 +161,8 @@ class VerifyTask:
         return Outcome(self.jpeg, DONE, "; ".join(notes))
 
     def _restore(self, data: bytes) -> str:
+        from .restore import restore_bytes
+
         restored = restore_bytes(data, **self.options)
         if not np.isfinite(restored.rgb).all():
             raise RawmetaError("the restore gave non-finite values")
@@ -193,9 +200,7 @@ def run(task: Task, threads: int | None = None) -> Outcome:
     """
     tune_for_large_arrays()
     if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
+        limit_threads(threads)
     start = time.monotonic()
     try:
         outcome = task.run()
@@ -277,6 +282,13 @@ def _with_refusals(tasks: list[Task], pairing: Pairing) -> list[Task]:
 def _abs(path: Path) -> str:
     """Absolute, so worker processes and cluster workers find the file whatever their folder."""
     return str(path.absolute())
+
+
+def limit_threads(threads: int) -> None:
+    """Cap torch's CPU threads in this process, whether torch is imported yet or not."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when it is first imported
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def _valid_payload(jpeg: bytes) -> report.Inspection | None:

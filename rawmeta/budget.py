@@ -30,13 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import container, highlights, metrics, prediction, refinement
+from . import container, metrics, prediction, refinement
 from . import payload as pl
 from .alignment import Alignment
 from .camera import CameraFacts
 from .errors import UsageError
 from .patches import DEFAULT_PATCH, PatchGrid
-from .reconstruct import as_unit_float, reconstruct, resolve_device, restorable
 from .refinement import Refinement
 from .sample_coding import dequantize, quantization_psnr, quantize
 from .sampling import DEFAULT_STRIDE, Grid
@@ -86,6 +85,9 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str) -> f
     grid serves those, and clipped areas (where the error is largest, and
     quantization matters least) are left to refinement.
     """
+    # reconstruct (and torch) is imported where a restore runs, so that DEFAULT_BUDGET comes without it
+    from .reconstruct import reconstruct
+
     h, w = rgb.shape[:2]
     grid = Grid.centred(h, w, stride)
     layout = PatchGrid.for_image(h, w, DEFAULT_PATCH)
@@ -119,6 +121,8 @@ def choose_base(rgb: np.ndarray, srgb: np.ndarray, make, limit: int | None, stri
     Fewer bits are tried only if no stride fits and ``bits_fixed`` is false.
     Raises BudgetError if nothing fits.
     """
+    from .reconstruct import restorable
+
     h, w = rgb.shape[:2]
     strides = [s for s in ((stride,) if stride is not None else BASE_STRIDES)
                if h > s // 2 and w > s // 2 and (s == stride or restorable(Grid.centred(h, w, s)))]
@@ -280,6 +284,8 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
     BudgetError
         If no payload fits the budget.
     """
+    from .reconstruct import resolve_device
+
     def make(base: Base, **extra) -> pl.Payload:
         return pl.Payload(grid=base.grid, bits=base.bits, samples=base.samples, camera=camera,
                           image_hash=image_hash, budget=budget or 0.0, alignment=alignment, **extra)
@@ -304,6 +310,9 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
 def reader_restore(rgb: np.ndarray, srgb: np.ndarray, base: Base, device: str) -> tuple[np.ndarray, bool]:
     """The fast preset's restore from the base samples as the reader will run it, and whether the
     highlight interpolation (kept in the result if so) makes it better."""
+    from . import highlights
+    from .reconstruct import as_unit_float, reconstruct, resolve_device
+
     values = dequantize(base.samples, base.bits)
     pred = reconstruct(srgb, values, base.grid, device=device, highlights_hint=False)
     with_highlights = pred.copy()

@@ -23,10 +23,7 @@ from .errors import JpegError, MismatchError
 from .jpeg_pixels import check_frame, decode_jpeg, exif_orientation
 from .rawfile import read_raw
 from .sampling import DEFAULT_STRIDE, Grid
-from .userfiles import read_input, target_path, write_output
-
-#: Largest JPEG rawmeta reads (bytes).
-MAX_JPEG_BYTES = 512 * 1024**2
+from .userfiles import read_jpeg, target_path, write_output
 
 
 @dataclass(frozen=True)
@@ -173,8 +170,3 @@ def strip_file(jpeg_path: str | os.PathLike, out: str | os.PathLike | None = Non
     target = target_path(jpeg_path, out)
     write_output(target, stripped)
     return target
-
-
-def read_jpeg(path: str | os.PathLike) -> bytes:
-    """The bytes of a JPEG file, with file-system problems reported as JpegError."""
-    return read_input(path, "JPEG", JpegError, MAX_JPEG_BYTES)

@@ -9,9 +9,9 @@ from . import container
 from . import jpeg_segments as js
 from . import payload as pl
 from .alignment import Alignment
-from .embed import read_jpeg
 from .fingerprint import ImageChange, compare
 from .jpeg_pixels import decode_jpeg
+from .userfiles import read_jpeg
 
 
 @dataclass(frozen=True)

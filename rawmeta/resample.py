@@ -3,8 +3,6 @@ bilinear interpolation."""
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 
 def block_mean(image: np.ndarray, k: int) -> np.ndarray:
@@ -19,6 +17,9 @@ def block_mean(image: np.ndarray, k: int) -> np.ndarray:
 
 def _separable(image: np.ndarray, taps_x: np.ndarray, taps_y: np.ndarray) -> np.ndarray:
     """``image`` (H x W or H x W x C) convolved with odd-length taps along x and y, edges replicated."""
+    import torch  # here, so that reading payloads (inspect, verify) does not import torch
+    import torch.nn.functional as F
+
     t = torch.from_numpy(np.require(image, np.float32, ["C", "W"]))
     t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[:, None]
     kx = torch.from_numpy(taps_x.astype(np.float32)).view(1, 1, 1, -1)

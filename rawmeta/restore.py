@@ -10,13 +10,12 @@ import numpy as np
 from . import container
 from . import jpeg_segments as js
 from . import payload as pl
-from .embed import read_jpeg
 from .errors import MismatchError, UsageError
 from .fingerprint import ImageChange, compare
 from .jpeg_pixels import decode_jpeg
 from .outputs import check_suffix, write_raw_rgb
 from .reconstruct import Progress, reconstruct
-from .userfiles import target_path
+from .userfiles import read_jpeg, target_path
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ import numpy as np
 from . import container
 from . import jpeg_segments as js
 from . import payload as pl
-from .embed import EmbedReport, embed_bytes, read_jpeg
+from .embed import EmbedReport, embed_bytes
 from .errors import MismatchError, NoPayloadError
 from .fingerprint import compare, fingerprint
 from .jpeg_pixels import decode_jpeg
 from .metrics import psnr
-from .userfiles import target_path, write_output
+from .userfiles import read_jpeg, target_path, write_output
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,10 @@ import os
 from pathlib import Path
 
 from .atomic import atomic_write_bytes
-from .errors import OutputError, RawmetaError
+from .errors import JpegError, OutputError, RawmetaError
+
+#: Largest JPEG rawmeta reads (bytes).
+MAX_JPEG_BYTES = 512 * 1024**2
 
 
 def read_input(path: str | os.PathLike, what: str, error: type[RawmetaError], limit: int) -> bytes:
@@ -26,6 +29,11 @@ def read_input(path: str | os.PathLike, what: str, error: type[RawmetaError], li
         raise error(f"cannot read {what} {name}: it is a folder") from None
     except OSError as exc:
         raise error(f"cannot read {what} {name}: {exc.strerror}") from None
+
+
+def read_jpeg(path: str | os.PathLike) -> bytes:
+    """The bytes of a JPEG file, with file-system problems reported as JpegError."""
+    return read_input(path, "JPEG", JpegError, MAX_JPEG_BYTES)
 
 
 def target_path(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:

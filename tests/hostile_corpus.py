@@ -560,6 +560,7 @@ def run_limited(argvs: list[list[str]], headroom: int = MEMORY_HEADROOM) -> list
     from click.testing import CliRunner
 
     from cli.main import main
+    from rawmeta import embed, restore  # noqa: F401  the commands import these (and torch) on first use
 
     vm = next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
               if line.startswith("VmSize:"))

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from cli.main import main as rawmeta_main
+from rawmeta import embed, restore  # noqa: F401  the commands import these (and torch) on first use: once here
 from rawmeta.atomic import TEMP_MARKER
 
 

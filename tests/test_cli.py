@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -310,3 +312,11 @@ def test_the_jpeg_s_orientation_tag_is_what_the_restored_dng_carries(work):
 
     with rawpy.imread(str(folder / "r.dng")) as restored:
         assert restored.sizes.flip == 5  # LibRaw's flip code for EXIF 8
+
+
+def test_commands_that_only_read_payloads_start_without_torch():
+    # torch's import takes about 2 s; inspect, strip, verify and the batch workers do not need it
+    code = ("import sys, cli.main, rawmeta, rawmeta.report, rawmeta.archive, rawmeta.batch; "
+            "print('torch' in sys.modules); import rawmeta.reconstruct; print(callable(rawmeta.reconstruct))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
