@@ -194,7 +194,7 @@ def inspect(jpeg: Path, as_json: bool) -> None:
     found = report.inspect_file(jpeg)
     info = found.as_dict()
     click.echo(json.dumps(info, indent=2) if as_json else report.format_text(info))
-    if found.change.kind not in ("unchanged", "rewritten"):
+    if not found.change.pixels_kept:
         click.echo(f"rawmeta: warning: {found.change.describe()}", err=True)
 
 

@@ -154,7 +154,7 @@ class VerifyTask:
         if found.change.kind == "edited":
             raise MismatchError(found.change.describe())
         notes = [f"intact: {found.payload.sample_count} samples, {found.added_bytes} bytes"]
-        if found.change.kind not in ("unchanged", "rewritten"):
+        if not found.change.pixels_kept:
             notes.append(found.change.describe())
         if self.restore:
             notes.append(self._restore(data))
@@ -297,7 +297,7 @@ def _valid_payload(jpeg: bytes) -> report.Inspection | None:
         found = report.inspect_bytes(jpeg)
     except RawmetaError:
         return None
-    return found if found.change.kind in ("unchanged", "rewritten") else None
+    return found if found.change.pixels_kept else None
 
 
 def _is_complete(output: Path, jpeg: bytes) -> bool:

@@ -124,6 +124,11 @@ class ImageChange:
             return "rewritten"
         return "re-encoded" if self.rms <= EDITED_RMS else "edited"
 
+    @property
+    def pixels_kept(self) -> bool:
+        """The pixels are known to be those the payload was made for (``unchanged`` or ``rewritten``)."""
+        return self.kind in ("unchanged", "rewritten")
+
     def describe(self) -> str:
         """One sentence for the user; empty when unchanged."""
         kind = self.kind

@@ -43,7 +43,7 @@ def restore_bytes(jpeg: bytes, *, warn: Callable[[str], None] | None = None,
     change = compare(payload.fingerprint, srgb, payload.image_hash == js.image_data_hash(carried.layout))
     if change.kind == "edited" and not allow_edited:
         raise MismatchError(change.describe() + " (--force restores anyway)")
-    if change.kind in ("re-encoded", "changed", "edited") and warn is not None:
+    if not change.pixels_kept and warn is not None:
         warn(change.describe())
     try:
         rgb = reconstruct(srgb, payload, progress=progress, **options)

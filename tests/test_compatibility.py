@@ -403,19 +403,13 @@ def test_imagemagick_resize_keeps_payload_but_restore_refuses(embedded, untouche
 
 
 @pytest.mark.slow
-@require_tool("darktable-cli")
-def test_darktable_reexport_drops_payload(embedded, tmp_path):
-    src, dst = _out(embedded, "darktable.jpg")
-    darktable(src, dst, tmp_path)
-    assert_jpeginfo_ok(dst)
-    _assert_payload_gone(dst)
-
-
-@pytest.mark.slow
-@require_tool("rawtherapee-cli")
-def test_rawtherapee_reexport_drops_payload(embedded, tmp_path):
-    src, dst = _out(embedded, "rawtherapee.jpg")
-    rawtherapee(src, dst, tmp_path)
+@pytest.mark.parametrize("export", [
+    pytest.param(darktable, id="darktable", marks=require_tool("darktable-cli")),
+    pytest.param(rawtherapee, id="rawtherapee", marks=require_tool("rawtherapee-cli")),
+])
+def test_raw_developer_reexport_drops_payload(embedded, tmp_path, export):
+    src, dst = _out(embedded, f"{export.__name__}.jpg")
+    export(src, dst, tmp_path)
     assert_jpeginfo_ok(dst)
     _assert_payload_gone(dst)
 
