@@ -2,11 +2,12 @@
 
 The byte layout is specified in docs/FORMAT.md ("Payload"); this module is
 its reference implementation. All integers are big-endian. rawmeta writes
-version 4 and reads versions 1 to 4. Versions 2 and later code the samples
+version 5 and reads versions 1 to 5. Versions 2 and later code the samples
 against predictions from the decoded JPEG (``prediction``), so reading one
 needs the JPEG's pixels; version 3 adds where the JPEG's grid lies in the
 RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
-(``fingerprint``).
+(``fingerprint``), version 5 a flag for an alternating sampling grid
+(``sampling.Grid.alternate``).
 """
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ from .refinement import Refinement
 from .sampling import Grid
 
 MAGIC = b"RMPL"
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 CHANNELS = 3
 #: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
 FLAG_HIGHLIGHTS = 1
+#: Header flag bit 1 (version 5 and later): the sampling grid alternates (``sampling.Grid.alternate``).
+FLAG_ALTERNATE = 2
 #: Refinement block sizes a reader accepts (bounds the block map before it is allocated).
 MIN_BLOCK, MAX_BLOCK = 8, 256
 #: JPEG frames are at most 65535 x 65535 pixels.
@@ -85,7 +88,7 @@ class Payload:
         Where the JPEG's grid lies in the RAW's raw-RGB and how well their
         content matched; None for version 1 and 2 payloads (same grid).
     fingerprint : Fingerprint, optional
-        The fingerprint of the JPEG's pixels read from a version 4 payload
+        The fingerprint of the JPEG's pixels read from a version 4 or later payload
         (``fingerprint.fingerprint``); None for older ones. ``pack`` takes
         it from the pixels it is given, not from here.
     version : int
@@ -152,7 +155,7 @@ def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndar
 
 
 def pack(payload: Payload, srgb: np.ndarray) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 4); ``srgb`` is the JPEG's decoded uint8 pixels."""
+    """Serialise a payload (docs/FORMAT.md, version 5); ``srgb`` is the JPEG's decoded uint8 pixels."""
     grid = payload.grid
     if srgb.shape[:2] != (grid.height, grid.width):
         raise ValueError(f"the sRGB is {srgb.shape[1]} x {srgb.shape[0]}, the payload's grid "
@@ -172,7 +175,7 @@ def pack(payload: Payload, srgb: np.ndarray) -> bytes:
             _FIXED.pack(
                 MAGIC,
                 FORMAT_VERSION,
-                FLAG_HIGHLIGHTS if payload.highlights else 0,
+                (FLAG_HIGHLIGHTS if payload.highlights else 0) | (FLAG_ALTERNATE if grid.alternate else 0),
                 grid.width,
                 grid.height,
                 grid.stride,
@@ -239,8 +242,11 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
         raise MismatchError(f"the payload is for a {width} x {height} image, the JPEG is {srgb.shape[1]} x "
                             f"{srgb.shape[0]}" + ("; turned a quarter since embedding? `jpegtran -copy all "
                                                   "-rotate 90` (or 270) turns it back" if turned else ""))
+    known_flags = FLAG_HIGHLIGHTS | (FLAG_ALTERNATE if version >= 5 else 0)
+    if flags & ~known_flags:
+        raise PayloadError(f"rawmeta payload uses unknown coding (filter {filt}, compression {comp}, flags {flags})")
     try:
-        grid = Grid(height, width, stride, off_y, off_x)
+        grid = Grid(height, width, stride, off_y, off_x, alternate=bool(flags & FLAG_ALTERNATE))
     except ValueError as exc:
         raise PayloadError(f"rawmeta payload has an invalid grid: {exc}") from None
     if channels != CHANNELS or count != grid.count:
@@ -248,7 +254,7 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     if not sample_coding.MIN_BITS <= bits <= sample_coding.MAX_BITS:
         raise PayloadError(f"rawmeta payload declares an unsupported sample depth of {bits} bits")
     expected_filter = sample_coding.FILTER_ROW_DELTA_GREEN if version == 1 else sample_coding.FILTER_PREDICTED
-    if filt != expected_filter or comp != sample_coding.COMPRESSION_ZSTD or flags & ~FLAG_HIGHLIGHTS:
+    if filt != expected_filter or comp != sample_coding.COMPRESSION_ZSTD:
         raise PayloadError(f"rawmeta payload uses unknown coding (filter {filt}, compression {comp}, flags {flags})")
     if version >= 2 and srgb is None:  # before anything sized by the header is built
         raise ValueError(f"a version {version} payload needs the JPEG's decoded pixels to decode its samples")

@@ -2,8 +2,14 @@
 
 Samples sit on one global grid over the JPEG's stored pixel grid: rows
 ``offset_y, offset_y + stride, ...`` below ``height`` and columns
-``offset_x, offset_x + stride, ...`` below ``width``. Positions are implied
-by these five numbers and never stored.
+``offset_x, offset_x + stride, ...`` below ``width``. On an *alternating*
+grid every odd-numbered sample row and column is moved one pixel further
+(rows ``offset_y, offset_y + stride + 1, offset_y + 2 stride, ...``), so that
+with an even stride the samples fall on all four pixels of each 2 x 2 colour
+filter cell instead of on one: a camera's demosaicing leaves raw-RGB with
+different statistics at each of the four, and a restore that only ever sees
+one of them fits the other three worse (docs/RESTORE.md). Positions are
+implied by these six numbers and never stored.
 """
 from __future__ import annotations
 
@@ -23,12 +29,15 @@ class Grid:
     stride: int = DEFAULT_STRIDE
     offset_y: int = DEFAULT_STRIDE // 2
     offset_x: int = DEFAULT_STRIDE // 2
+    alternate: bool = False
 
     def __post_init__(self) -> None:
         if self.stride < 1:
             raise ValueError(f"stride must be at least 1, not {self.stride}")
         if not (0 <= self.offset_y < self.stride and 0 <= self.offset_x < self.stride):
             raise ValueError("grid offsets must lie in [0, stride)")
+        if self.alternate and (self.stride % 2 or max(self.offset_y, self.offset_x) + 1 >= self.stride):
+            raise ValueError("an alternating grid needs an even stride and offsets below stride - 1")
         if self.height <= self.offset_y or self.width <= self.offset_x:
             raise ValueError(
                 f"a {self.height} x {self.width} image is too small for stride {self.stride}"
@@ -36,16 +45,18 @@ class Grid:
 
     @classmethod
     def centred(cls, height: int, width: int, stride: int = DEFAULT_STRIDE) -> Grid:
-        """The default grid: each sample at the centre (rounded down) of its stride x stride cell."""
-        return cls(height, width, stride, stride // 2, stride // 2)
+        """The default grid: each sample at the centre (rounded down) of its stride x stride cell.
+
+        Even strides of 4 and more alternate (odd-numbered rows and columns
+        one pixel past the centre), so the samples cover all four pixels of
+        a 2 x 2 colour filter cell; odd strides do so by themselves.
+        """
+        return cls(height, width, stride, stride // 2, stride // 2, alternate=stride % 2 == 0 and stride >= 4)
 
     @property
     def shape(self) -> tuple[int, int]:
         """Number of sample rows and columns."""
-        return (
-            -(-(self.height - self.offset_y) // self.stride),
-            -(-(self.width - self.offset_x) // self.stride),
-        )
+        return len(self.rows()), len(self.cols())
 
     @property
     def count(self) -> int:
@@ -58,13 +69,26 @@ class Grid:
         """Fraction of the image's pixels that are sampled."""
         return self.count / (self.height * self.width)
 
+    @property
+    def covers_phases(self) -> bool:
+        """Whether the samples fall on all four pixels (row and column parities) of 2 x 2 cells."""
+        rows, cols = self.rows(), self.cols()
+        return len(np.unique(rows % 2)) == 2 and len(np.unique(cols % 2)) == 2
+
     def rows(self) -> np.ndarray:
         """Pixel row of each sample row."""
-        return np.arange(self.offset_y, self.height, self.stride)
+        return self._axis(self.offset_y, self.height)
 
     def cols(self) -> np.ndarray:
         """Pixel column of each sample column."""
-        return np.arange(self.offset_x, self.width, self.stride)
+        return self._axis(self.offset_x, self.width)
+
+    def _axis(self, offset: int, size: int) -> np.ndarray:
+        at = np.arange(offset, size, self.stride)
+        if self.alternate:
+            at = at + np.arange(len(at)) % 2
+            at = at[at < size]
+        return at
 
     def positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Pixel row and column of every sample, row-major (the payload's order)."""
@@ -77,4 +101,6 @@ class Grid:
             raise ValueError(
                 f"image is {image.shape[0]} x {image.shape[1]}, grid is for {self.height} x {self.width}"
             )
+        if self.alternate:
+            return image[np.ix_(self.rows(), self.cols())]
         return image[self.offset_y :: self.stride, self.offset_x :: self.stride]

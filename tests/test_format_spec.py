@@ -83,7 +83,7 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     assert hashlib.sha256(body).digest() == payload[-32:]
     (magic, version, flags, W, H, S, Ox, Oy, B, ch, count, filt, comp, ihash, C) = struct.unpack(
         ">4sHHIIHHHBBIBB32sI", body[:66])
-    assert magic == b"RMPL" and version == 4 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1)
+    assert magic == b"RMPL" and version == 5 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1, 2, 3)
     cam = body[66 : 66 + C]
     m = cam[0]
     make = cam[1 : 1 + m].decode()
@@ -127,11 +127,16 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     (N,) = struct.unpack(">I", body[pos + 4 : pos + 8])
     coded = body[pos + 8 : pos + 8 + N]
     assert pos + 8 + N == len(body)
-    rows, cols = -(-(H - Oy) // S), -(-(W - Ox) // S)
+    # Grid rows and columns; on an alternating grid (flag bit 1) every odd-numbered one is one pixel further.
+    alternate = bool(flags & 2)
+    assert not alternate or (S % 2 == 0 and max(Ox, Oy) < S - 1)
+    grid_ys = [y for i in range(-(-(H - Oy) // S)) if (y := Oy + S * i + (i % 2 if alternate else 0)) < H]
+    grid_xs = [x for j in range(-(-(W - Ox) // S)) if (x := Ox + S * j + (j % 2 if alternate else 0)) < W]
+    rows, cols = len(grid_ys), len(grid_xs)
     assert count == rows * cols
     # Sample positions: the grid row-major, then refined blocks row-major, each block's lattice row by row.
-    ys = [Oy + S * i for i in range(rows) for j in range(cols)]
-    xs = [Ox + S * j for i in range(rows) for j in range(cols)]
+    ys = [y for y in grid_ys for x in grid_xs]
+    xs = [x for y in grid_ys for x in grid_xs]
     depth = [B] * count
     for by in range(bh):
         for bx in range(bw):
@@ -152,7 +157,8 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     e = ((z >> 1) ^ -(z & 1)).T
     q = spec_predictions(D, np.array(ys), np.array(xs), a, depth) + e
     assert (q >= 0).all() and (q <= (2 ** depth - 1)[:, None]).all()
-    return dict(W=W, H=H, S=S, Ox=Ox, Oy=Oy, B=B, hash=ihash, make=make, model=model, bits=bits,
+    return dict(W=W, H=H, S=S, Ox=Ox, Oy=Oy, alternate=alternate, grid_ys=np.array(grid_ys), grid_xs=np.array(grid_xs),
+                B=B, hash=ihash, make=make, model=model, bits=bits,
                 black=black, white=white, cfa=cfa, wb=wb, matrix=matrix if has_matrix else None,
                 illuminant=illuminant, orientation=orientation, highlights=bool(flags & 1),
                 expected_psnr=expected_psnr, budget=budget, kind=kind, match=match, raw_size=raw_size,
@@ -172,11 +178,12 @@ def test_second_reader_agrees(tmp_path, budget, stride, bits):
     got = spec_decode(spec_payload(segments), decode_jpeg(jpeg))
     g = payload.grid
     bits = payload.bits
-    assert (got["W"], got["H"], got["S"], got["Ox"], got["Oy"], got["B"]) == (g.width, g.height, g.stride,
-                                                                           g.offset_x, g.offset_y, bits)
+    assert (got["W"], got["H"], got["S"], got["Ox"], got["Oy"], got["alternate"], got["B"]) == (
+        g.width, g.height, g.stride, g.offset_x, g.offset_y, g.alternate, bits)
+    assert got["alternate"] == (g.stride % 2 == 0)  # the writer's default grid alternates with even strides
     assert np.array_equal(got["q"], payload.samples)
-    expected_q = np.floor(np.clip(raw.rgb[g.offset_y :: g.stride, g.offset_x :: g.stride].astype(np.float64), 0, 1)
-                          * (2**bits - 1) + 0.5)
+    picked = raw.rgb[np.ix_(got["grid_ys"], got["grid_xs"])].astype(np.float64)
+    expected_q = np.floor(np.clip(picked, 0, 1) * (2**bits - 1) + 0.5)
     assert np.array_equal(got["q"], expected_q)
     ref = payload.refinement or rawmeta.Refinement.empty(g.height, g.width, bits)
     assert np.array_equal(got["levels"], ref.levels) and (got["strides"], got["depths"]) == (ref.strides, ref.depths)
@@ -230,7 +237,7 @@ def test_second_reader_maps_an_aligned_jpeg_into_the_raw(tmp_path):
     got = spec_decode(spec_payload(spec_segments(embedded)[0]), decode_jpeg(jpeg))
     assert got["kind"] == 1 and got["raw_size"] == (200, 300) and got["match"] > 0.9
     m = np.array(got["mapping"]).reshape(2, 3)
-    rows, cols = np.mgrid[got["Oy"] : got["H"] : got["S"], got["Ox"] : got["W"] : got["S"]]
+    rows, cols = np.meshgrid(got["grid_ys"], got["grid_xs"], indexing="ij")
     x = m[0, 0] * cols + m[0, 1] * rows + m[0, 2]
     y = m[1, 0] * cols + m[1, 1] * rows + m[1, 2]
     assert np.array_equal(x, np.round(x)) and np.array_equal(y, np.round(y))  # a pure crop and turn

@@ -36,14 +36,14 @@ def refined_payload() -> pl.Payload:
 
 
 def refinement_offset(body: bytes) -> int:
-    """Offset of the refinement block in a version 4 body of a same-grid payload of an image at least 8 x 8
+    """Offset of the refinement block in a version 4 or 5 body of a same-grid payload of an image at least 8 x 8
     (docs/FORMAT.md, section 3): after the fixed header, the camera block, the estimates, a 5-byte alignment
     block, a fingerprint block of 8 x 8 cells and 39 coefficients."""
     return 66 + int.from_bytes(body[62:66], "big") + 8 + 5 + 6 + 3 * 64 + 156
 
 
 def sample_length_offset(body: bytes) -> int:
-    """Offset of the u32 coded-sample length in a version 4 body of a same-grid payload."""
+    """Offset of the u32 coded-sample length in a version 4 or 5 body of a same-grid payload."""
     pos = refinement_offset(body)
     levels = body[pos + 2]
     pos += 3 + 2 * levels
@@ -55,7 +55,7 @@ def test_round_trip_keeps_everything():
     p = payload_for(J, bits=12)
     u = pl.unpack(packed(p), SRGB)
     assert u.grid == p.grid and u.bits == p.bits and u.camera == p.camera and u.image_hash == p.image_hash
-    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 4
+    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 5
     assert u.values().dtype == np.float32 and u.values().max() <= 1.0
     assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0
     assert u.refinement is not None and not u.refinement.levels.any() and len(u.refined) == 0
@@ -190,13 +190,26 @@ def test_sha_mismatch_message():
 
 
 def test_unknown_version_is_named():
-    with pytest.raises(PayloadError, match="format version 5; this rawmeta reads versions 1, 2, 3, 4"):
-        pl.unpack(patch_header(packed(), ">H", 4, 5), SRGB)
+    with pytest.raises(PayloadError, match="format version 6; this rawmeta reads versions 1, 2, 3, 4, 5"):
+        pl.unpack(patch_header(packed(), ">H", 4, 6), SRGB)
 
 
 def test_unknown_flags_are_refused():
-    with pytest.raises(PayloadError, match="flags 2"):
-        pl.unpack(patch_header(packed(), ">H", 6, 2), SRGB)
+    with pytest.raises(PayloadError, match="flags 4"):
+        pl.unpack(patch_header(packed(), ">H", 6, 4), SRGB)
+
+
+def test_the_alternating_grid_is_flag_bit_1_of_version_5():
+    for alternate in (False, True):
+        p = dataclasses.replace(payload_for(J), grid=dataclasses.replace(payload_for(J).grid, alternate=alternate))
+        p = dataclasses.replace(p, samples=np.zeros((*p.grid.shape, 3), np.uint16))
+        data = packed(p)
+        assert struct.unpack_from(">H", data, 6)[0] & pl.FLAG_ALTERNATE == (pl.FLAG_ALTERNATE if alternate else 0)
+        assert pl.unpack(data, SRGB).grid == p.grid
+    with pytest.raises(PayloadError, match="flags 3"):  # version 4 had no such flag
+        pl.unpack(patch_header(data, ">HH", 4, 4, 3), SRGB)
+    with pytest.raises(PayloadError, match="invalid grid: an alternating grid needs an even stride"):
+        pl.unpack(patch_header(data, ">H", 16, 7), SRGB)
 
 
 def test_absurd_size_is_refused_before_decoding():

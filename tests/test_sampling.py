@@ -40,3 +40,27 @@ def test_positions_are_row_major():
     rows, cols = g.positions()
     assert rows.tolist() == [1, 1, 4, 4] and cols.tolist() == [2, 5, 2, 5]
     assert np.array_equal(np.arange(35).reshape(5, 7)[rows, cols], g.sample(np.arange(35).reshape(5, 7, 1)).ravel())
+
+
+def test_default_grid_alternates_to_cover_all_four_pixels_of_2x2_cells():
+    g = Grid.centred(1448, 2176)
+    assert g.alternate and g.covers_phases
+    assert g.rows()[:4].tolist() == [4, 13, 20, 29] and g.cols()[:4].tolist() == [4, 13, 20, 29]
+    rows, cols = g.positions()
+    cells = np.bincount((rows % 2) * 2 + cols % 2, minlength=4)
+    assert cells.min() > 0.24 * g.count  # each pixel of the cell holds about a quarter of the samples
+    assert not Grid(1448, 2176, 8, 4, 4).covers_phases  # payload versions 1-4
+    assert Grid.centred(100, 100, 3).covers_phases and not Grid.centred(100, 100, 3).alternate
+
+
+def test_alternating_grid_drops_a_moved_sample_past_the_edge():
+    g = Grid(13, 21, 8, 4, 4, alternate=True)  # row 1 would be 13, column 2 is 20
+    assert g.rows().tolist() == [4] and g.cols().tolist() == [4, 13, 20] and g.shape == (1, 3)
+    img = np.arange(13 * 21).reshape(13, 21, 1)
+    assert g.sample(img)[..., 0].tolist() == [[img[4, 4, 0], img[4, 13, 0], img[4, 20, 0]]]
+
+
+@pytest.mark.parametrize("stride,offset", [(7, 3), (8, 7), (2, 1)])
+def test_alternating_grid_needs_an_even_stride_and_room_to_move(stride, offset):
+    with pytest.raises(ValueError, match="alternating grid"):
+        Grid(100, 100, stride, offset, 0, alternate=True)
