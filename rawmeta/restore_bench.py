@@ -11,8 +11,9 @@ Each RAW is restored from two JPEGs (regimes):
     (the integer offset found by :func:`common_area`) and the render is
     saved by Pillow as a quality-95 JPEG.
 
-The JPEG is embedded with a plain payload (stride 8, 12-bit, no budget and
-so no refinement blocks: the methods are compared on the same samples) and
+The JPEG is embedded with a plain payload (stride 8 on the default
+alternating grid, 12-bit, no budget and so no refinement blocks: the methods
+are compared on the same samples) and
 restored: the fast preset
 over the whole image; the fast preset, the RBF baseline and the paper preset
 (about 2 CPU-minutes a patch) on the same crop of a few patches along the
@@ -217,7 +218,8 @@ def markdown(rows: list[RestoreRow], skipped: list[str], command: str, device: s
          "`rawtherapee`, RawTherapee-cli's render (default profile) cut, with raw-RGB, to their common area "
          "(offset dy, dx of its first pixel in LibRaw's grid, found by correlation; cut rather than aligned "
          "by `embed`, so that the methods are compared on LibRaw's raw-RGB pixels as they are) and saved at "
-         "quality 95 by Pillow. Plain payload (stride 8, 12-bit, no budget, so no refinement blocks). PSNR and SSIM "
+         "quality 95 by Pillow. Plain payload (stride 8 on the alternating grid of payload version 5, 12-bit, no "
+         "budget, so no refinement blocks). PSNR and SSIM "
          "are over the whole image or the whole crop (not the paper's mean of per-patch PSNRs), against "
          "LibRaw's raw-RGB. The paper preset is too slow on this CPU for whole images, so the three methods "
          "are compared on a crop: the patches named in the table, along the middle patch row, each trained "

@@ -5,7 +5,11 @@ Each patch has its own network with one hidden layer of sine units,
 position ``u`` in patch units, plus linear inputs: a constant, ``s``, the
 linearised sRGB (the sRGB transfer function inverted) and the differences
 between ``s`` and its 8 neighbours' sRGB, which let the network undo part of
-the JPEG's noise and chroma subsampling. The hidden layer is drawn once per
+the JPEG's noise and chroma subsampling. When the samples fall on all four
+pixels of 2 x 2 cells (``sampling.Grid.covers_phases``), each linear input
+is given once per cell position (row and column parity), so the network can
+treat the pixels of a colour filter cell differently, as demosaicing did.
+The hidden layer is drawn once per
 image (from the seed) and shared by all patches; each patch's output layer is
 the ridge regression of the raw-RGB samples of the patch and its 8 neighbours
 (theirs weighted down) on these features, solved exactly. Because the
@@ -31,9 +35,10 @@ from .sampling import Grid
 
 #: Offsets (dy, dx) of the neighbours whose sRGB differences are linear inputs.
 _NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0))
-#: Inputs before the sine features: constant, sRGB, linear sRGB, neighbour differences.
-_LINEAR_INPUTS = 1 + 3 + 3 + 3 * len(_NEIGHBOURS)
-_UNPENALISED = 7  # constant, sRGB, linear sRGB
+#: Unpenalised linear inputs of one cell position: constant, sRGB, linear sRGB.
+_UNPENALISED = 7
+#: Linear inputs of one cell position: those and the neighbour differences.
+_LINEAR_INPUTS = _UNPENALISED + 3 * len(_NEIGHBOURS)
 
 
 @dataclass(frozen=True)
@@ -61,13 +66,8 @@ class RidgeINFConfig:
     colour_scale: float = 3.0
     coord_scale: float = 1.0
     ridge: float = 1e-3
-    ridge_neighbours: float = 1e-3
+    ridge_neighbours: float = 3e-4
     neighbour_weight: float = 0.1
-
-    @property
-    def width(self) -> int:
-        """Length of a pixel's feature vector (inputs of the output layer)."""
-        return _LINEAR_INPUTS + self.features
 
 
 #: The ``fast`` preset of ``rawmeta restore``.
@@ -75,9 +75,16 @@ FAST = RidgeINFConfig()
 
 
 class SharedFeatures:
-    """The hidden layer shared by all patches of one image."""
+    """The hidden layer shared by all patches of one image, and the linear inputs beside it.
 
-    def __init__(self, config: RidgeINFConfig, layout: PatchGrid, seed: int, device: torch.device):
+    With ``phased``, each linear input is given once for each of the 4 pixel
+    positions p = 2 (row % 2) + (column % 2) in a 2 x 2 cell, zero at the
+    other three: input k at position p is column 4 k + p, the unpenalised
+    inputs first, then the neighbour differences.
+    """
+
+    def __init__(self, config: RidgeINFConfig, layout: PatchGrid, seed: int, device: torch.device,
+                 phased: bool = False):
         gen = torch.Generator().manual_seed(seed)
         f = config.features
         self.colour = (torch.randn(3, f, generator=gen) * config.colour_scale).to(device)
@@ -86,13 +93,19 @@ class SharedFeatures:
         rows, cols = layout.shape
         self.unit = (layout.width / cols, layout.height / rows)  # patch size (x, y) in pixels
         self.device = device
+        self.phased = phased
+        copies = 4 if phased else 1
+        #: Unpenalised linear inputs, all linear inputs, and all inputs of the output layer.
+        self.unpenalised = _UNPENALISED * copies
+        self.linear_inputs = _LINEAR_INPUTS * copies
+        self.width = self.linear_inputs + f
 
     def at(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of the pixels ``rows x cols`` (row-major): linear inputs and sine units.
 
         ``srgb`` is the whole image, float32 in [0, 1]; neighbours beyond
         the image edge repeat the edge pixel. Returns tensors of shapes
-        (N, _LINEAR_INPUTS) and (N, features), N = len(rows) * len(cols).
+        (N, self.linear_inputs) and (N, features), N = len(rows) * len(cols).
         """
         h, w = srgb.shape[:2]
         rr = np.clip(np.concatenate([rows - 1, rows, rows + 1]), 0, h - 1)
@@ -129,7 +142,18 @@ class SharedFeatures:
         ux = torch.from_numpy((cols / self.unit[0]).astype(np.float32)).to(self.device)
         phase = (uy[:, None, None] * self.coords[1] + ux[None, :, None] * self.coords[0]).reshape(n, -1)
         hidden = torch.addmm(phase.add_(self.bias), s, self.colour).sin_()
+        if self.phased:
+            linear = self._by_cell_position(linear, rows, cols)
         return linear, hidden
+
+    def _by_cell_position(self, linear: torch.Tensor, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
+        """``linear`` (N, _LINEAR_INPUTS) spread over the 4 positions of a 2 x 2 cell: (N, 4 * _LINEAR_INPUTS)."""
+        n = linear.shape[0]
+        position = torch.from_numpy(((rows[:, None] % 2) * 2 + cols[None, :] % 2).ravel()).to(self.device)
+        one_hot = torch.nn.functional.one_hot(position, 4).to(linear.dtype)
+        spread = [(part[:, :, None] * one_hot[:, None, :]).reshape(n, -1)
+                  for part in (linear[:, :_UNPENALISED], linear[:, _UNPENALISED:])]
+        return torch.cat(spread, dim=1)
 
 
 def tent_weights(n: int, edges: tuple[int, ...]) -> np.ndarray:
@@ -170,10 +194,10 @@ def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, gri
         x = torch.cat(features.at(srgb, grid.rows()[rs], grid.cols()[cs]), dim=1).double()
         y = torch.from_numpy(np.ascontiguousarray(values[rs, cs]).reshape(-1, 3)).to(dev, torch.float64)
         normal[ij] = (x.T @ x, x.T @ y)
-    penalty = torch.zeros(config.width, dtype=torch.float64, device=dev)
-    penalty[:_UNPENALISED] = 1e-9
-    penalty[_UNPENALISED:_LINEAR_INPUTS] = config.ridge_neighbours
-    penalty[_LINEAR_INPUTS:] = config.ridge
+    penalty = torch.zeros(features.width, dtype=torch.float64, device=dev)
+    penalty[: features.unpenalised] = 1e-9
+    penalty[features.unpenalised : features.linear_inputs] = config.ridge_neighbours
+    penalty[features.linear_inputs :] = config.ridge
     weights = {}
     for i, j in patches:
         near = _within([(i, j)], layout.shape, 1)
@@ -209,7 +233,8 @@ def predict_into(out: np.ndarray, features: SharedFeatures, layout: PatchGrid, s
             near = [(a, b) for a in near_rows for b in near_cols]
             linear, hidden = features.box(srgb, (ya, yb, xa, xb))
             stacked = torch.cat([weights[c] for c in near], dim=1)
-            per_model = torch.addmm(linear @ stacked[:_LINEAR_INPUTS], hidden, stacked[_LINEAR_INPUTS:])
+            per_model = torch.addmm(linear @ stacked[: features.linear_inputs], hidden,
+                                    stacked[features.linear_inputs :])
             mix = np.stack([np.outer(wr[ya:yb, a], wc[xa:xb, b]).ravel() for a, b in near], axis=1)
             pred = torch.einsum("nkc,nk->nc", per_model.view(len(linear), len(near), 3),
                                 torch.from_numpy(mix).to(linear.device))
@@ -220,7 +245,7 @@ def restore(srgb: np.ndarray, values: np.ndarray, grid: Grid, layout: PatchGrid,
             config: RidgeINFConfig, device: torch.device, seed: int, out: np.ndarray,
             progress: Callable[[int, int], None] | None = None) -> None:
     """Fill ``out``'s pixels of ``patches`` with the fast preset's prediction."""
-    features = SharedFeatures(config, layout, seed, device)
+    features = SharedFeatures(config, layout, seed, device, phased=grid.covers_phases)
     weights = fit(features, config, layout, grid, srgb, values, _within(patches, layout.shape, 1))
     blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
     for k, ij in enumerate(patches):

@@ -26,20 +26,31 @@ def test_tent_weights_blend_between_patch_centres():
     assert np.array_equal(ridge_inf.tent_weights(7, (0, 7)), np.ones((7, 1), np.float32))
 
 
-def test_features_of_sample_points_and_of_blocks_agree():
+@pytest.mark.parametrize("phased", [False, True])
+def test_features_of_sample_points_and_of_blocks_agree(phased):
     srgb = smooth_image(50, 70).astype(np.float32) / 255
     layout = PatchGrid.for_image(50, 70, (25, 35))
-    feats = ridge_inf.SharedFeatures(ridge_inf.FAST, layout, seed=1, device=CPU)
+    feats = ridge_inf.SharedFeatures(ridge_inf.FAST, layout, seed=1, device=CPU, phased=phased)
     for box in [(0, 25, 0, 35), (25, 50, 35, 70), (10, 20, 30, 41)]:
         y0, y1, x0, x1 = box
         a = feats.at(srgb, np.arange(y0, y1), np.arange(x0, x1))
         b = feats.box(srgb, box)
         for u, v in zip(a, b):
             assert u.shape == v.shape and torch.allclose(u, v, atol=1e-6)
-    linear, hidden = feats.at(srgb, np.array([0]), np.array([0]))
-    assert linear.shape == (1, 31) and hidden.shape == (1, ridge_inf.FAST.features)
-    # the corner pixel's missing neighbours repeat it, so those differences are zero
-    assert torch.all(linear[0, 7:10] == 0) and linear[0, 0] == 1
+    linear, hidden = feats.at(srgb, np.array([0, 3]), np.array([0, 5]))
+    assert linear.shape == (4, feats.linear_inputs) and hidden.shape == (4, ridge_inf.FAST.features)
+    assert feats.width == feats.linear_inputs + ridge_inf.FAST.features
+    if not phased:
+        assert feats.linear_inputs == 31
+        # the corner pixel's missing neighbours repeat it, so those differences are zero
+        assert torch.all(linear[0, 7:10] == 0) and linear[0, 0] == 1
+        return
+    assert (feats.unpenalised, feats.linear_inputs) == (28, 124)
+    # pixels (0, 0), (0, 5), (3, 0), (3, 5) sit at cell positions 0, 1, 2, 3: each has only its own block
+    constant = linear[:, 0:4]  # input k at cell position p is column 4 k + p
+    assert torch.equal(constant, torch.eye(4))
+    for k in range(4):
+        assert torch.count_nonzero(linear[k, :28].view(7, 4)[:, [c for c in range(4) if c != k]]) == 0
 
 
 def test_fast_preset_restores_a_global_map_seamlessly():
@@ -56,6 +67,20 @@ def test_fast_preset_restores_a_global_map_seamlessly():
     steps = np.abs(np.diff(err, axis=0)).mean(axis=1)
     edges = [e - 1 for e in PatchGrid.for_image(192, 256, (48, 64)).row_edges[1:-1]]
     assert steps[edges].max() < 2 * np.median(steps)
+
+
+def test_samples_on_every_pixel_of_2x2_cells_let_the_map_differ_between_them():
+    """Raw-RGB whose gain depends on the pixel's place in a 2 x 2 cell, as a colour filter's sites do."""
+    srgb, raw = scene(192, 256, seed=3)
+    rows, cols = np.mgrid[0:192, 0:256]
+    gain = np.array([1.0, 0.8, 0.9, 1.15], np.float32)[(rows % 2) * 2 + cols % 2]
+    raw = raw * gain[..., None]
+    alternating = Grid.centred(192, 256)
+    plain = Grid(192, 256, 8, 4, 4)  # payload versions 1-4: every sample on the same pixel of its cell
+    scores = {g.alternate: psnr(reconstruct(srgb, g.sample(raw), g, patch_size=(48, 64), device="cpu",
+                                            highlights_hint=False), raw)
+              for g in (alternating, plain)}
+    assert scores[True] > 45 and scores[True] > scores[False] + 15
 
 
 def test_a_crop_equals_the_same_pixels_of_a_whole_restore():
