@@ -227,8 +227,8 @@ def test_parallel_jobs_give_the_outcomes_of_one_job(tmp_path, sample_pairs):
     two = run_batch(restore_plan([tmp_path / "src"], tmp_path / "two", suffix=".npy").tasks, jobs=2)
     assert [(o.status, Path(o.path).name) for o in one] == [(o.status, Path(o.path).name) for o in two]
     assert {o.where for o in two}.isdisjoint({o.where for o in one})  # ran in other processes
-    for o in one:
-        assert np.array_equal(np.load(o.output), np.load(o.output.replace("/one/", "/two/")))
+    for o in one:  # a worker's fewer torch threads may sum in another order: the last bit may differ
+        np.testing.assert_allclose(np.load(o.output), np.load(o.output.replace("/one/", "/two/")), rtol=0, atol=1e-6)
 
 
 def test_a_dead_worker_fails_only_its_own_task(tmp_path, sample_pairs):

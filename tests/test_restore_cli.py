@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -103,11 +102,16 @@ def test_re_encoded_jpeg_warns_and_restores(embedded_pair):
 
 def test_interrupted_restore_leaves_no_output(embedded_pair):
     folder, dng, jpg = embedded_pair
-    proc = subprocess.Popen([RAWMETA, "restore", str(jpg), str(folder / "slow.dng"), "--quiet", "--preset", "paper"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    proc = subprocess.Popen([RAWMETA, "restore", str(jpg), str(folder / "slow.dng"), "--preset", "paper"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = b""
+    while b"restore (" not in seen:  # interrupt once training reports progress, however fast start-up was
+        chunk = os.read(proc.stderr.fileno(), 256)
+        assert chunk, "the restore ended before it reported progress"
+        seen += chunk
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, rest = proc.communicate(timeout=60)
+    err = (seen + rest).decode()
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert sorted(os.listdir(folder)) == ["shot.jpg"]
 
