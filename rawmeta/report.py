@@ -41,6 +41,7 @@ class Inspection:
                 "stride": g.stride,
                 "offset_x": g.offset_x,
                 "offset_y": g.offset_y,
+                "alternate": g.alternate,
                 "rows": rows,
                 "cols": cols,
                 "samples": g.count,
@@ -98,7 +99,8 @@ def format_text(info: dict) -> str:
     matrix = "yes" if cam["xyz_to_camera"] else "none"
     lines = [
         f"image        {info['image']['width']} x {info['image']['height']} (width x height, stored grid)",
-        f"grid         stride {g['stride']}, offset ({g['offset_x']}, {g['offset_y']}) x/y, "
+        f"grid         stride {g['stride']}, offset ({g['offset_x']}, {g['offset_y']}) x/y"
+        + (", alternating rows and columns, " if g["alternate"] else ", ") +
         f"{g['cols']} x {g['rows']} samples = {g['samples']} ({g['rate_percent']:.4f} % of pixels)",
         f"refinement   {_refinement_text(info['refinement'])}",
         f"samples      {info['sample_bits']}-bit, {info['bytes_per_sample']:.3f} payload bytes per sample",

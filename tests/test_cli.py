@@ -32,6 +32,8 @@ def test_embed_inspect_strip_round_trip(work):
     assert info["refinement"]["samples"] > 0 and info["expected_restore_psnr"] > 20
     text = run("inspect", jpg, check_rc=0).stdout
     assert f"stride {info['grid']['stride']}" in text and "integrity    ok" in text and "(budget 40 %)" in text
+    stride = info["grid"]["stride"]
+    assert info["grid"]["alternate"] == ("alternating rows and columns" in text) == (stride % 2 == 0 and stride >= 4)
     assert "extra samples in 16 x 16 blocks" in text and "measured at embed" in text
     assert info["alignment"]["kind"] == "same grid" and info["alignment"]["match"] > 0.9
     assert "alignment    the RAW's own grid (128 x 96), match 0." in text
