@@ -5,10 +5,11 @@ Each patch has its own network with one hidden layer of sine units,
 position ``u`` in patch units, plus linear inputs: a constant, ``s``, the
 linearised sRGB (the sRGB transfer function inverted) and the differences
 between ``s`` and its 8 neighbours' sRGB, which let the network undo part of
-the JPEG's noise and chroma subsampling. When the samples fall on all four
-pixels of 2 x 2 cells (``sampling.Grid.covers_phases``), each linear input
-is given once per cell position (row and column parity), so the network can
-treat the pixels of a colour filter cell differently, as demosaicing did.
+the JPEG's noise and chroma subsampling. When every patch has enough samples
+on each of the four pixels of 2 x 2 cells (:func:`by_cell_position`, true
+for payload version 5's alternating grid), each linear input is given once
+per cell position (row and column parity), so the network can treat the
+pixels of a colour filter cell differently, as demosaicing did.
 The hidden layer is drawn once per
 image (from the seed) and shared by all patches; each patch's output layer is
 the ridge regression of the raw-RGB samples of the patch and its 8 neighbours
@@ -39,6 +40,9 @@ _NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, d
 _UNPENALISED = 7
 #: Linear inputs of one cell position: those and the neighbour differences.
 _LINEAR_INPUTS = _UNPENALISED + 3 * len(_NEIGHBOURS)
+#: Fewest samples at each of the four 2 x 2 cell positions, in every patch's training neighbourhood,
+#: for the linear inputs to be given per cell position.
+MIN_SAMPLES_PER_CELL_POSITION = 16
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,21 @@ class SharedFeatures:
         return torch.cat(spread, dim=1)
 
 
+def by_cell_position(grid: Grid, layout: PatchGrid) -> bool:
+    """Whether every patch neighbourhood holds MIN_SAMPLES_PER_CELL_POSITION samples at each 2 x 2 cell position.
+
+    A plain grid with an even stride (payload versions 1-4) puts every
+    sample on the same position, so this is false for it.
+    """
+    def fewest(at: np.ndarray, part: slice) -> int:
+        odd = at[part] % 2
+        return min(int(odd.sum()), int(len(odd) - odd.sum()))
+
+    rows, cols = grid.rows(), grid.cols()
+    return all(fewest(rows, rs) * fewest(cols, cs) >= MIN_SAMPLES_PER_CELL_POSITION
+               for rs, cs in (grid_slices(grid, layout.neighbourhood(*ij)) for ij in layout))
+
+
 def tent_weights(n: int, edges: tuple[int, ...]) -> np.ndarray:
     """Bilinear blending weights (n, K) of pixels 0..n-1 on the centres of K patches along one axis.
 
@@ -245,7 +264,7 @@ def restore(srgb: np.ndarray, values: np.ndarray, grid: Grid, layout: PatchGrid,
             config: RidgeINFConfig, device: torch.device, seed: int, out: np.ndarray,
             progress: Callable[[int, int], None] | None = None) -> None:
     """Fill ``out``'s pixels of ``patches`` with the fast preset's prediction."""
-    features = SharedFeatures(config, layout, seed, device, phased=grid.covers_phases)
+    features = SharedFeatures(config, layout, seed, device, phased=by_cell_position(grid, layout))
     weights = fit(features, config, layout, grid, srgb, values, _within(patches, layout.shape, 1))
     blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
     for k, ij in enumerate(patches):

@@ -69,12 +69,6 @@ class Grid:
         """Fraction of the image's pixels that are sampled."""
         return self.count / (self.height * self.width)
 
-    @property
-    def covers_phases(self) -> bool:
-        """Whether the samples fall on all four pixels (row and column parities) of 2 x 2 cells."""
-        rows, cols = self.rows(), self.cols()
-        return len(np.unique(rows % 2)) == 2 and len(np.unique(cols % 2)) == 2
-
     def rows(self) -> np.ndarray:
         """Pixel row of each sample row."""
         return self._axis(self.offset_y, self.height)

@@ -83,6 +83,13 @@ def test_samples_on_every_pixel_of_2x2_cells_let_the_map_differ_between_them():
     assert scores[True] > 45 and scores[True] > scores[False] + 15
 
 
+def test_inputs_go_per_cell_position_only_where_every_patch_has_samples_at_all_four():
+    layout = PatchGrid.for_image(192, 256, (48, 64))
+    assert ridge_inf.by_cell_position(Grid.centred(192, 256), layout)
+    assert not ridge_inf.by_cell_position(Grid(192, 256, 8, 4, 4), layout)  # every sample at (even, even)
+    assert not ridge_inf.by_cell_position(Grid.centred(192, 256), PatchGrid.for_image(192, 256, (8, 8)))
+
+
 def test_a_crop_equals_the_same_pixels_of_a_whole_restore():
     srgb, raw = scene(144, 192, seed=2)
     grid = Grid.centred(144, 192)
