@@ -71,23 +71,24 @@ def test_fast_preset_restores_a_global_map_seamlessly():
 
 def test_samples_on_every_pixel_of_2x2_cells_let_the_map_differ_between_them():
     """Raw-RGB whose gain depends on the pixel's place in a 2 x 2 cell, as a colour filter's sites do."""
-    srgb, raw = scene(192, 256, seed=3)
-    rows, cols = np.mgrid[0:192, 0:256]
+    srgb, raw = scene(288, 384, seed=3)
+    rows, cols = np.mgrid[0:288, 0:384]
     gain = np.array([1.0, 0.8, 0.9, 1.15], np.float32)[(rows % 2) * 2 + cols % 2]
     raw = raw * gain[..., None]
-    alternating = Grid.centred(192, 256)
-    plain = Grid(192, 256, 8, 4, 4)  # payload versions 1-4: every sample on the same pixel of its cell
-    scores = {g.alternate: psnr(reconstruct(srgb, g.sample(raw), g, patch_size=(48, 64), device="cpu",
+    alternating = Grid.centred(288, 384)
+    plain = Grid(288, 384, 8, 4, 4)  # payload versions 1-4: every sample on the same pixel of its cell
+    scores = {g.alternate: psnr(reconstruct(srgb, g.sample(raw), g, patch_size=(96, 128), device="cpu",
                                             highlights_hint=False), raw)
               for g in (alternating, plain)}
     assert scores[True] > 45 and scores[True] > scores[False] + 15
 
 
 def test_inputs_go_per_cell_position_only_where_every_patch_has_samples_at_all_four():
-    layout = PatchGrid.for_image(192, 256, (48, 64))
-    assert ridge_inf.by_cell_position(Grid.centred(192, 256), layout)
-    assert not ridge_inf.by_cell_position(Grid(192, 256, 8, 4, 4), layout)  # every sample at (even, even)
-    assert not ridge_inf.by_cell_position(Grid.centred(192, 256), PatchGrid.for_image(192, 256, (8, 8)))
+    layout = PatchGrid.for_image(288, 384, (96, 128))  # a corner patch's neighbourhood: 24 x 32 samples
+    assert ridge_inf.by_cell_position(Grid.centred(288, 384), layout)
+    assert not ridge_inf.by_cell_position(Grid(288, 384, 8, 4, 4), layout)  # every sample at (even, even)
+    assert not ridge_inf.by_cell_position(Grid.centred(288, 384, 12), layout)  # 16 x 21: 80 at a position
+    assert not ridge_inf.by_cell_position(Grid.centred(288, 384), PatchGrid.for_image(288, 384, (24, 32)))
 
 
 def test_a_crop_equals_the_same_pixels_of_a_whole_restore():
