@@ -4,8 +4,9 @@ Each patch has its own network with one hidden layer of sine units,
 ``sin(W_c s + W_u u + b)``, over a pixel's sRGB ``s`` (in [0, 1]) and its
 position ``u`` in patch units, plus linear inputs: a constant, ``s``, the
 linearised sRGB (the sRGB transfer function inverted) and the differences
-between ``s`` and its 8 neighbours' sRGB, which let the network undo part of
-the JPEG's noise and chroma subsampling. When every patch has enough samples
+between ``s`` and the sRGB of 16 neighbours (the 8 adjacent pixels and the 8
+two pixels away along the row, column and diagonals), which let the network
+undo part of the JPEG's noise and chroma subsampling. When every patch has enough samples
 on each of the four pixels of 2 x 2 cells (:func:`by_cell_position`, true
 for payload version 5's alternating grid), each linear input is given once
 per cell position (row and column parity), so the network can treat the
@@ -34,8 +35,11 @@ import torch
 from .patches import PatchGrid, grid_slices
 from .sampling import Grid
 
-#: Offsets (dy, dx) of the neighbours whose sRGB differences are linear inputs.
-_NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0))
+#: Offsets (dy, dx) of the neighbours whose sRGB differences are linear inputs: the 8 adjacent
+#: pixels, then the 8 two pixels away along the row, the column and the diagonals.
+_NEIGHBOURS = tuple((dy, dx) for r in (1, 2) for dy in (-r, 0, r) for dx in (-r, 0, r) if (dy, dx) != (0, 0))
+#: How far (pixels, along each axis) the neighbours reach.
+_REACH = max(max(abs(dy), abs(dx)) for dy, dx in _NEIGHBOURS)
 #: Unpenalised linear inputs of one cell position: constant, sRGB, linear sRGB.
 _UNPENALISED = 7
 #: Linear inputs of one cell position: those and the neighbour differences.
@@ -68,7 +72,7 @@ class RidgeINFConfig:
     """
 
     features: int = 256
-    colour_scale: float = 3.0
+    colour_scale: float = 4.0
     coord_scale: float = 1.0
     ridge: float = 1e-3
     ridge_neighbours: float = 3e-4
@@ -113,25 +117,27 @@ class SharedFeatures:
         (N, self.linear_inputs) and (N, features), N = len(rows) * len(cols).
         """
         h, w = srgb.shape[:2]
-        rr = np.clip(np.concatenate([rows - 1, rows, rows + 1]), 0, h - 1)
-        cc = np.clip(np.concatenate([cols - 1, cols, cols + 1]), 0, w - 1)
-        window = torch.from_numpy(srgb[np.ix_(rr, cc)]).to(self.device)  # (3 * rows, 3 * cols, 3)
+        r = _REACH
+        rr = np.clip(np.concatenate([rows + d for d in range(-r, r + 1)]), 0, h - 1)
+        cc = np.clip(np.concatenate([cols + d for d in range(-r, r + 1)]), 0, w - 1)
+        window = torch.from_numpy(srgb[np.ix_(rr, cc)]).to(self.device)  # ((2r + 1) rows, (2r + 1) cols, 3)
         nr, nc = len(rows), len(cols)
-        shifted = window.view(3, nr, 3, nc, 3)
-        return self._features([shifted[1 + dy, :, 1 + dx] for dy, dx in _NEIGHBOURS], shifted[1, :, 1],
+        shifted = window.view(2 * r + 1, nr, 2 * r + 1, nc, 3)
+        return self._features([shifted[r + dy, :, r + dx] for dy, dx in _NEIGHBOURS], shifted[r, :, r],
                               rows, cols)
 
     def box(self, srgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of the pixels of ``box`` (y0, y1, x0, x1), as ``at`` gives them."""
         y0, y1, x0, x1 = box
         h, w = srgb.shape[:2]
-        window = srgb[max(y0 - 1, 0) : y1 + 1, max(x0 - 1, 0) : x1 + 1]
-        pad = ((int(y0 == 0), int(y1 == h)), (int(x0 == 0), int(x1 == w)), (0, 0))
+        r = _REACH
+        window = srgb[max(y0 - r, 0) : y1 + r, max(x0 - r, 0) : x1 + r]
+        pad = ((max(r - y0, 0), max(y1 + r - h, 0)), (max(r - x0, 0), max(x1 + r - w, 0)), (0, 0))
         window = torch.from_numpy(np.pad(window, pad, mode="edge") if any(map(any, pad[:2])) else window)
         window = window.to(self.device)
         bh, bw = y1 - y0, x1 - x0
-        return self._features([window[1 + dy : 1 + dy + bh, 1 + dx : 1 + dx + bw] for dy, dx in _NEIGHBOURS],
-                              window[1 : 1 + bh, 1 : 1 + bw], np.arange(y0, y1), np.arange(x0, x1))
+        return self._features([window[r + dy : r + dy + bh, r + dx : r + dx + bw] for dy, dx in _NEIGHBOURS],
+                              window[r : r + bh, r : r + bw], np.arange(y0, y1), np.arange(x0, x1))
 
     def _features(self, neighbours: list[torch.Tensor], centre: torch.Tensor, rows: np.ndarray,
                   cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

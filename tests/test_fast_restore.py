@@ -31,7 +31,8 @@ def test_features_of_sample_points_and_of_blocks_agree(phased):
     srgb = smooth_image(50, 70).astype(np.float32) / 255
     layout = PatchGrid.for_image(50, 70, (25, 35))
     feats = ridge_inf.SharedFeatures(ridge_inf.FAST, layout, seed=1, device=CPU, phased=phased)
-    for box in [(0, 25, 0, 35), (25, 50, 35, 70), (10, 20, 30, 41)]:
+    # whole edge padding, one row or column of padding (the neighbours reach 2 pixels) and none
+    for box in [(0, 25, 0, 35), (25, 50, 35, 70), (1, 12, 1, 13), (40, 49, 60, 69), (10, 20, 30, 41)]:
         y0, y1, x0, x1 = box
         a = feats.at(srgb, np.arange(y0, y1), np.arange(x0, x1))
         b = feats.box(srgb, box)
@@ -41,11 +42,12 @@ def test_features_of_sample_points_and_of_blocks_agree(phased):
     assert linear.shape == (4, feats.linear_inputs) and hidden.shape == (4, ridge_inf.FAST.features)
     assert feats.width == feats.linear_inputs + ridge_inf.FAST.features
     if not phased:
-        assert feats.linear_inputs == 31
-        # the corner pixel's missing neighbours repeat it, so those differences are zero
-        assert torch.all(linear[0, 7:10] == 0) and linear[0, 0] == 1
+        assert feats.linear_inputs == 55  # 7 + 3 x 16 neighbours
+        # the corner pixel's missing neighbours repeat it, so those differences are zero:
+        # (-1, -1) is the first neighbour, (-2, -2) the ninth
+        assert torch.all(linear[0, 7:10] == 0) and torch.all(linear[0, 31:34] == 0) and linear[0, 0] == 1
         return
-    assert (feats.unpenalised, feats.linear_inputs) == (28, 124)
+    assert (feats.unpenalised, feats.linear_inputs) == (28, 220)
     # pixels (0, 0), (0, 5), (3, 0), (3, 5) sit at cell positions 0, 1, 2, 3: each has only its own block
     constant = linear[:, 0:4]  # input k at cell position p is column 4 k + p
     assert torch.equal(constant, torch.eye(4))
