@@ -243,7 +243,8 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
                             f"{srgb.shape[0]}" + ("; turned a quarter since embedding? `jpegtran -copy all "
                                                   "-rotate 90` (or 270) turns it back" if turned else ""))
     known_flags = FLAG_HIGHLIGHTS | (FLAG_ALTERNATE if version >= 5 else 0)
-    if flags & ~known_flags:
+    expected_filter = sample_coding.FILTER_ROW_DELTA_GREEN if version == 1 else sample_coding.FILTER_PREDICTED
+    if flags & ~known_flags or filt != expected_filter or comp != sample_coding.COMPRESSION_ZSTD:
         raise PayloadError(f"rawmeta payload uses unknown coding (filter {filt}, compression {comp}, flags {flags})")
     try:
         grid = Grid(height, width, stride, off_y, off_x, alternate=bool(flags & FLAG_ALTERNATE))
@@ -253,9 +254,6 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
         raise PayloadError("rawmeta payload header is inconsistent (channels or sample count)")
     if not sample_coding.MIN_BITS <= bits <= sample_coding.MAX_BITS:
         raise PayloadError(f"rawmeta payload declares an unsupported sample depth of {bits} bits")
-    expected_filter = sample_coding.FILTER_ROW_DELTA_GREEN if version == 1 else sample_coding.FILTER_PREDICTED
-    if filt != expected_filter or comp != sample_coding.COMPRESSION_ZSTD:
-        raise PayloadError(f"rawmeta payload uses unknown coding (filter {filt}, compression {comp}, flags {flags})")
     if version >= 2 and srgb is None:  # before anything sized by the header is built
         raise ValueError(f"a version {version} payload needs the JPEG's decoded pixels to decode its samples")
     reader = _Reader(body, _FIXED.size)
