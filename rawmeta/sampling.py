@@ -56,7 +56,7 @@ class Grid:
     @property
     def shape(self) -> tuple[int, int]:
         """Number of sample rows and columns."""
-        return len(self.rows()), len(self.cols())
+        return self._length(self.offset_y, self.height), self._length(self.offset_x, self.width)
 
     @property
     def count(self) -> int:
@@ -76,6 +76,12 @@ class Grid:
     def cols(self) -> np.ndarray:
         """Pixel column of each sample column."""
         return self._axis(self.offset_x, self.width)
+
+    def _length(self, offset: int, size: int) -> int:
+        """``len(self._axis(offset, size))`` without building it: only the last, if moved, can drop out."""
+        n = len(range(offset, size, self.stride))
+        last_moved = self.alternate and n > 0 and n % 2 == 0
+        return n - int(last_moved and offset + (n - 1) * self.stride + 1 >= size)
 
     def _axis(self, offset: int, size: int) -> np.ndarray:
         at = np.arange(offset, size, self.stride)

@@ -61,6 +61,16 @@ def test_alternating_grid_drops_a_moved_sample_past_the_edge():
     assert g.sample(img)[..., 0].tolist() == [[img[4, 4, 0], img[4, 13, 0], img[4, 20, 0]]]
 
 
+@pytest.mark.parametrize("alternate", [False, True])
+def test_shape_counts_the_positions(alternate):
+    for stride in (2, 4, 8, 20):
+        for offset in range(stride - 1):
+            for size in range(1, 3 * stride + 3):
+                g = Grid(size, size + 1, stride, offset, offset, alternate=alternate) if offset < size else None
+                if g is not None:
+                    assert g.shape == (len(g.rows()), len(g.cols())), (stride, offset, size)
+
+
 @pytest.mark.parametrize("stride,offset", [(7, 3), (8, 7), (2, 1)])
 def test_alternating_grid_needs_an_even_stride_and_room_to_move(stride, offset):
     with pytest.raises(ValueError, match="alternating grid"):
