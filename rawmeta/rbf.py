@@ -21,6 +21,10 @@ import torch
 MAX_CENTRES = 9000
 
 
+#: Singular values of the polynomial block below this fraction of the largest count as zero (see ``fit``).
+_RANK_TOLERANCE = 1e-9
+
+
 def centre_subset(n: int) -> slice:
     """Which of ``n`` samples serve as centres: every one, or every k-th to keep within MAX_CENTRES."""
     return slice(None, None, -(-n // MAX_CENTRES))
@@ -34,16 +38,25 @@ def fit(centres: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torc
     centres : Tensor, float64, (N, D)
     values : Tensor, float64, (N, C)
     """
-    n, d = centres.shape
+    n = centres.shape[0]
     poly = torch.cat([torch.ones(n, 1, dtype=centres.dtype, device=centres.device), centres], dim=1)
-    system = torch.zeros(n + d + 1, n + d + 1, dtype=centres.dtype, device=centres.device)
+    # The polynomial side constrains the kernel weights through an orthonormal basis of poly's columns,
+    # which keeps the system regular when the centres lie in a lower-dimensional affine subspace (all on
+    # one sample row, or all with one channel clipped); poly's own columns would make it singular there.
+    u, sv, vh = torch.linalg.svd(poly, full_matrices=False)
+    keep = sv > sv[0] * _RANK_TOLERANCE
+    basis = u[:, keep]
+    r = basis.shape[1]
+    system = torch.zeros(n + r, n + r, dtype=centres.dtype, device=centres.device)
     system[:n, :n] = torch.cdist(centres, centres)
     system[:n, :n].neg_()
-    system[:n, n:] = poly
-    system[n:, :n] = poly.T
-    rhs = torch.cat([values, values.new_zeros(d + 1, values.shape[1])])
+    system[:n, n:] = basis
+    system[n:, :n] = basis.T
+    rhs = torch.cat([values, values.new_zeros(r, values.shape[1])])
     sol = torch.linalg.solve(system, rhs)
-    return sol[:n], sol[n:]
+    # poly @ coeffs == basis @ sol[n:], with the least-norm coefficients along the missing directions
+    coeffs = vh[keep].T @ (sol[n:] / sv[keep, None])
+    return sol[:n], coeffs
 
 
 def evaluate(centres: torch.Tensor, weights: torch.Tensor, coeffs: torch.Tensor, points: torch.Tensor,

@@ -117,6 +117,19 @@ def test_rbf_interpolates_samples_and_reproduces_linear_maps():
     assert torch.allclose(rbf.evaluate(centres, w, a, probe)[:, :1], expect, atol=1e-8)
 
 
+def test_rbf_fits_centres_that_lie_in_a_plane():
+    """Bright samples all on one sample row (or all with one channel clipped) leave a polynomial column
+    constant; the fit must still interpolate them, not fail as a singular system."""
+    gen = torch.Generator().manual_seed(3)
+    centres = torch.rand(12, 5, generator=gen, dtype=torch.float64)
+    centres[:, 4] = 0.25  # one row: y is the same for every centre
+    centres[:, 0] = 1.0  # red clipped everywhere
+    values = torch.rand(12, 3, generator=gen, dtype=torch.float64)
+    w, a = rbf.fit(centres, values)
+    assert torch.allclose(rbf.evaluate(centres, w, a, centres), values, atol=1e-8)
+    assert torch.isfinite(rbf.evaluate(centres, w, a, torch.rand(4, 5, generator=gen, dtype=torch.float64))).all()
+
+
 def test_rbf_restore_of_a_global_map():
     srgb, raw = scene(96, 128)
     out = reconstruct(srgb, Grid.centred(96, 128).sample(raw), method="rbf", patch_size=(48, 64), device="cpu")
