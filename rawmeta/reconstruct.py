@@ -134,7 +134,8 @@ def reconstruct(
     out = np.full((h, w, 3), np.nan, dtype=np.float32)
     dev = resolve_device(device)
     if method == "inf" and preset == DEFAULT_PRESET:
-        ridge_inf.restore(srgb_f, values, grid, layout, chosen, ridge_inf.FAST, dev, seed, out, progress)
+        ridge_inf.restore(srgb_f, values, grid, layout, chosen, ridge_inf.preset_for(grid, layout), dev, seed, out,
+                          progress)
         if highlights_hint is None:
             highlights_hint = payload is None or payload.highlights
         if highlights_hint:

@@ -4,14 +4,16 @@ Each patch has its own network with one hidden layer of sine units,
 ``sin(W_c s + W_u u + b)``, over a pixel's sRGB ``s`` (in [0, 1]) and its
 position ``u`` in patch units, plus linear inputs: a constant, ``s``, the
 linearised sRGB (the sRGB transfer function inverted) and the differences
-between ``s`` and the sRGB of 16 neighbours (the 8 adjacent pixels and the 8
-two pixels away along the row, column and diagonals), which let the network
-undo part of the JPEG's noise and chroma subsampling. When every patch has enough samples
-on each of the four pixels of 2 x 2 cells (:func:`by_cell_position`, true
-for payload version 5's alternating grid), each linear input is given once
-per cell position (row and column parity), so the network can treat the
-pixels of a colour filter cell differently, as demosaicing did.
-The hidden layer is drawn once per
+between ``s`` and its 8 neighbours' sRGB, which let the network undo part of
+the JPEG's noise and chroma subsampling. Where samples are dense
+(:func:`preset_for`: the default stride 8 on payload version 5), the
+configuration FAST_DENSE also takes the 8 pixels two away along the row,
+column and diagonals, and draws higher colour frequencies. When every patch
+has enough samples on each of the four pixels of 2 x 2 cells
+(:func:`by_cell_position`, true for payload version 5's alternating grid),
+each linear input is given once per cell position (row and column parity),
+so the network can treat the pixels of a colour filter cell differently, as
+demosaicing did. The hidden layer is drawn once per
 image (from the seed) and shared by all patches; each patch's output layer is
 the ridge regression of the raw-RGB samples of the patch and its 8 neighbours
 (theirs weighted down) on these features, solved exactly. Because the
@@ -35,19 +37,27 @@ import torch
 from .patches import PatchGrid, grid_slices
 from .sampling import Grid
 
-#: Offsets (dy, dx) of the neighbours whose sRGB differences are linear inputs: the 8 adjacent
-#: pixels, then the 8 two pixels away along the row, the column and the diagonals.
-_NEIGHBOURS = tuple((dy, dx) for r in (1, 2) for dy in (-r, 0, r) for dx in (-r, 0, r) if (dy, dx) != (0, 0))
-#: How far (pixels, along each axis) the neighbours reach.
-_REACH = max(max(abs(dy), abs(dx)) for dy, dx in _NEIGHBOURS)
 #: Unpenalised linear inputs of one cell position: constant, sRGB, linear sRGB.
 _UNPENALISED = 7
-#: Linear inputs of one cell position: those and the neighbour differences.
-_LINEAR_INPUTS = _UNPENALISED + 3 * len(_NEIGHBOURS)
 #: Fewest samples at each of the four 2 x 2 cell positions, in every patch's training neighbourhood,
 #: for the linear inputs to be given per cell position: about 4 per linear input of a position. With
 #: 16, the 600 x 338 lg_h815 at the default budget (stride 20) restored 1.0 dB worse split than not.
 MIN_SAMPLES_PER_CELL_POSITION = 128
+#: Fewest samples, counted the same way, for the dense configuration (FAST_DENSE). On the shared RAWs'
+#: whole images, stride 8 gives 777-1024 and FAST_DENSE gained -0.00 dB (LibRaw renders) and +0.06 dB
+#: (RawTherapee renders) on average; stride 10 gives 510-667 and it gained -0.03 / +0.04 dB; strides
+#: 12 and 16 lost up to 0.33 dB (docs/RESTORE.md).
+MIN_SAMPLES_FOR_DENSE = 768
+
+
+def neighbours(reach: int) -> tuple[tuple[int, int], ...]:
+    """Offsets (dy, dx) of the neighbours whose sRGB differences are linear inputs.
+
+    For each distance r = 1 .. ``reach``, the 8 pixels r away along the row,
+    the column and the two diagonals: 8 for reach 1, 16 for reach 2.
+    """
+    return tuple((dy, dx) for r in range(1, reach + 1) for dy in (-r, 0, r) for dx in (-r, 0, r)
+                 if (dy, dx) != (0, 0))
 
 
 @dataclass(frozen=True)
@@ -69,18 +79,23 @@ class RidgeINFConfig:
     neighbour_weight : float
         Weight of the samples of a neighbouring patch in a patch's regression,
         per step (a side neighbour weighs this, a corner neighbour its square).
+    reach : int
+        How far the neighbours whose sRGB differences are inputs reach (:func:`neighbours`).
     """
 
     features: int = 256
-    colour_scale: float = 4.0
+    colour_scale: float = 3.0
     coord_scale: float = 1.0
     ridge: float = 1e-3
     ridge_neighbours: float = 3e-4
     neighbour_weight: float = 0.1
+    reach: int = 1
 
 
-#: The ``fast`` preset of ``rawmeta restore``.
+#: The ``fast`` preset of ``rawmeta restore`` where samples are sparse (:func:`preset_for`).
 FAST = RidgeINFConfig()
+#: The ``fast`` preset where samples are dense: more neighbours, higher colour frequencies.
+FAST_DENSE = RidgeINFConfig(colour_scale=4.0, reach=2)
 
 
 class SharedFeatures:
@@ -103,10 +118,14 @@ class SharedFeatures:
         self.unit = (layout.width / cols, layout.height / rows)  # patch size (x, y) in pixels
         self.device = device
         self.phased = phased
+        self.reach = config.reach
+        self.neighbours = neighbours(config.reach)
         copies = 4 if phased else 1
+        #: Linear inputs of one cell position.
+        self.per_position = _UNPENALISED + 3 * len(self.neighbours)
         #: Unpenalised linear inputs, all linear inputs, and all inputs of the output layer.
         self.unpenalised = _UNPENALISED * copies
-        self.linear_inputs = _LINEAR_INPUTS * copies
+        self.linear_inputs = self.per_position * copies
         self.width = self.linear_inputs + f
 
     def at(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,33 +136,33 @@ class SharedFeatures:
         (N, self.linear_inputs) and (N, features), N = len(rows) * len(cols).
         """
         h, w = srgb.shape[:2]
-        r = _REACH
+        r = self.reach
         rr = np.clip(np.concatenate([rows + d for d in range(-r, r + 1)]), 0, h - 1)
         cc = np.clip(np.concatenate([cols + d for d in range(-r, r + 1)]), 0, w - 1)
         window = torch.from_numpy(srgb[np.ix_(rr, cc)]).to(self.device)  # ((2r + 1) rows, (2r + 1) cols, 3)
         nr, nc = len(rows), len(cols)
         shifted = window.view(2 * r + 1, nr, 2 * r + 1, nc, 3)
-        return self._features([shifted[r + dy, :, r + dx] for dy, dx in _NEIGHBOURS], shifted[r, :, r],
+        return self._features([shifted[r + dy, :, r + dx] for dy, dx in self.neighbours], shifted[r, :, r],
                               rows, cols)
 
     def box(self, srgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of the pixels of ``box`` (y0, y1, x0, x1), as ``at`` gives them."""
         y0, y1, x0, x1 = box
         h, w = srgb.shape[:2]
-        r = _REACH
+        r = self.reach
         window = srgb[max(y0 - r, 0) : y1 + r, max(x0 - r, 0) : x1 + r]
         pad = ((max(r - y0, 0), max(y1 + r - h, 0)), (max(r - x0, 0), max(x1 + r - w, 0)), (0, 0))
         window = torch.from_numpy(np.pad(window, pad, mode="edge") if any(map(any, pad[:2])) else window)
         window = window.to(self.device)
         bh, bw = y1 - y0, x1 - x0
-        return self._features([window[r + dy : r + dy + bh, r + dx : r + dx + bw] for dy, dx in _NEIGHBOURS],
+        return self._features([window[r + dy : r + dy + bh, r + dx : r + dx + bw] for dy, dx in self.neighbours],
                               window[r : r + bh, r : r + bw], np.arange(y0, y1), np.arange(x0, x1))
 
     def _features(self, neighbours: list[torch.Tensor], centre: torch.Tensor, rows: np.ndarray,
                   cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         n = centre.shape[0] * centre.shape[1]
         s = centre.reshape(n, 3)
-        linear = torch.empty(n, _LINEAR_INPUTS, device=self.device)
+        linear = torch.empty(n, self.per_position, device=self.device)
         linear[:, 0] = 1.0
         linear[:, 1:4] = s
         linear[:, 4:7] = torch.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4)
@@ -158,7 +177,7 @@ class SharedFeatures:
         return linear, hidden
 
     def _by_cell_position(self, linear: torch.Tensor, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
-        """``linear`` (N, _LINEAR_INPUTS) spread over the 4 positions of a 2 x 2 cell: (N, 4 * _LINEAR_INPUTS)."""
+        """``linear`` (N, per_position) spread over the 4 positions of a 2 x 2 cell: (N, 4 * per_position)."""
         n = linear.shape[0]
         position = torch.from_numpy(((rows[:, None] % 2) * 2 + cols[None, :] % 2).ravel()).to(self.device)
         one_hot = torch.nn.functional.one_hot(position, 4).to(linear.dtype)
@@ -167,19 +186,32 @@ class SharedFeatures:
         return torch.cat(spread, dim=1)
 
 
-def by_cell_position(grid: Grid, layout: PatchGrid) -> bool:
-    """Whether every patch neighbourhood holds MIN_SAMPLES_PER_CELL_POSITION samples at each 2 x 2 cell position.
+def fewest_per_cell_position(grid: Grid, layout: PatchGrid) -> int:
+    """Fewest samples at any one of the four 2 x 2 cell positions in any patch's training neighbourhood.
 
     A plain grid with an even stride (payload versions 1-4) puts every
-    sample on the same position, so this is false for it.
+    sample on the same position, so this is 0 for it.
     """
     def fewest(at: np.ndarray, part: slice) -> int:
         odd = at[part] % 2
         return min(int(odd.sum()), int(len(odd) - odd.sum()))
 
     rows, cols = grid.rows(), grid.cols()
-    return all(fewest(rows, rs) * fewest(cols, cs) >= MIN_SAMPLES_PER_CELL_POSITION
+    return min(fewest(rows, rs) * fewest(cols, cs)
                for rs, cs in (grid_slices(grid, layout.neighbourhood(*ij)) for ij in layout))
+
+
+def by_cell_position(grid: Grid, layout: PatchGrid) -> bool:
+    """Whether every patch neighbourhood holds MIN_SAMPLES_PER_CELL_POSITION samples at each 2 x 2 cell position."""
+    return fewest_per_cell_position(grid, layout) >= MIN_SAMPLES_PER_CELL_POSITION
+
+
+def preset_for(grid: Grid, layout: PatchGrid) -> RidgeINFConfig:
+    """The fast preset's configuration for samples on ``grid``: FAST_DENSE where they are dense enough, else FAST.
+
+    Decided per image, so a restore of some patches equals the same patches of a whole restore.
+    """
+    return FAST_DENSE if fewest_per_cell_position(grid, layout) >= MIN_SAMPLES_FOR_DENSE else FAST
 
 
 def tent_weights(n: int, edges: tuple[int, ...]) -> np.ndarray:

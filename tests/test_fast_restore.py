@@ -7,7 +7,7 @@ import torch
 
 from rawmeta import highlights, ridge_inf
 from rawmeta.metrics import psnr
-from rawmeta.patches import PatchGrid
+from rawmeta.patches import DEFAULT_PATCH, PatchGrid
 from rawmeta.reconstruct import reconstruct
 from rawmeta.sampling import Grid
 
@@ -27,11 +27,14 @@ def test_tent_weights_blend_between_patch_centres():
 
 
 @pytest.mark.parametrize("phased", [False, True])
-def test_features_of_sample_points_and_of_blocks_agree(phased):
+@pytest.mark.parametrize("dense", [False, True])
+def test_features_of_sample_points_and_of_blocks_agree(phased, dense):
     srgb = smooth_image(50, 70).astype(np.float32) / 255
     layout = PatchGrid.for_image(50, 70, (25, 35))
-    feats = ridge_inf.SharedFeatures(ridge_inf.FAST, layout, seed=1, device=CPU, phased=phased)
-    # whole edge padding, one row or column of padding (the neighbours reach 2 pixels) and none
+    config = ridge_inf.FAST_DENSE if dense else ridge_inf.FAST
+    feats = ridge_inf.SharedFeatures(config, layout, seed=1, device=CPU, phased=phased)
+    per_position = 55 if dense else 31  # 7 + 3 x 16 or 3 x 8 neighbours
+    # whole edge padding, one row or column of padding (the dense neighbours reach 2 pixels) and none
     for box in [(0, 25, 0, 35), (25, 50, 35, 70), (1, 12, 1, 13), (40, 49, 60, 69), (10, 20, 30, 41)]:
         y0, y1, x0, x1 = box
         a = feats.at(srgb, np.arange(y0, y1), np.arange(x0, x1))
@@ -39,15 +42,16 @@ def test_features_of_sample_points_and_of_blocks_agree(phased):
         for u, v in zip(a, b):
             assert u.shape == v.shape and torch.allclose(u, v, atol=1e-6)
     linear, hidden = feats.at(srgb, np.array([0, 3]), np.array([0, 5]))
-    assert linear.shape == (4, feats.linear_inputs) and hidden.shape == (4, ridge_inf.FAST.features)
-    assert feats.width == feats.linear_inputs + ridge_inf.FAST.features
+    assert linear.shape == (4, feats.linear_inputs) and hidden.shape == (4, config.features)
+    assert feats.width == feats.linear_inputs + config.features
     if not phased:
-        assert feats.linear_inputs == 55  # 7 + 3 x 16 neighbours
+        assert feats.linear_inputs == per_position
         # the corner pixel's missing neighbours repeat it, so those differences are zero:
         # (-1, -1) is the first neighbour, (-2, -2) the ninth
-        assert torch.all(linear[0, 7:10] == 0) and torch.all(linear[0, 31:34] == 0) and linear[0, 0] == 1
+        assert torch.all(linear[0, 7:10] == 0) and linear[0, 0] == 1
+        assert not dense or torch.all(linear[0, 31:34] == 0)
         return
-    assert (feats.unpenalised, feats.linear_inputs) == (28, 220)
+    assert (feats.unpenalised, feats.linear_inputs) == (28, 4 * per_position)
     # pixels (0, 0), (0, 5), (3, 0), (3, 5) sit at cell positions 0, 1, 2, 3: each has only its own block
     constant = linear[:, 0:4]  # input k at cell position p is column 4 k + p
     assert torch.equal(constant, torch.eye(4))
@@ -93,13 +97,27 @@ def test_inputs_go_per_cell_position_only_where_every_patch_has_samples_at_all_f
     assert not ridge_inf.by_cell_position(Grid.centred(288, 384), PatchGrid.for_image(288, 384, (24, 32)))
 
 
-def test_a_crop_equals_the_same_pixels_of_a_whole_restore():
-    srgb, raw = scene(144, 192, seed=2)
-    grid = Grid.centred(144, 192)
-    whole = reconstruct(srgb, grid.sample(raw), grid, patch_size=(48, 64), device="cpu")
-    crop = reconstruct(srgb, grid.sample(raw), grid, patch_size=(48, 64), patches=[(1, 1)], device="cpu")
-    assert np.isnan(crop[:48]).all() and np.isnan(crop[:, :64]).all()
-    np.testing.assert_allclose(crop[48:96, 64:128], whole[48:96, 64:128], atol=1e-6)
+def test_the_dense_configuration_needs_768_samples_at_each_cell_position_in_every_neighbourhood():
+    layout = PatchGrid.for_image(1448, 2176, DEFAULT_PATCH)  # canon_eos_d30's size
+    counts = {stride: ridge_inf.fewest_per_cell_position(Grid.centred(1448, 2176, stride), layout)
+              for stride in (8, 10)}
+    assert counts == {8: 1020, 10: 648}  # as measured in docs/RESTORE.md
+    assert ridge_inf.preset_for(Grid.centred(1448, 2176), layout) is ridge_inf.FAST_DENSE
+    assert ridge_inf.preset_for(Grid.centred(1448, 2176, 10), layout) is ridge_inf.FAST
+    assert ridge_inf.preset_for(Grid(1448, 2176, 8, 4, 4), layout) is ridge_inf.FAST  # one cell position
+
+
+@pytest.mark.parametrize("h,w,patch", [(144, 192, (48, 64)), (576, 768, (192, 256))])  # FAST, FAST_DENSE
+def test_a_crop_equals_the_same_pixels_of_a_whole_restore(h, w, patch):
+    srgb, raw = scene(h, w, seed=2)
+    grid = Grid.centred(h, w)
+    layout = PatchGrid.for_image(h, w, patch)
+    assert (ridge_inf.preset_for(grid, layout) is ridge_inf.FAST_DENSE) == (h == 576)
+    ph, pw = patch
+    whole = reconstruct(srgb, grid.sample(raw), grid, patch_size=patch, device="cpu")
+    crop = reconstruct(srgb, grid.sample(raw), grid, patch_size=patch, patches=[(1, 1)], device="cpu")
+    assert np.isnan(crop[:ph]).all() and np.isnan(crop[:, :pw]).all()
+    np.testing.assert_allclose(crop[ph : 2 * ph, pw : 2 * pw], whole[ph : 2 * ph, pw : 2 * pw], atol=1e-6)
 
 
 def clipped_scene(h: int = 160, w: int = 224) -> tuple[np.ndarray, np.ndarray]:
