@@ -31,7 +31,7 @@ from PIL import Image
 
 from . import alignment, metrics, orientation
 from .bench import machine_line
-from .budget import DEFAULT_BUDGET
+from .budget import DEFAULT_BUDGET, BudgetError
 from .camera import CameraFacts
 from .embed import embed_bytes, make_payload
 from .errors import MismatchError, RawReadError
@@ -151,12 +151,17 @@ def bench_file(path: Path, other: bytes | None, device: str, log: Callable[[str]
             log(f"{path.name} {case}: refused: {exc}")
             continue
         seconds = time.perf_counter() - t0
-        psnr = restore_psnr(rgb, camera, jpeg, known, device)
+        described = found.describe(h, w)
+        try:
+            psnr = restore_psnr(rgb, camera, jpeg, known, device)
+        except BudgetError as exc:  # a small crop's 5 % can be less than the smallest payload
+            psnr, described = None, f"{described}; embed refused: {exc}"
         error = None if known is None else map_error(found.matrix, known, h, w)
-        rows.append(AlignRow(path.name, case, w, h, known is not None, error, found.match, found.describe(h, w),
+        rows.append(AlignRow(path.name, case, w, h, known is not None, error, found.match, described,
                              seconds, psnr, psnr if not rows else same_grid))
         log(f"{path.name} {case}: error {'-' if error is None else f'{error:.3f}'} px, match {found.match:.3f}, "
-            f"{seconds:.2f} s, restore {psnr:.2f} dB (same grid {rows[-1].same_grid_psnr:.2f})")
+            f"{seconds:.2f} s, restore {'-' if psnr is None else f'{psnr:.2f}'} dB "
+            f"(same grid {rows[-1].same_grid_psnr:.2f})")
     return rows
 
 
@@ -205,7 +210,8 @@ def markdown(rows: list[AlignRow], skipped: list[str], command: str) -> str:
                    f"| {r.same_grid_psnr:.2f} | {r.found} |")
     if known:
         errors = np.array([r.error_px for r in known])
-        drops = np.array([r.same_grid_psnr - r.psnr for r in known if r.case.endswith(": as rendered")])
+        drops = np.array([r.same_grid_psnr - r.psnr for r in known
+                          if r.case.endswith(": as rendered") and r.psnr is not None])
         out += ["", (f"Known maps: {len(known)} cases, RMS error median {np.median(errors):.3f} px, largest "
                      f"{errors.max():.3f} px; {int((errors <= 0.25).sum())} of {len(known)} within 0.25 px. "
                      f"Other shots refused: {len(refused_wrong)} of {len(others)}.")]

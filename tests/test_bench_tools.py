@@ -105,3 +105,16 @@ def test_align_bench_map_error_is_rms_raw_pixels():
 
     known = np.array([[1.0, 0, 0], [0, 1, 0]])
     assert align_bench.map_error(known + [[0, 0, 0.3], [0, 0, 0.4]], known, 50, 80) == pytest.approx(0.5)
+
+
+def test_align_bench_reports_a_case_whose_budget_fits_no_payload():
+    from rawmeta import align_bench
+
+    def row(case: str, psnr: float | None, found: str) -> align_bench.AlignRow:
+        return align_bench.AlignRow("x.dng", case, 540, 304, True, 0.0, 0.99, found, 0.1, psnr, 51.55)
+
+    rows = [row("LibRaw: same grid (fast path)", 51.55, "the RAW's own grid"),
+            row("LibRaw: as rendered", None, "as stored; embed refused: no payload fits 547 bytes"),
+            row("LibRaw: rotated 90", 49.1, "rotated")]
+    text = align_bench.markdown(rows, [], "rawmeta bench --section align")
+    assert "| LibRaw: as rendered | 540 x 304 | 0.000 | 0.990 | 0.1 | - | 51.55 | as stored; embed refused" in text
