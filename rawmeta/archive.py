@@ -23,12 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from . import container, report
+from . import payload as pl
 from .allocator import tune_for_large_arrays
-from .errors import MismatchError, NoPayloadError, RawmetaError
+from .errors import MismatchError, NoPayloadError, OutputError, RawmetaError
 from .jpeg_pixels import check_frame
 from .jpeg_segments import parse
 from .outputs import read_raw_rgb, write_raw_rgb
-from .pairing import DEFAULT_PATTERN, Pairing, pair, scan
+from .pairing import DEFAULT_PATTERN, Pairing, is_jpeg, is_raw, pair, scan
+from .restore_mark import RestoreMark, payload_id, read_mark
 from .userfiles import read_jpeg
 
 #: Exit code of a task that failed through a bug (as the CLI's internal error).
@@ -57,6 +59,9 @@ class Outcome:
         The file written, if any.
     where : str
         ``HOST:PID`` of the process that ran the task.
+    note : str
+        What the user should know besides (an output written under another
+        name than the usual, and why).
     """
 
     path: str
@@ -66,10 +71,11 @@ class Outcome:
     code: int = 0
     output: str | None = None
     where: str = ""
+    note: str = ""
 
     def as_dict(self) -> dict:
         return {"path": self.path, "status": self.status, "detail": self.detail, "seconds": round(self.seconds, 3),
-                "code": self.code, "output": self.output, "where": self.where}
+                "code": self.code, "output": self.output, "where": self.where, "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -80,34 +86,86 @@ class EmbedTask:
     jpeg: str
     options: dict = field(default_factory=dict)  # for rawmeta.embed.make_payload
     redo: bool = False
+    asked: dict = field(default_factory=dict)  # the settings the user gave (see embedded_already)
 
     @property
     def path(self) -> str:
         return self.raw
 
     def run(self) -> Outcome:
+        changes = []
         if not self.redo:
-            carried = _valid_payload(read_jpeg(self.jpeg))
-            if carried is not None:
-                return Outcome(self.raw, SKIPPED, f"{_name(self.jpeg)} already carries valid rawmeta data "
-                                                  f"({carried.added_bytes} bytes)")
+            skip, changes = embedded_already(read_jpeg(self.jpeg), self.asked)
+            if skip:
+                return Outcome(self.raw, SKIPPED, f"{_name(self.jpeg)} {skip}")
         # torch comes with embed and restore: imported by the tasks that need them, so a verify starts fast
         from .embed import embed_file
 
         r = embed_file(self.raw, self.jpeg, **self.options)
         expected = "" if math.isnan(r.payload.expected_psnr) else f", expected {r.payload.expected_psnr:.2f} dB"
+        again = f"; embedded again: {', '.join(changes)}" if changes else ""
         return Outcome(self.raw, DONE, f"{r.added_bytes} bytes into {_name(self.jpeg)} "
-                                       f"({r.percent_of_jpeg:.2f} %{expected})", output=self.jpeg)
+                                       f"({r.percent_of_jpeg:.2f} %{expected}){again}", output=self.jpeg)
+
+
+def embedded_already(jpeg: bytes, asked: dict) -> tuple[str, list[str]]:
+    """Whether an embed can skip ``jpeg``, given the settings the user ``asked`` for.
+
+    ``asked`` holds ``budget``, ``stride`` and ``bits`` as given (None or
+    missing: not given, whatever embed would choose); settings not given
+    never make an embed redo a JPEG.
+
+    Returns
+    -------
+    skip : str
+        Why the JPEG needs no embed (it carries valid rawmeta data made with
+        these settings), or ``""`` when it does.
+    changes : list of str
+        What differs from the settings its rawmeta data was made with
+        (``"budget 5 % -> 10 %"``), when that is why it needs one.
+    """
+    found = _valid_payload(jpeg)
+    if found is None:
+        return "", []
+    changes = changed_settings(found.payload, asked.get("budget"), asked.get("stride"), asked.get("bits"))
+    if changes:
+        return "", changes
+    return f"already carries valid rawmeta data made with these settings ({found.added_bytes} bytes)", []
+
+
+def changed_settings(found: pl.Payload, budget: float | None, stride: int | None, bits: int | None) -> list[str]:
+    """The settings asked for that differ from those ``found`` was made with, each as ``"NAME OLD -> NEW"``.
+
+    None means not asked for: any value agrees.
+    """
+    changes = []
+    if budget is not None and abs(budget - found.budget) > 1e-3:
+        changes.append(f"budget {f'{found.budget:g} %' if found.budget else 'none'} -> {budget:g} %")
+    if stride is not None and stride != found.grid.stride:
+        changes.append(f"stride {found.grid.stride} -> {stride}")
+    if bits is not None and bits != found.bits:
+        changes.append(f"bits {found.bits} -> {bits}")
+    return changes
 
 
 @dataclass(frozen=True)
 class RestoreTask:
-    """Restore ``jpeg`` into ``output`` unless that file is already a complete restore of it."""
+    """Restore ``jpeg`` into ``output`` unless that file is already a complete restore of it.
+
+    An existing ``output`` is judged by its restore mark
+    (:mod:`rawmeta.restore_mark`): a complete restore of the same rawmeta
+    data with the same settings is skipped (``redo`` restores it again);
+    another rawmeta restore is replaced only with ``redo``; a file rawmeta did
+    not write only with ``overwrite``. ``note`` says why ``output`` is not
+    the usual name, for the outcome.
+    """
 
     jpeg: str
     output: str
     options: dict = field(default_factory=dict)  # for rawmeta.reconstruct.reconstruct
     redo: bool = False
+    overwrite: bool = False
+    note: str = ""
 
     @property
     def path(self) -> str:
@@ -116,19 +174,40 @@ class RestoreTask:
     def run(self) -> Outcome:
         data = read_jpeg(self.jpeg)
         try:
-            container.extract(data)
+            carried = container.extract(data)
         except NoPayloadError:
             return Outcome(self.jpeg, SKIPPED, "carries no rawmeta data")
-        if not self.redo and _is_complete(Path(self.output), data):
-            return Outcome(self.jpeg, SKIPPED, f"{self.output} is already complete", output=self.output)
-        from .restore import restore_bytes
+        from .restore import mark_for, restore_bytes
 
+        replace = self._may_replace(mark_for(payload_id(carried.payload), self.options), data)
+        if replace is None:
+            return Outcome(self.jpeg, SKIPPED, f"{self.output} is already complete", output=self.output,
+                           note=self.note)
         Path(self.output).parent.mkdir(parents=True, exist_ok=True)
         warnings: list[str] = []
         restored = restore_bytes(data, warn=warnings.append, **self.options)
-        write_raw_rgb(self.output, restored.rgb, restored.payload.camera)
+        write_raw_rgb(self.output, restored.rgb, restored.payload.camera, restored.mark, replace=replace)
         h, w = restored.rgb.shape[:2]
-        return Outcome(self.jpeg, DONE, "; ".join([f"{w} x {h} raw-RGB", *warnings]), output=self.output)
+        return Outcome(self.jpeg, DONE, "; ".join([f"{w} x {h} raw-RGB", *warnings]), output=self.output,
+                       note=self.note)
+
+    def _may_replace(self, mark: RestoreMark, jpeg: bytes) -> bool | None:
+        """Whether the write may replace ``output``; None to skip it (done); OutputError to refuse it."""
+        output = Path(self.output)
+        if not os.path.lexists(output):
+            return False
+        found = read_mark(output)
+        if found is None:
+            if self.overwrite:
+                return True
+            raise OutputError(f"{output} exists and rawmeta did not write it; --overwrite replaces it")
+        if found.same_restore(mark):
+            return None if not self.redo and _is_complete(output, jpeg) else True
+        if self.redo or self.overwrite:
+            return True
+        what = ("other rawmeta data (was the JPEG embedded again?)" if found.payload != mark.payload
+                else f"other settings ({found.settings()}; now {mark.settings()})")
+        raise OutputError(f"{output} was restored from {what}; --redo replaces it")
 
 
 @dataclass(frozen=True)
@@ -215,22 +294,26 @@ def run(task: Task, threads: int | None = None) -> Outcome:
 
 @dataclass
 class Plan:
-    """A batch's tasks, and the JPEGs no RAW paired with (reported, left alone)."""
+    """A batch's tasks, the JPEGs no RAW paired with (reported, left alone) and notes for the summary."""
 
     tasks: list[Task]
     unpaired_jpegs: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def embed_plan(paths: Sequence[Path], *, pattern: str = DEFAULT_PATTERN, recursive: bool = False,
-               options: dict | None = None, redo: bool = False) -> Plan:
+               options: dict | None = None, redo: bool = False, asked: dict | None = None) -> Plan:
     """Embed every RAW found in ``paths`` into the JPEG ``pattern`` pairs it with (see :mod:`rawmeta.pairing`).
 
     A RAW without exactly one JPEG fails (its data would not be kept); a JPEG
-    without a RAW is only reported.
+    without a RAW is only reported. A JPEG that carries valid rawmeta data
+    is skipped unless ``redo``, or the settings ``asked`` for differ from
+    the data's (:func:`embedded_already`).
     """
-    pairing = _pairing(paths, pattern, recursive)
-    tasks: list[Task] = [EmbedTask(_abs(p.raw), _abs(p.jpeg), dict(options or {}), redo) for p in pairing.pairs]
-    return Plan(_with_refusals(tasks, pairing), pairing.unpaired_jpegs)
+    pairing, notes = _pairing(paths, pattern, recursive)
+    tasks: list[Task] = [EmbedTask(_abs(p.raw), _abs(p.jpeg), dict(options or {}), redo, dict(asked or {}))
+                         for p in pairing.pairs]
+    return Plan(_with_refusals(tasks, pairing), pairing.unpaired_jpegs, notes)
 
 
 def verify_plan(paths: Sequence[Path], *, pattern: str = DEFAULT_PATTERN, recursive: bool = False,
@@ -240,38 +323,116 @@ def verify_plan(paths: Sequence[Path], *, pattern: str = DEFAULT_PATTERN, recurs
     With ``restore``, each JPEG is restored in memory and compared with its
     paired RAW, if one is there.
     """
-    pairing = _pairing(paths, pattern, recursive)
+    pairing, notes = _pairing(paths, pattern, recursive)
     raw_of = {p.jpeg.resolve(): _abs(p.raw) for p in pairing.pairs}
     jpegs = sorted({p.jpeg for p in pairing.pairs} | set(pairing.unpaired_jpegs))
     tasks: list[Task] = [VerifyTask(_abs(j), raw_of.get(j.resolve()), restore, dict(options or {})) for j in jpegs]
-    return Plan(_with_refusals(tasks, pairing))
+    return Plan(_with_refusals(tasks, pairing), notes=notes)
 
 
 def restore_plan(paths: Sequence[Path], out_dir: Path, *, suffix: str = ".dng", recursive: bool = False,
-                 options: dict | None = None, redo: bool = False) -> Plan:
+                 options: dict | None = None, redo: bool = False, overwrite: bool = False) -> Plan:
     """Restore every JPEG found in ``paths`` into ``out_dir``, keeping the folders below each path given.
 
     ``IMG_0001.JPG`` in folder ``2024/`` of a DIR becomes
-    ``out_dir/2024/IMG_0001.dng``. A JPEG whose output name another JPEG
-    already has (``a.jpg`` and ``a.jpeg``) fails.
+    ``out_dir/2024/IMG_0001.dng``. Where that name is an original's (an
+    input of the batch, a RAW found beside it, or any RAW or JPEG in the
+    output folder that rawmeta did not restore, in any letter case or
+    through links) the output is ``IMG_0001.restored.dng`` instead, and the
+    plan's notes say so; an original is never written over, whatever
+    ``overwrite`` says. A JPEG whose output another JPEG already has
+    (``a.jpg`` and ``a.jpeg``) fails.
     """
+    raws, jpegs = scan(paths, recursive)
+    originals = _Originals([*_camera_raws(raws)[0], *jpegs])
     tasks: list[Task] = []
-    claimed: dict[Path, str] = {}
+    claimed: dict[str, str] = {}
     for root in paths:
         for jpeg in scan([root], recursive)[1]:
             relative = jpeg.relative_to(root) if root.is_dir() else Path(jpeg.name)
-            output = (out_dir / relative).with_suffix(suffix).absolute()
-            if output in claimed:
-                tasks.append(Refusal(_abs(jpeg), f"its output {output} is also {claimed[output]}'s"))
+            default = (out_dir / relative).with_suffix(suffix).absolute()
+            output, taken = originals.free_name(default)
+            if output is None:
+                tasks.append(Refusal(_abs(jpeg), f"its output {default.name} and {taken} are both originals "
+                                                 "(not rawmeta's): choose another --out-dir", code=OutputError.exit_code))
                 continue
-            claimed[output] = jpeg.name
-            tasks.append(RestoreTask(_abs(jpeg), str(output), dict(options or {}), redo))
+            key = originals.key(output)
+            if key in claimed:
+                tasks.append(Refusal(_abs(jpeg), f"its output {output} is also {claimed[key]}'s"))
+                continue
+            claimed[key] = jpeg.name
+            note = f"{output.name} ({taken} is an original, not rawmeta's)" if taken else ""
+            tasks.append(RestoreTask(_abs(jpeg), str(output), dict(options or {}), redo, overwrite, note))
     return Plan(tasks)
 
 
-def _pairing(paths: Sequence[Path], pattern: str, recursive: bool) -> Pairing:
+class _Originals:
+    """The files a folder restore must never write over: the batch's inputs and RAW or JPEG files it did not make."""
+
+    def __init__(self, inputs: Sequence[Path]):
+        self.inodes = {_inode(p) for p in inputs} - {None}
+        self.listings: dict[Path, list[Path]] = {}
+
+    def free_name(self, output: Path) -> tuple[Path | None, str]:
+        """``output``, or its ``.restored`` variant when an original has its name, with that original's name.
+
+        ``(None, name)`` when the variant's name is an original's too.
+        """
+        taken = self.original_named(output)
+        if taken is None:
+            return output, ""
+        variant = output.with_name(f"{output.stem}.restored{output.suffix}")
+        return (variant, taken) if self.original_named(variant) is None else (None, taken)
+
+    def original_named(self, output: Path) -> str | None:
+        """The name of an original that ``output`` would be, in any letter case and through links; else None."""
+        name = output.name.casefold()
+        for entry in self._listing(output.parent):
+            if entry.name.casefold() == name and self._is_original(entry):
+                return entry.name
+        return None
+
+    def key(self, output: Path) -> str:
+        """``output`` as a case-insensitive file system sees it (two outputs with one key would clash)."""
+        return os.path.join(os.path.realpath(output.parent), output.name.casefold())
+
+    def _is_original(self, entry: Path) -> bool:
+        if _inode(entry) in self.inodes:
+            return True
+        looks = is_raw(entry) or is_jpeg(entry) or is_raw(Path(os.path.realpath(entry)))
+        return looks and read_mark(entry) is None
+
+    def _listing(self, folder: Path) -> list[Path]:
+        if folder not in self.listings:
+            try:
+                self.listings[folder] = [Path(e.path) for e in os.scandir(folder)]
+            except OSError:  # not there yet: nothing to clash with
+                self.listings[folder] = []
+        return self.listings[folder]
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    """The file ``path`` is (through links), as (device, inode); None if it does not exist."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _pairing(paths: Sequence[Path], pattern: str, recursive: bool) -> tuple[Pairing, list[str]]:
+    """The pairs of the RAWs and JPEGs found, leaving out DNGs that rawmeta restored (with a note for each):
+    they are not camera RAWs to embed from, nor RAWs whose JPEG is missing."""
     raws, jpegs = scan(paths, recursive)
-    return pair(raws, jpegs, pattern)
+    camera, restored = _camera_raws(raws)
+    notes = [f"{r.name}: restored by rawmeta, not a camera RAW (left alone)" for r in restored]
+    return pair(camera, jpegs, pattern), notes
+
+
+def _camera_raws(raws: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """``raws`` split into camera RAWs and the DNGs rawmeta restored (by their restore mark)."""
+    restored = [r for r in raws if r.suffix.lower() == ".dng" and read_mark(r) is not None]
+    return [r for r in raws if r not in restored], restored
 
 
 def _with_refusals(tasks: list[Task], pairing: Pairing) -> list[Task]:

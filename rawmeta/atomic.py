@@ -9,6 +9,7 @@ once their process is gone (:func:`remove_stale_temps`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import socket
@@ -50,7 +51,7 @@ def remove_stale_temps(path: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
+def atomic_write(path: str | os.PathLike, *, replace: bool = True) -> Iterator[BinaryIO]:
     """Write ``path`` so that it is either the old file or the complete new one.
 
     Yields a binary file object on a temp file in the target's folder. On normal
@@ -59,6 +60,12 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     An existing target keeps its permission bits and, where this process
     may set them, its owner and group. Stale temp files of the
     same target, left by killed processes, are removed first.
+
+    With ``replace=False`` the complete file is published only if ``path``
+    does not exist at that moment (a hard link, which never replaces), so a
+    file another process created meanwhile is never overwritten:
+    FileExistsError, and ``path`` is untouched. Where the file system has no
+    hard links (FAT, exFAT) the check and the rename are two steps.
     """
     path = Path(path)
     remove_stale_temps(path)
@@ -74,7 +81,10 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
             fh.flush()
             os.fsync(fh.fileno())
         _take_attributes(tmp, old)
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _publish_new(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -82,10 +92,24 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     _fsync_dir(path.parent)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Atomically replace ``path`` with ``data``."""
-    with atomic_write(path) as fh:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, replace: bool = True) -> None:
+    """Atomically write ``data`` to ``path`` (see :func:`atomic_write` for ``replace``)."""
+    with atomic_write(path, replace=replace) as fh:
         fh.write(data)
+
+
+def _publish_new(tmp: Path, path: Path) -> None:
+    """Give the finished ``tmp`` the name ``path`` unless that name exists; FileExistsError if it does."""
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here: check, then rename
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "file exists", os.fspath(path)) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 def _take_attributes(tmp: Path, old: os.stat_result | None) -> None:

@@ -109,8 +109,8 @@ def bench_file(raw_path: Path, work: Path, repeat: int) -> EmbedRow:
     write_render(raw_path, jpeg)
     out = work / (raw_path.stem + ".embedded.jpg")
     decode_s = median_time(lambda: libraw_decode(raw_path), repeat)
-    embed_s = median_time(lambda: embed_file(raw_path, jpeg, out), repeat)
-    report = embed_file(raw_path, jpeg, out)
+    embed_s = median_time(lambda: embed_file(raw_path, jpeg, out, overwrite=True), repeat)
+    report = embed_file(raw_path, jpeg, out, overwrite=True)
     raw = read_raw(raw_path)
     srgb = decode_jpeg(jpeg.read_bytes())
     h, w = raw.rgb.shape[:2]
@@ -168,6 +168,11 @@ def machine_line(command: str) -> str:
     return (f"Written by `{command}` on {now}; {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, torch {torch.__version__}, "
             f"LibRaw {'.'.join(map(str, rawpy.libraw_version))}.")
+
+
+def is_report(text: str) -> bool:
+    """Whether ``text`` is a report :func:`merge_report` wrote (it has a section of its own)."""
+    return any(f"<!-- bench:{name} -->" in text for name in SECTIONS)
 
 
 def merge_report(existing: str, name: str, section: str) -> str:

@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 
 from . import jpeg_segments as js
-from .errors import NoPayloadError, PayloadError
+from .errors import JpegError, NoPayloadError, PayloadError
 
 MARKER = 0xE9  # APP9
 SIGNATURE = b"RAWMETA\0"
@@ -73,6 +73,14 @@ def ours(layout: js.JpegLayout) -> list[js.Segment]:
         for s in layout.segments
         if s.marker == MARKER and layout.data[s.data_start : s.data_start + len(SIGNATURE)] == SIGNATURE
     ]
+
+
+def carries_payload(jpeg: bytes) -> bool:
+    """Whether ``jpeg`` is a JPEG with rawmeta segments (whole or not); False for anything unreadable."""
+    try:
+        return bool(ours(js.parse(jpeg)))
+    except JpegError:
+        return False
 
 
 def size_without_ours(layout: js.JpegLayout) -> int:

@@ -30,6 +30,8 @@ from .camera import ILLUMINANT_D65, CameraFacts
 
 #: Value of the Software tag.
 SOFTWARE = "rawmeta"
+#: DNGPrivateData: where an application keeps its own data in a DNG.
+PRIVATE_DATA_TAG = 50740
 
 #: 2 x 2 patterns write_cfa_dng accepts (read row by row).
 BAYER_PATTERNS = ("RGGB", "BGGR", "GRBG", "GBRG")
@@ -134,7 +136,7 @@ def write_linear_dng(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFac
     atomic_write_bytes(path, linear_dng_bytes(rgb, camera))
 
 
-def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts) -> bytes:
+def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = None) -> bytes:
     """The bytes of the LinearRaw DNG :func:`write_linear_dng` writes.
 
     Parameters
@@ -143,6 +145,9 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts) -> bytes:
         Floating-point raw-RGB, H x W x 3, as for :func:`write_linear_dng`.
     camera : CameraFacts
         Facts to record, as for :func:`write_linear_dng`.
+    private : bytes, optional
+        DNGPrivateData (tag 50740): an application's own data, starting with
+        its NUL-terminated name (rawmeta's restore mark, :mod:`rawmeta.restore_mark`).
 
     Returns
     -------
@@ -155,6 +160,8 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts) -> bytes:
         As :func:`write_linear_dng`.
     """
     tags = _linear_tags(camera)  # checked before the pixels are converted
+    if private is not None:
+        tags.append((PRIVATE_DATA_TAG, _BYTE, len(private), private, True))
     return _dng_bytes(linear_samples(rgb), "LINEAR_RAW", tags)
 
 

@@ -21,9 +21,10 @@ from .budget import DEFAULT_BUDGET, plan
 from .camera import CameraFacts
 from .errors import JpegError, MismatchError
 from .jpeg_pixels import check_frame, decode_jpeg, exif_orientation
+from .progress import Progress, part
 from .rawfile import read_raw
 from .sampling import DEFAULT_STRIDE, Grid
-from .userfiles import read_jpeg, target_path, write_output
+from .userfiles import read_jpeg, rewrite_target, write_output
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def make_payload(
     bits: int | None = None,
     device: str = "auto",
     same_grid: bool = False,
+    progress: Progress | None = None,
 ) -> pl.Payload:
     """Sample raw-RGB on the JPEG's grid and build its payload.
 
@@ -104,6 +106,8 @@ def make_payload(
     same_grid : bool
         Take the JPEG to be on the raw-RGB's own grid without checking (it
         must have the same size).
+    progress : callable, optional
+        ``progress(done, total)`` as the work goes on.
 
     Raises
     ------
@@ -130,8 +134,10 @@ def make_payload(
     # The restored RAW is shown as the JPEG is: by its own tag, else as the RAW is.
     shown = exif_orientation(jpeg) or display_orientation(camera.orientation, found)
     camera = dataclasses.replace(camera, orientation=shown)
+    if progress is not None:
+        progress(1, 10)  # aligned
     return plan(rgb, srgb, camera, js.image_data_hash(layout), container.size_without_ours(layout), budget, stride,
-                bits, device, found)
+                bits, device, found, progress=part(progress, 0.1, 1.0))
 
 
 def embed_bytes(jpeg: bytes, payload: pl.Payload) -> tuple[bytes, EmbedReport]:
@@ -147,26 +153,39 @@ def embed_file(
     raw_path: str | os.PathLike,
     jpeg_path: str | os.PathLike,
     out: str | os.PathLike | None = None,
+    *,
+    overwrite: bool = False,
+    progress: Progress | None = None,
     **options,
 ) -> EmbedReport:
     """Embed ``raw_path``'s samples into ``jpeg_path``, in place unless ``out`` is given.
 
     ``options`` go to :func:`make_payload`. The write is atomic: the target
-    is either untouched or complete.
+    is either untouched or complete. An existing ``out`` other than the
+    JPEG is refused before any work unless ``overwrite``; the RAW never.
+    ``progress(done, total)`` is called as the work goes on.
     """
     jpeg = read_jpeg(jpeg_path)
     js.parse(jpeg)  # refuse a bad JPEG, and a target that cannot be written, before spending time on the RAW
-    target = target_path(jpeg_path, out)
+    target, replace = rewrite_target(jpeg_path, out, overwrite=overwrite, inputs=[("RAW", raw_path)])
     raw = read_raw(raw_path)
-    payload = make_payload(raw.rgb, raw.camera, jpeg, **options)
+    if progress is not None:
+        progress(1, 10)  # the RAW is read
+    payload = make_payload(raw.rgb, raw.camera, jpeg, progress=part(progress, 0.1, 1.0), **options)
     new, report = embed_bytes(jpeg, payload)
-    write_output(target, new)
+    write_output(target, new, replace=replace)
+    if progress is not None:
+        progress(1, 1)
     return dataclasses.replace(report, output=target)
 
 
-def strip_file(jpeg_path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """Remove rawmeta's segments, in place unless ``out`` is given; returns the path written."""
+def strip_file(jpeg_path: str | os.PathLike, out: str | os.PathLike | None = None, *,
+               overwrite: bool = False) -> Path:
+    """Remove rawmeta's segments, in place unless ``out`` is given; returns the path written.
+
+    An existing ``out`` other than the JPEG is refused unless ``overwrite``.
+    """
     stripped = container.detach(read_jpeg(jpeg_path))
-    target = target_path(jpeg_path, out)
-    write_output(target, stripped)
+    target, replace = rewrite_target(jpeg_path, out, overwrite=overwrite)
+    write_output(target, stripped, replace=replace)
     return target

@@ -23,8 +23,10 @@ output's extension (upper or lower case):
     (AsShotNeutral) and Orientation, so raw developers (darktable,
     RawTherapee, Adobe Camera Raw) render it like the original RAW.
 
-Values are clipped to [0, 1] before writing, in every format. Files are
-replaced atomically: a failed write leaves the old file (or none).
+Values are clipped to [0, 1] before writing, in every format. Every format
+can carry rawmeta's restore mark (:mod:`rawmeta.restore_mark`): a TIFF tag in
+``.tif`` and ``.dng``, bytes after the array's data in ``.npy``. Files are
+written atomically: a failed write leaves the old file (or none).
 """
 from __future__ import annotations
 
@@ -41,10 +43,11 @@ import rawpy
 import tifffile
 
 from .camera import CameraFacts
-from .dng import SOFTWARE, check_raw_rgb, linear_dng_bytes, linear_samples
+from .dng import PRIVATE_DATA_TAG, SOFTWARE, check_raw_rgb, linear_dng_bytes, linear_samples
 from .errors import RawReadError, UsageError
 from .jpeg_pixels import MAX_JPEG_PIXELS
 from .rawfile import MAX_RAW_BYTES, libraw_message
+from .restore_mark import RestoreMark
 from .userfiles import read_input, write_output
 
 #: Extensions :func:`write_raw_rgb` and :func:`read_raw_rgb` know (compared
@@ -54,7 +57,8 @@ SUPPORTED_SUFFIXES = (".npy", ".tif", ".tiff", ".dng")
 _SCALE = np.float32(65535)
 
 
-def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts) -> None:
+def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts, mark: RestoreMark | None = None,
+                  *, replace: bool = True) -> None:
     """Write raw-RGB in the format its extension names (see the module docstring).
 
     The extension is checked before anything else is done.
@@ -69,20 +73,26 @@ def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts)
         [0, 1] (values outside are clipped).
     camera : CameraFacts
         The camera's facts; only the DNG uses them.
+    mark : RestoreMark, optional
+        Says that rawmeta restored the file, and from what
+        (:mod:`rawmeta.restore_mark`); every format carries it.
+    replace : bool
+        Replace an existing ``path``; if False, refuse with OutputError when
+        it exists, even if it appears while the file is written.
 
     Raises
     ------
     UsageError
         If the extension is not a supported one.
     OutputError
-        If the file cannot be written.
+        If the file cannot be written, or exists and ``replace`` is False.
     ValueError
         If ``rgb`` is not a finite floating-point H x W x 3 array, or ``camera``
         cannot make a DNG.
     """
     path = Path(path)
     encode = _ENCODERS[check_suffix(path, "write")]
-    write_output(path, encode(rgb, camera))
+    write_output(path, encode(rgb, camera, None if mark is None else mark.to_bytes()), replace=replace)
 
 
 def read_raw_rgb(path: str | os.PathLike) -> np.ndarray:
@@ -126,16 +136,17 @@ def check_suffix(path: Path, verb: str = "write") -> str:
 # Writers: raw-RGB and camera facts -> file bytes.
 
 
-def _npy_bytes(rgb: np.ndarray, camera: CameraFacts) -> bytes:
+def _npy_bytes(rgb: np.ndarray, camera: CameraFacts, mark: bytes | None) -> bytes:
     check_raw_rgb(rgb)
     values = np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
     buffer = io.BytesIO()
     np.save(buffer, values, allow_pickle=False)
-    return buffer.getvalue()
+    return buffer.getvalue() + (mark or b"")  # after the data, where .npy readers do not look
 
 
-def _tiff_bytes(rgb: np.ndarray, camera: CameraFacts) -> bytes:
+def _tiff_bytes(rgb: np.ndarray, camera: CameraFacts, mark: bytes | None) -> bytes:
     samples = linear_samples(rgb)
+    private = [] if mark is None else [(PRIVATE_DATA_TAG, 1, len(mark), mark, True)]
     buffer = io.BytesIO()
     with tifffile.TiffWriter(buffer, byteorder="<", bigtiff=False, shaped=False) as tif:
         tif.write(
@@ -146,6 +157,7 @@ def _tiff_bytes(rgb: np.ndarray, camera: CameraFacts) -> bytes:
             software=SOFTWARE,
             metadata=None,
             datetime=None,
+            extratags=private,
         )
     return buffer.getvalue()
 
@@ -237,7 +249,7 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-_ENCODERS: dict[str, Callable[[np.ndarray, CameraFacts], bytes]] = {
+_ENCODERS: dict[str, Callable[[np.ndarray, CameraFacts, bytes | None], bytes]] = {
     ".npy": _npy_bytes,
     ".tif": _tiff_bytes,
     ".tiff": _tiff_bytes,

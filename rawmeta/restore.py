@@ -14,18 +14,24 @@ from .errors import MismatchError, UsageError
 from .fingerprint import ImageChange, compare
 from .jpeg_pixels import decode_jpeg
 from .outputs import check_suffix, write_raw_rgb
-from .reconstruct import Progress, reconstruct
-from .userfiles import read_jpeg, target_path
+from .patches import DEFAULT_PATCH
+from .reconstruct import DEFAULT_PRESET, Progress, reconstruct
+from .restore_mark import RestoreMark, payload_id
+from .userfiles import check_new_output, read_jpeg, target_path
 
 
 @dataclass(frozen=True)
 class Restored:
-    """A restore's result and what it was made from."""
+    """A restore's result and what it was made from.
+
+    ``mark`` is what a file written from it carries (:mod:`rawmeta.restore_mark`).
+    """
 
     rgb: np.ndarray
     srgb: np.ndarray
     payload: pl.Payload
     change: ImageChange
+    mark: RestoreMark
 
 
 def restore_bytes(jpeg: bytes, *, warn: Callable[[str], None] | None = None,
@@ -49,13 +55,27 @@ def restore_bytes(jpeg: bytes, *, warn: Callable[[str], None] | None = None,
         rgb = reconstruct(srgb, payload, progress=progress, **options)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return Restored(rgb=rgb, srgb=srgb, payload=payload, change=change)
+    return Restored(rgb=rgb, srgb=srgb, payload=payload, change=change,
+                    mark=mark_for(payload_id(carried.payload), options))
 
 
-def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, **kwargs) -> Restored:
-    """Restore ``jpeg_path`` into ``out_path`` (.npy, .tif/.tiff or .dng by extension), atomically."""
+def mark_for(payload: str, options: dict) -> RestoreMark:
+    """The mark of a restore of the payload with id ``payload`` and ``options`` for ``reconstruct``."""
+    return RestoreMark(payload=payload, method=options.get("method", "inf"),
+                       preset=options.get("preset", DEFAULT_PRESET),
+                       patch=tuple(options.get("patch_size", DEFAULT_PATCH)), seed=options.get("seed", 0))
+
+
+def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, *, overwrite: bool = False,
+                 **kwargs) -> Restored:
+    """Restore ``jpeg_path`` into ``out_path`` (.npy, .tif/.tiff or .dng by extension), atomically.
+
+    An existing ``out_path`` is refused with OutputError before the restore
+    starts, unless ``overwrite``; ``out_path`` is never the JPEG itself.
+    """
     out_path = target_path(out_path)
     check_suffix(out_path)  # refuse before the long part
+    check_new_output(out_path, overwrite=overwrite, inputs=[("JPEG", jpeg_path)])
     restored = restore_bytes(read_jpeg(jpeg_path), **kwargs)
-    write_raw_rgb(out_path, restored.rgb, restored.payload.camera)
+    write_raw_rgb(out_path, restored.rgb, restored.payload.camera, restored.mark, replace=overwrite)
     return restored

@@ -80,6 +80,9 @@ _SRGB_TO_XYZ = np.array(
     [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
 )
 
+#: The files :func:`write_sample` writes: the RAW, then its JPEG.
+SAMPLE_NAMES = ("sample.dng", "sample.jpg")
+
 
 def _srgb_to_camera() -> np.ndarray:
     """Linear sRGB -> sample camera RGB, taking white to ``1 / SAMPLE_WHITE_BALANCE``."""
@@ -373,7 +376,7 @@ def write_sample(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    dng_path, jpg_path = folder / "sample.dng", folder / "sample.jpg"
+    dng_path, jpg_path = (folder / name for name in SAMPLE_NAMES)
 
     camera = sample_camera()
     cfa = mosaic(make_scene(height, width, seed), camera.cfa, camera.bits, camera.black_levels[0], seed)

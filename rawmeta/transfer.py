@@ -23,11 +23,11 @@ from . import container
 from . import jpeg_segments as js
 from . import payload as pl
 from .embed import EmbedReport, embed_bytes
-from .errors import MismatchError, NoPayloadError
+from .errors import MismatchError, NoPayloadError, UsageError
 from .fingerprint import compare, fingerprint
 from .jpeg_pixels import decode_jpeg
 from .metrics import psnr
-from .userfiles import read_jpeg, target_path, write_output
+from .userfiles import read_jpeg, rewrite_target, same_file, write_output
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,10 @@ def transfer_bytes(old: bytes, new: bytes) -> tuple[bytes, Transfer]:
     try:
         carried = container.extract(old)
     except NoPayloadError:
-        raise NoPayloadError("the old JPEG (--from) carries no rawmeta data") from None
+        swapped = container.carries_payload(new)
+        raise NoPayloadError("the old JPEG (--from) carries no rawmeta data" + (
+            " but the other one does: the JPEG with the data comes after --from, the copy to write last"
+            if swapped else "")) from None
     old_pixels = decode_jpeg(old)
     payload = pl.unpack(carried.payload, old_pixels)
     new_pixels = decode_jpeg(new)
@@ -88,10 +91,17 @@ def transfer_bytes(old: bytes, new: bytes) -> tuple[bytes, Transfer]:
 
 
 def transfer_file(old_path: str | os.PathLike, new_path: str | os.PathLike,
-                  out: str | os.PathLike | None = None) -> Transfer:
-    """Copy ``old_path``'s payload into ``new_path``, in place unless ``out`` is given; atomic."""
+                  out: str | os.PathLike | None = None, *, overwrite: bool = False) -> Transfer:
+    """Copy ``old_path``'s payload into ``new_path``, in place unless ``out`` is given; atomic.
+
+    An existing ``out`` other than ``new_path`` is refused unless ``overwrite``;
+    ``old_path`` never.
+    """
+    if same_file(old_path, new_path):
+        raise UsageError(f"--from {old_path} and the JPEG to write are the same file: give the copy that lost "
+                         "its rawmeta data as the JPEG")
     old, new = read_jpeg(old_path), read_jpeg(new_path)
-    target = target_path(new_path, out)
+    target, replace = rewrite_target(new_path, out, overwrite=overwrite, inputs=[("JPEG given to --from", old_path)])
     data, transfer = transfer_bytes(old, new)
-    write_output(target, data)
+    write_output(target, data, replace=replace)
     return dataclasses.replace(transfer, report=dataclasses.replace(transfer.report, output=target))
