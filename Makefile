@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/rawmeta inspect $(OUT)/sample.jpg
 	# The default fast preset restores the sample in a few seconds; `--method rbf` (the SAM baseline)
 	# takes about a minute, `--preset paper` about 2 CPU-minutes per patch (12 patches here).
-	$(VENV)/bin/rawmeta restore $(OUT)/sample.jpg $(OUT)/restored.dng \
+	$(VENV)/bin/rawmeta restore $(OUT)/sample.jpg $(OUT)/restored.dng --overwrite \
 		--reference samples/sample.dng --error-map $(OUT)/error-map.png
 	@echo
 	@echo "Outputs in $(OUT)/:"

@@ -41,7 +41,7 @@ def options(command):
                      help="Run each file as a task on this Dask distributed scheduler's cluster (its workers need "
                           "rawmeta and the same paths) instead of local processes."),
         click.option("--recursive", "-r", is_flag=True, help="Also take files in subfolders of each folder."),
-        click.option("--quiet", is_flag=True, help="No progress bar."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
     ]):
         command = option(command)
     return command
@@ -81,20 +81,21 @@ def run_plan(verb: str, plan: Plan, *, jobs: int | None, scheduler: str | None, 
             "summary": {s: counts[s] for s in ("done", "skipped", FAILED)},
             "files": [o.as_dict() for o in outcomes],
             "unpaired_jpegs": [str(p) for p in plan.unpaired_jpegs],
+            "notes": plan.notes,
         }, indent=2))
         if counts[FAILED]:  # the error line is the summary: one line on stderr either way
             raise BatchFailed(f"{counts[FAILED]} of {len(outcomes)} files failed ({counts['done']} done, "
                               f"{counts['skipped']} skipped; the JSON report says why)")
         click.echo(line, err=True)
         return
-    click.echo(_table(outcomes, plan.unpaired_jpegs))
+    click.echo(_table(outcomes, plan))
     click.echo(line)
     if counts[FAILED]:
         raise BatchFailed(f"{counts[FAILED]} of {len(outcomes)} files failed (listed above)")
 
 
-def _table(outcomes: list[Outcome], unpaired_jpegs: list[Path]) -> str:
-    """Counts by status, then each failure and skip with its reason."""
+def _table(outcomes: list[Outcome], plan: Plan) -> str:
+    """Counts by status, then each failure and skip with its reason, then the plan's notes."""
     counts = Counter(o.status for o in outcomes)
     lines = ["status    files", *(f"{s:<8} {counts[s]:>6}" for s in ("done", "skipped", FAILED))]
     for status, most in ((FAILED, None), ("skipped", LISTED), ("done", LISTED)):
@@ -105,7 +106,14 @@ def _table(outcomes: list[Outcome], unpaired_jpegs: list[Path]) -> str:
                       for o in listed[:most]]
             if most is not None and len(listed) > most:
                 lines.append(f"  ... and {len(listed) - most} more")
-    if unpaired_jpegs:
+    if plan.unpaired_jpegs:
         lines.append("JPEGs without a RAW (left alone):")
-        lines += [f"  {p.name}" for p in unpaired_jpegs]
+        lines += [f"  {p.name}" for p in plan.unpaired_jpegs]
+    noted = [o for o in outcomes if o.note and o.status != FAILED]
+    if noted:
+        lines.append("written under another name:")
+        lines += [f"  {Path(o.path).name} -> {o.note}" for o in noted]
+    if plan.notes:
+        lines.append("notes:")
+        lines += [f"  {note}" for note in plan.notes]
     return "\n".join(lines)

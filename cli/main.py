@@ -9,10 +9,12 @@ report it); 130 interrupted.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,11 +22,11 @@ import click
 
 from rawmeta import report
 from rawmeta.allocator import tune_for_large_arrays
-from rawmeta.archive import embed_plan, restore_plan, verify_plan
+from rawmeta.archive import embed_plan, embedded_already, restore_plan, verify_plan
 from rawmeta.budget import DEFAULT_BUDGET
 from rawmeta.errors import RawmetaError
-from rawmeta.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg
-from rawmeta.userfiles import read_jpeg, write_output
+from rawmeta.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg, is_raw
+from rawmeta.userfiles import check_new_output, read_jpeg, same_file, write_output
 
 from . import batch
 from .progress import ProgressBar
@@ -34,6 +36,11 @@ if TYPE_CHECKING:  # embed imports torch: the commands that need it import it th
 
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+#: Choices of restore's options (rawmeta.reconstruct.METHODS and its presets, rawmeta.outputs' formats),
+#: spelled out here so that the command line starts without importing torch; a test keeps them in step.
+METHODS = ("inf", "rbf")
+PRESETS = ("fast", "paper")
+FORMATS = ("dng", "npy", "tiff")
 
 
 class _Group(click.Group):
@@ -62,7 +69,7 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-@click.group(cls=_Group, help=__doc__)
+@click.group(cls=_Group, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rawmeta")
 def main() -> None:
     tune_for_large_arrays()
@@ -70,11 +77,30 @@ def main() -> None:
 
 _device_opt = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                            help="Where restores run (auto: CUDA when present).")
-_jpeg_arg = click.argument("jpeg", type=click.Path(dir_okay=False, path_type=Path))
+
+
+def _not_a_raw(ctx: click.Context, param: click.Parameter, path: Path) -> Path:
+    """A JPEG argument given a RAW file: the most common slip, named as such."""
+    if is_raw(path):
+        raise click.BadParameter(f"{path} is a RAW file; '{ctx.command_path}' takes the JPEG")
+    return path
+
+
+_jpeg_arg = click.argument("jpeg", type=click.Path(dir_okay=False, path_type=Path), callback=_not_a_raw)
 _out_opt = click.option(
     "-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
-    help="Write here instead of changing JPEG in place.",
+    help="Write here instead of changing JPEG in place (an existing file only with --overwrite).",
 )
+_overwrite_opt = click.option("--overwrite", is_flag=True,
+                              help="Replace an existing output file (never one of the command's inputs).")
+_json_opt = click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+#: Where each command's help points for exit codes.
+EXIT_CODES = "Exit codes: 0 done; the others are listed in 'rawmeta --help'."
+
+
+def _epilog(*examples: str) -> str:
+    """A command's help ending: examples (kept as written) and where the exit codes are."""
+    return "\b\nExamples:\n" + "\n".join(f"  {e}" for e in examples) + "\n\n" + EXIT_CODES
 
 
 _pattern_opt = click.option("--pattern", default=DEFAULT_PATTERN, show_default=True,
@@ -83,17 +109,22 @@ _pattern_opt = click.option("--pattern", default=DEFAULT_PATTERN, show_default=T
 _redo_opt = click.option("--redo", is_flag=True, help="Do again files an earlier run finished (no skipping).")
 
 
-def _refuse_batch_options(**given: bool) -> None:
+def _refuse_folder_options(**given: bool) -> None:
     """UsageError naming the first folder-only option given to a one-file command."""
     for name, present in given.items():
         if present:
-            raise click.UsageError(f"--{name} applies to RAW files or folders, not to one RAW and its JPEG")
+            raise click.UsageError(f"--{name} applies to files or folders of several, not to one file and its output")
 
 
-@main.command()
+@main.command(epilog=_epilog(
+    "rawmeta embed IMG_0001.CR2 IMG_0001.JPG            # in place, 5 % budget",
+    "rawmeta embed ~/Photos/2024 -r                      # every RAW with its JPEG",
+    "rawmeta embed --from original.jpg resaved.jpg       # a re-save lost the data",
+))
 @click.argument("paths", nargs=-1, required=True, metavar="RAW JPEG | RAW... | DIR... | --from OLD JPEG",
                 type=click.Path(path_type=Path))
 @_out_opt
+@_overwrite_opt
 @click.option("--from", "source", type=click.Path(dir_okay=False, path_type=Path),
               help="Copy the rawmeta data of OLD, another encoding of the same image (a re-save that lost it), "
                    "instead of sampling a RAW.")
@@ -109,18 +140,20 @@ def _refuse_batch_options(**given: bool) -> None:
 @_device_opt
 @_pattern_opt
 @_redo_opt
+@_json_opt
 @batch.options
-def embed(paths: tuple[Path, ...], out: Path | None, source: Path | None, budget: float | None, stride: int | None,
-          bits: int | None, force_same_grid: bool, device: str, pattern: str, redo: bool, jobs: int | None,
-          scheduler: str | None, recursive: bool, quiet: bool) -> None:
+def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Path | None, budget: float | None,
+          stride: int | None, bits: int | None, force_same_grid: bool, device: str, pattern: str, redo: bool,
+          as_json: bool, jobs: int | None, scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Embed samples of RAW's raw-RGB into JPEG, a render of RAW.
 
     The JPEG may be cropped, rotated (in its pixels or by an EXIF tag) or
     resized: embed finds where it lies in the RAW by matching content, and
     refuses a JPEG of another picture. With a budget, embed restores the
     image itself to choose the settings, so it takes about as long as a
-    restore. Replaces any rawmeta data JPEG already carries. The write is
-    atomic.
+    restore. The write is atomic. A JPEG that already carries valid rawmeta
+    data made with the same settings is left as it is (--redo embeds again);
+    other settings replace it, saying what changed.
 
     With --from OLD, JPEG gets OLD's rawmeta data instead: for a copy that
     was re-encoded and lost it. Both must show the same image on the same
@@ -129,40 +162,86 @@ def embed(paths: tuple[Path, ...], out: Path | None, source: Path | None, budget
 
     Given RAW files or folders, embed pairs each RAW with its JPEG by name
     (--pattern) and embeds every pair in place, in parallel; a RAW without
-    its JPEG fails, a JPEG without a RAW is left alone. A rerun skips JPEGs
-    that already carry valid rawmeta data (--redo embeds them again).
+    its JPEG fails, a JPEG without a RAW is left alone.
     """
     if any(p.is_dir() for p in paths) or not any(is_jpeg(p) for p in paths):
         if out is not None or source is not None:
             folders = [p for p in paths if p.is_dir()]
             given = f"{folders[0]} is a directory" if folders else "no JPEG was given"
             raise click.UsageError(f"{'-o' if out is not None else '--from'} takes one JPEG to write: {given}")
+        if overwrite:
+            raise click.UsageError("--overwrite goes with -o OUTPUT; a folder embed writes each JPEG in place")
         options = {"budget": _budget(budget, stride, bits), "stride": stride, "bits": bits, "device": device,
                    "same_grid": force_same_grid}
-        plan = embed_plan(paths, pattern=check_pattern(pattern), recursive=recursive, options=options, redo=redo)
-        batch.run_plan("embed", plan, jobs=jobs, scheduler=scheduler, quiet=quiet)
+        plan = embed_plan(paths, pattern=check_pattern(pattern), recursive=recursive, options=options, redo=redo,
+                          asked={"budget": budget, "stride": stride, "bits": bits})
+        batch.run_plan("embed", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
         return
-    _refuse_batch_options(pattern=pattern != DEFAULT_PATTERN, redo=redo, jobs=jobs is not None,
-                          scheduler=scheduler is not None, recursive=recursive)
+    _refuse_folder_options(pattern=pattern != DEFAULT_PATTERN, jobs=jobs is not None,
+                           scheduler=scheduler is not None, recursive=recursive)
     if source is not None:
         if len(paths) != 1:
             raise click.UsageError("with --from OLD, give one JPEG to copy its rawmeta data into")
-        if budget is not None or stride is not None or bits is not None or force_same_grid:
-            raise click.UsageError("--from copies OLD's samples as they are: --budget, --stride, --bits and "
-                                   "--force-same-grid do not apply")
-        _transfer(source, paths[0], out)
+        if budget is not None or stride is not None or bits is not None or force_same_grid or redo:
+            raise click.UsageError("--from copies OLD's samples as they are: --budget, --stride, --bits, --redo "
+                                   "and --force-same-grid do not apply")
+        _transfer(source, paths[0], out, overwrite, as_json)
         return
     if len(paths) != 2:
         raise click.UsageError("give a RAW and its JPEG, RAW files or folders (or --from OLD JPEG)")
+    raw, jpeg = paths
+    if is_jpeg(raw):
+        raise click.UsageError("the first argument must be the RAW, the second the JPEG" + (
+            f" ({jpeg} is the RAW)" if is_raw(jpeg) else f": {raw} is a JPEG (--from OLD copies rawmeta data "
+                                                         "between JPEGs)"))
+    options = {"budget": _budget(budget, stride, bits), "stride": stride, "bits": bits}
+    if not redo and (out is None or same_file(out, jpeg)):
+        skip, changes = embedded_already(read_jpeg(jpeg), {"budget": budget, "stride": stride, "bits": bits})
+        if skip:
+            _said(as_json, f"{jpeg} {skip}; --redo embeds again", command="embed", status="skipped", raw=str(raw),
+                  jpeg=str(jpeg), output=None, detail=skip)
+            return
+        if changes:
+            click.echo(f"rawmeta: {jpeg} carries rawmeta data made with other settings; embedding again: "
+                       f"{', '.join(changes)}", err=True)
     from rawmeta.embed import embed_file
 
-    r = embed_file(*paths, out, budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
-                   same_grid=force_same_grid)
+    start = time.monotonic()
+    with _progress(f"embed {jpeg.name}", quiet or as_json) as bar:
+        r = embed_file(raw, jpeg, out, overwrite=overwrite, device=device, same_grid=force_same_grid, progress=bar,
+                       **options)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
     h, w = p.grid.height, p.grid.width
     aligned = "" if p.alignment is None or p.alignment.is_same_grid(h, w) else f"; aligned: {p.alignment.describe(h, w)}"
-    click.echo(f"embedded {_summary(r)}{expected}{aligned} -> {r.output}")
+    _said(as_json, f"embedded {_summary(r)}{expected}{aligned} -> {r.output}", command="embed", status="done",
+          raw=str(raw), jpeg=str(jpeg), output=str(r.output), seconds=round(time.monotonic() - start, 3),
+          **_embed_facts(r))
+
+
+def _embed_facts(r: EmbedReport) -> dict:
+    """An embed's numbers for --json."""
+    p = r.payload
+    return {"samples": p.sample_count, "refined_samples": r.refined_count, "stride": r.grid.stride, "bits": r.bits,
+            "added_bytes": r.added_bytes, "segments": r.segment_count, "jpeg_bytes": r.jpeg_bytes,
+            "percent_of_jpeg": round(r.percent_of_jpeg, 3),
+            "expected_psnr_db": None if math.isnan(p.expected_psnr) else round(p.expected_psnr, 3)}
+
+
+def _said(as_json: bool, text: str, **facts) -> None:
+    """What a one-file command did: ``text``, or with --json the ``facts`` as one JSON object."""
+    click.echo(json.dumps(facts, indent=2) if as_json else text)
+
+
+@contextlib.contextmanager
+def _progress(label: str, quiet: bool):
+    """A progress bar for a long one-file command (None when quiet), closed however the work ends."""
+    bar = None if quiet else ProgressBar(label)
+    try:
+        yield bar
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _budget(budget: float | None, stride: int | None, bits: int | None) -> float | None:
@@ -176,19 +255,21 @@ def _summary(r: EmbedReport) -> str:
             f"{r.percent_of_jpeg:.2f} % of the JPEG")
 
 
-def _transfer(source: Path, jpeg: Path, out: Path | None) -> None:
+def _transfer(source: Path, jpeg: Path, out: Path | None, overwrite: bool, as_json: bool) -> None:
     from rawmeta.transfer import transfer_file
 
-    t = transfer_file(source, jpeg, out)
-    click.echo(f"copied {_summary(t.report)} from {source} -> {t.report.output}")
+    t = transfer_file(source, jpeg, out, overwrite=overwrite)
+    _said(as_json, f"copied {_summary(t.report)} from {source} -> {t.report.output}", command="embed",
+          status="done", source=str(source), jpeg=str(jpeg), output=str(t.report.output),
+          pixel_psnr_db=None if t.pixels_identical else round(t.pixel_psnr, 3), **_embed_facts(t.report))
     if not t.pixels_identical:
         click.echo(f"rawmeta: warning: the JPEG's pixels differ from {source}'s by {t.pixel_psnr:.1f} dB PSNR; "
                    "restore learns from these pixels, so its accuracy depends on how much they changed", err=True)
 
 
-@main.command()
+@main.command(epilog=_epilog("rawmeta inspect IMG_0001.JPG", "rawmeta inspect IMG_0001.JPG --json"))
 @_jpeg_arg
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@_json_opt
 def inspect(jpeg: Path, as_json: bool) -> None:
     """Show and check the rawmeta data a JPEG carries."""
     found = report.inspect_file(jpeg)
@@ -198,14 +279,15 @@ def inspect(jpeg: Path, as_json: bool) -> None:
         click.echo(f"rawmeta: warning: {found.change.describe()}", err=True)
 
 
-@main.command()
+@main.command(epilog=_epilog("rawmeta strip IMG_0001.JPG -o clean.jpg", "rawmeta strip IMG_0001.JPG   # in place"))
 @_jpeg_arg
 @_out_opt
-def strip(jpeg: Path, out: Path | None) -> None:
+@_overwrite_opt
+def strip(jpeg: Path, out: Path | None, overwrite: bool) -> None:
     """Remove rawmeta data from JPEG, giving back the file as it was before embed."""
     from rawmeta.embed import strip_file
 
-    target = strip_file(jpeg, out)
+    target = strip_file(jpeg, out, overwrite=overwrite)
     click.echo(f"removed rawmeta data -> {target}")
 
 
@@ -223,12 +305,15 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
                           help="Approximate patch size HEIGHTxWIDTH; each patch gets its own model.")
 
 
-@main.command()
-@click.argument("paths", nargs=-1, required=True, metavar="JPEG OUTPUT | JPEG... --out OUTDIR | DIR... --out OUTDIR",
+@main.command(epilog=_epilog(
+    "rawmeta restore IMG_0001.JPG restored.dng",
+    "rawmeta restore ~/Photos/2024 -r --out-dir ~/restored --format dng",
+))
+@click.argument("paths", nargs=-1, required=True, metavar="JPEG OUTPUT | JPEG... --out-dir DIR | DIR... --out-dir DIR",
                 type=click.Path(path_type=Path))
-@click.option("--method", type=click.Choice(["inf", "rbf"]), default="inf", show_default=True,
+@click.option("--method", type=click.Choice(METHODS), default="inf", show_default=True,
               help="inf: implicit neural functions (the paper); rbf: SAM's linear RBF baseline.")
-@click.option("--preset", default="fast", show_default=True,
+@click.option("--preset", type=click.Choice(PRESETS), default="fast", show_default=True,
               help="INF preset: 'fast' solves each patch's network in closed form (seconds an image); "
                    "'paper' reproduces the paper (about 2 CPU-minutes a patch).")
 @_patch_opt
@@ -243,26 +328,39 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
 @click.option("--force", is_flag=True,
               help="Restore even when the JPEG's pixels were edited or turned since embedding (the result "
                    "will be wrong where they changed).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out-dir", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Restore every JPEG given or found in the folders given into this folder (created if missing).")
-@click.option("--format", "fmt", type=click.Choice(["dng", "npy", "tiff"]), default="dng", show_default=True,
-              help="With --out: the format of the restored files.")
+@click.option("--out", "old_out_dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="With --out-dir: the format of the restored files. [default: dng]")
+@_overwrite_opt
 @_redo_opt
+@_json_opt
 @batch.options
 def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, device: str, seed: int, memory_mb: int,
-            reference: Path | None, error_map: Path | None, force: bool, out_dir: Path | None, fmt: str, redo: bool,
-            jobs: int | None, scheduler: str | None, recursive: bool, quiet: bool) -> None:
+            reference: Path | None, error_map: Path | None, force: bool, out_dir: Path | None,
+            old_out_dir: Path | None, fmt: str | None, overwrite: bool, redo: bool, as_json: bool, jobs: int | None,
+            scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Restore the RAW from JPEG's rawmeta data into OUTPUT (.dng, .tif/.tiff or .npy).
 
-    OUTPUT is written atomically: an interrupted restore leaves no file.
+    OUTPUT is written atomically: an interrupted restore leaves no file. An
+    existing OUTPUT is replaced only with --overwrite.
 
-    With --out OUTDIR, restore every JPEG given, or found in the folders
-    given, that carries rawmeta data, in parallel, into OUTDIR/NAME.FORMAT
-    (keeping subfolders). A rerun skips outputs that are already complete
-    (--redo restores them again).
+    With --out-dir DIR, restore every JPEG given, or found in the folders
+    given, that carries rawmeta data, in parallel, into DIR/NAME.FORMAT
+    (keeping subfolders). A rerun skips outputs that rawmeta already
+    restored from the same data with the same settings (--redo restores
+    them again). A name that is taken by a RAW or JPEG (a camera's own
+    IMG_0001.dng) becomes NAME.restored.FORMAT; any other file rawmeta did
+    not write is replaced only with --overwrite.
     """
     from rawmeta.restore import restore_file
 
+    if old_out_dir is not None:
+        if out_dir is not None:
+            raise click.UsageError("give --out-dir once (--out is its old name)")
+        click.echo("rawmeta: warning: --out is now called --out-dir", err=True)
+        out_dir = old_out_dir
     if error_map is not None and reference is None:
         raise click.UsageError("--error-map needs --reference")
     options = {"method": method, "preset": preset, "patch_size": _patch_size(patch), "device": device, "seed": seed,
@@ -270,28 +368,43 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     if out_dir is not None or any(p.is_dir() for p in paths):
         if out_dir is None:
             folder = next(p for p in paths if p.is_dir())
-            raise click.UsageError(f"{folder} is a directory: restoring folders needs --out OUTDIR")
+            raise click.UsageError(f"{folder} is a directory: restoring folders needs --out-dir DIR")
         if reference is not None:
             raise click.UsageError("--reference takes one JPEG and its OUTPUT, not folders (see 'rawmeta verify "
                                    "--restore')")
-        plan = restore_plan(paths, out_dir, suffix="." + fmt, recursive=recursive, options=options, redo=redo)
-        batch.run_plan("restore", plan, jobs=jobs, scheduler=scheduler, quiet=quiet)
+        plan = restore_plan(paths, out_dir, suffix="." + (fmt or "dng"), recursive=recursive, options=options,
+                            redo=redo, overwrite=overwrite)
+        batch.run_plan("restore", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
         return
-    _refuse_batch_options(redo=redo, jobs=jobs is not None, scheduler=scheduler is not None, recursive=recursive)
+    _refuse_folder_options(redo=redo, jobs=jobs is not None, scheduler=scheduler is not None, recursive=recursive)
     if len(paths) != 2:
-        raise click.UsageError("give a JPEG and the OUTPUT to write (or JPEG files or folders and --out OUTDIR)")
+        raise click.UsageError("give a JPEG and the OUTPUT to write (or JPEG files or folders and --out-dir DIR)")
     jpeg, output = paths
-    bar = None if quiet else ProgressBar(f"restore ({method})")
-    try:
-        restored = restore_file(jpeg, output, progress=bar, warn=lambda m: click.echo(f"rawmeta: warning: {m}", err=True),
-                                **options)
-    finally:
-        if bar is not None:
-            bar.close()
-    click.echo(f"restored {restored.rgb.shape[1]} x {restored.rgb.shape[0]} raw-RGB -> {output}")
-    if reference is not None:
-        _report_evaluation(restored.rgb, reference, restored.srgb, _patch_size(patch), error_map, as_json=False,
-                           alignment=restored.payload.alignment)
+    if not is_jpeg(jpeg) and is_jpeg(output):
+        raise click.UsageError(f"the first argument must be the JPEG, the second the OUTPUT to write ({jpeg} is "
+                               "not a JPEG by its name)")
+    if fmt is not None and output.suffix.lower().lstrip(".") not in (fmt, "tif" if fmt == "tiff" else fmt):
+        raise click.UsageError(f"--format {fmt} contradicts OUTPUT {output.name}: the OUTPUT's extension sets the "
+                               "format (--format is for --out-dir)")
+    if error_map is not None:
+        check_new_output(error_map, overwrite=overwrite)
+    start = time.monotonic()
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        click.echo(f"rawmeta: warning: {message}", err=True)
+
+    with _progress(f"restore ({method})", quiet or as_json) as bar:
+        restored = restore_file(jpeg, output, overwrite=overwrite, progress=bar, warn=warn, **options)
+    seconds = round(time.monotonic() - start, 3)
+    result = None if reference is None else _evaluation(restored.rgb, reference, restored.srgb, _patch_size(patch),
+                                                         error_map, restored.payload.alignment)
+    h, w = restored.rgb.shape[:2]
+    text = f"restored {w} x {h} raw-RGB -> {output}" + ("" if result is None else "\n" + result.format_text())
+    _said(as_json, text, command="restore", status="done", jpeg=str(jpeg), output=str(output), width=w,
+          height=h, settings=restored.mark.settings(), seconds=seconds, warnings=warnings,
+          evaluation=None if result is None else result.as_dict())
 
 
 @main.command()
@@ -317,16 +430,20 @@ def verify(paths: tuple[Path, ...], try_restore: bool, as_json: bool, pattern: s
     batch.run_plan("verify", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
 
 
-@main.command(name="eval")
+@main.command(name="eval", epilog=_epilog(
+    "rawmeta eval restored.dng IMG_0001.CR2 --jpeg IMG_0001.JPG",
+    "rawmeta eval restored.npy IMG_0001.CR2 --error-map err.png --json",
+))
 @click.argument("restored", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("reference_raw", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--jpeg", "jpeg_path", type=click.Path(dir_okay=False, path_type=Path),
               help="The JPEG restored from: also report clipped sRGB pixels and PSNR without them.")
 @click.option("--error-map", type=click.Path(dir_okay=False, path_type=Path), help="Write an error-map PNG here.")
+@_overwrite_opt
 @_patch_opt
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
-def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_map: Path | None, patch: str,
-             as_json: bool) -> None:
+@_json_opt
+def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_map: Path | None, overwrite: bool,
+             patch: str, as_json: bool) -> None:
     """Compare a restored raw-RGB file (.npy, .tif/.tiff, .dng) with the true RAW.
 
     With --jpeg, a JPEG whose rawmeta data maps it into the RAW (a JPEG on
@@ -335,7 +452,13 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
     from rawmeta.errors import NoPayloadError
     from rawmeta.jpeg_pixels import decode_jpeg
     from rawmeta.outputs import read_raw_rgb
+    from rawmeta.restore_mark import read_mark
 
+    if read_mark(reference_raw) is not None and read_mark(restored) is None:
+        raise click.UsageError(f"the first argument must be the restored file, the second the true RAW "
+                               f"({reference_raw} is a rawmeta restore)")
+    if error_map is not None:
+        check_new_output(error_map, overwrite=overwrite)
     srgb, alignment = None, None
     if jpeg_path is not None:
         data = read_jpeg(jpeg_path)
@@ -344,12 +467,12 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
             alignment = report.inspect_bytes(data).payload.alignment
         except NoPayloadError:
             pass
-    _report_evaluation(read_raw_rgb(restored), reference_raw, srgb, _patch_size(patch), error_map, as_json,
-                       alignment)
+    result = _evaluation(read_raw_rgb(restored), reference_raw, srgb, _patch_size(patch), error_map, alignment)
+    click.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.format_text())
 
 
-def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: Path | None,
-                       as_json: bool, alignment=None) -> None:
+def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: Path | None, alignment=None):
+    """The restore ``rgb`` measured against the RAW ``reference`` (``metrics.Evaluation``); writes the error map."""
     from rawmeta import metrics
     from rawmeta.alignment import raw_on_jpeg_grid
     from rawmeta.errors import MismatchError
@@ -362,10 +485,10 @@ def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error
                             f"the restore {rgb.shape[1]} x {rgb.shape[0]}")
     boxes = PatchGrid.for_image(rgb.shape[0], rgb.shape[1], patch).boxes()
     result = metrics.evaluate(rgb, ref, srgb=srgb, boxes=boxes)
-    click.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.format_text())
     if error_map is not None:
         metrics.save_error_map(error_map, rgb, ref)
         click.echo(f"error map -> {error_map}", err=True)
+    return result
 
 
 @main.command()
@@ -391,8 +514,9 @@ def _report_evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error
               help="Which JPEGs restore is measured on: LibRaw's render, RawTherapee's, or both.")
 @click.option("--rbf-whole", is_flag=True, help="Also restore whole images with RBF (about 12 s a patch).")
 @_device_opt
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT that is not a rawmeta bench report.")
 def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, paper_patches: int, regime: str,
-          rbf_whole: bool, device: str) -> None:
+          rbf_whole: bool, device: str, overwrite: bool) -> None:
     """Benchmark embed (payload size, time), rate against distortion (against JPEG XL), restore (PSNR,
     SSIM, time), alignment of JPEGs on other grids and restore at 12/24 MP.
 
@@ -409,7 +533,10 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
     if not raws:
         raise UsageError(f"RAW folder {raw_dir} holds no RAW files")
     log = lambda m: click.echo(m, err=True)
-    text = output.read_text() if output.exists() else ""
+    text = output.read_text(errors="replace") if output.is_file() else ""
+    if output.exists() and not overwrite and not bench_api.is_report(text):
+        raise UsageError(f"{output} exists and is not a rawmeta bench report (its sections would replace it); "
+                         "--overwrite replaces it")
     if section in ("embed", "all"):
         rows, skipped = bench_api.run_bench(raws, repeat, log=log)
         command = "rawmeta bench --section embed" + (f" --repeat {repeat}" if repeat != 3 else "")
@@ -462,9 +589,13 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path("samples"))
-def sample(folder: Path) -> None:
+@_overwrite_opt
+def sample(folder: Path, overwrite: bool) -> None:
     """Write the project's synthetic sample pair (sample.dng, sample.jpg) into FOLDER."""
-    from rawmeta.synthetic import write_sample
+    from rawmeta.synthetic import SAMPLE_NAMES, write_sample
+
+    for name in SAMPLE_NAMES:
+        check_new_output(folder / name, overwrite=overwrite)
 
     dng, jpg = write_sample(folder)
     click.echo(f"wrote {dng} and {jpg}")

@@ -36,6 +36,7 @@ from .alignment import Alignment
 from .camera import CameraFacts
 from .errors import UsageError
 from .patches import DEFAULT_PATCH, PatchGrid
+from .progress import Progress, part
 from .refinement import Refinement
 from .sample_coding import dequantize, quantization_psnr, quantize
 from .sampling import DEFAULT_STRIDE, Grid
@@ -264,7 +265,7 @@ def refinement_options(pred: np.ndarray, rgb: np.ndarray, template: Refinement, 
 
 def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: bytes, jpeg_bytes: int,
          budget: float | None, stride: int | None = None, bits: int | None = None,
-         device: str = "auto", alignment: Alignment | None = None) -> pl.Payload:
+         device: str = "auto", alignment: Alignment | None = None, progress: Progress | None = None) -> pl.Payload:
     """The payload for raw-RGB ``rgb`` and its JPEG's decoded pixels ``srgb``.
 
     Parameters
@@ -278,6 +279,8 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
     alignment : Alignment, optional
         Where the JPEG's grid lies in the RAW, for the payload's header
         (``rgb`` is already on the JPEG's grid).
+    progress : callable, optional
+        ``progress(done, total)`` as the work goes on.
 
     Raises
     ------
@@ -302,19 +305,22 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
         base = choose_base(rgb, srgb, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
     except BudgetError:
         base = choose_base(rgb, srgb, make, limit, stride, bits, bits_fixed)
-    pred, use_highlights = reader_restore(rgb, srgb, base, device)
+    if progress is not None:
+        progress(1, 10)  # the restore below is most of the work
+    pred, use_highlights = reader_restore(rgb, srgb, base, device, part(progress, 0.1, 0.9))
     plain = make(base, highlights=use_highlights, expected_psnr=metrics.psnr(pred, rgb))
     return fit_refinement(plain, pred, rgb, srgb, limit)
 
 
-def reader_restore(rgb: np.ndarray, srgb: np.ndarray, base: Base, device: str) -> tuple[np.ndarray, bool]:
+def reader_restore(rgb: np.ndarray, srgb: np.ndarray, base: Base, device: str,
+                   progress: Progress | None = None) -> tuple[np.ndarray, bool]:
     """The fast preset's restore from the base samples as the reader will run it, and whether the
     highlight interpolation (kept in the result if so) makes it better."""
     from . import highlights
     from .reconstruct import as_unit_float, reconstruct, resolve_device
 
     values = dequantize(base.samples, base.bits)
-    pred = reconstruct(srgb, values, base.grid, device=device, highlights_hint=False)
+    pred = reconstruct(srgb, values, base.grid, device=device, highlights_hint=False, progress=progress)
     with_highlights = pred.copy()
     layout = PatchGrid.for_image(*rgb.shape[:2], DEFAULT_PATCH)
     highlights.refine(with_highlights, as_unit_float(srgb), values, base.grid, layout, list(layout),

@@ -5,7 +5,7 @@
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +14,7 @@ import torch
 from . import highlights, inf, rbf, refinement, ridge_inf
 from .patches import DEFAULT_PATCH, PatchGrid, grid_slices, normalised_xy
 from .payload import Payload
+from .progress import Progress
 from .sampling import Grid
 
 METHODS = ("inf", "rbf")
@@ -27,8 +28,6 @@ _BYTES_PER_SAMPLE_PAPER = 40 * 1024
 
 #: Fewest samples (a patch's and its neighbours') that a local model may be fitted to.
 MIN_TRAINING_SAMPLES = 16
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
