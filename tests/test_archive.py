@@ -121,7 +121,7 @@ def test_restore_folder_keeps_subfolders_skips_what_is_done_and_redoes_what_is_n
     embedded(src / "2024", sample_pairs)
     (src / "plain.jpg").write_bytes(sample_pairs[3][1])
     out = tmp_path / "out"
-    proc = rawmeta("restore", src, "-r", "--out", out, "--format", "npy", "--quiet", check_rc=0)
+    proc = rawmeta("restore", src, "-r", "--out-dir", out, "--format", "npy", "--quiet", check_rc=0)
     assert table(proc.stdout) == {"done": 3, "skipped": 1, "failed": 0}
     assert "plain.jpg: carries no rawmeta data" in proc.stdout
     outputs = sorted(out.rglob("*.npy"))
@@ -130,13 +130,16 @@ def test_restore_folder_keeps_subfolders_skips_what_is_done_and_redoes_what_is_n
     first = {p: p.read_bytes() for p in outputs}
     assert all(read_raw_rgb(p).shape == (96, 128, 3) for p in outputs)
 
-    half = outputs[0].read_bytes()
-    outputs[0].write_bytes(half[: len(half) // 2])  # a partial file someone else left
-    proc = rawmeta("restore", src, "-r", "--out", out, "--format", "npy", "--quiet", check_rc=0)
+    half = outputs[0].read_bytes()[: len(first[outputs[0]]) // 2]
+    outputs[0].write_bytes(half)  # a partial file someone else left: it lacks rawmeta's mark, so it is not ours
+    proc = rawmeta("restore", src, "-r", "--out-dir", out, "--format", "npy", "--quiet", check_rc=9)
+    assert table(proc.stdout) == {"done": 0, "skipped": 3, "failed": 1}
+    assert "rawmeta did not write it; --overwrite replaces it" in proc.stdout and outputs[0].read_bytes() == half
+    proc = rawmeta("restore", src, "-r", "--out-dir", out, "--format", "npy", "--quiet", "--overwrite", check_rc=0)
     assert table(proc.stdout) == {"done": 1, "skipped": 3, "failed": 0}
     assert {p: p.read_bytes() for p in outputs} == first
 
-    proc = rawmeta("restore", src / "2024", "--out", tmp_path / "tiff", "--format", "tiff", "-j", "1", check_rc=0)
+    proc = rawmeta("restore", src / "2024", "--out-dir", tmp_path / "tiff", "--format", "tiff", "-j", "1", check_rc=0)
     assert table(proc.stdout)["done"] == 3
     for p in outputs:
         tiff = read_raw_rgb(tmp_path / "tiff" / p.with_suffix(".tiff").name)
@@ -193,11 +196,11 @@ def test_verify_fails_what_an_archivist_must_not_trust(tmp_path, sample_pairs):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["restore", "{dir}", "x.npy"], "is a directory: restoring folders needs --out OUTDIR"),
+    (["restore", "{dir}", "x.npy"], "is a directory: restoring folders needs --out-dir DIR"),
     (["embed", "{dir}", "-o", "x.jpg"], "-o takes one JPEG to write"),
-    (["restore", "{dir}", "--out", "o", "--reference", "r.dng"], "--reference takes one JPEG"),
+    (["restore", "{dir}", "--out-dir", "o", "--reference", "r.dng"], "--reference takes one JPEG"),
     (["verify", "{dir}", "--pattern", "{name}.jpg"], "only the placeholder"),
-    (["embed", "{dir}/IMG_0000.DNG", "{dir}/img_0000.jpg", "--jobs", "2"], "--jobs applies to RAW files or folders"),
+    (["embed", "{dir}/IMG_0000.DNG", "{dir}/img_0000.jpg", "--jobs", "2"], "--jobs applies to files or folders of several"),
     (["restore", "{dir}/img_0000.jpg", "o.npy", "--redo"], "--redo applies"),
     (["verify", "{dir}/missing.jpg"], "no such file"),
 ])
@@ -251,7 +254,7 @@ def test_ctrl_c_keeps_finished_outputs_and_a_rerun_finishes(tmp_path, sample_pai
     for i in range(3):
         embedded(src / str(i), sample_pairs)
     out = tmp_path / "out"
-    argv = [RAWMETA, "restore", src, "-r", "--out", out, "--format", "npy", "-j", "1", "--quiet",
+    argv = [RAWMETA, "restore", src, "-r", "--out-dir", out, "--format", "npy", "-j", "1", "--quiet",
             "--preset", "paper"]  # slow enough to be caught in flight
     child = subprocess.Popen(list(map(str, argv)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
@@ -262,7 +265,7 @@ def test_ctrl_c_keeps_finished_outputs_and_a_rerun_finishes(tmp_path, sample_pai
     assert child.returncode == 130 and err.startswith("rawmeta: error: interrupted after 1 of 9 files")
     finished = list(out.rglob("*.npy"))
     assert all(read_raw_rgb(p).shape == (96, 128, 3) for p in finished)
-    proc = rawmeta("restore", src, "-r", "--out", out, "--format", "npy", "--quiet", "--method", "rbf", check_rc=0)
+    proc = rawmeta("restore", src, "-r", "--out-dir", out, "--format", "npy", "--quiet", "--method", "rbf", check_rc=0)
     assert table(proc.stdout) == {"done": 9 - len(finished), "skipped": len(finished), "failed": 0}
     assert not [p for p in out.rglob("*") if "rawmeta-tmp" in p.name]
 
@@ -332,9 +335,9 @@ def test_embed_verify_restore_on_a_dask_cluster(tmp_path, sample_pairs, dask_clu
     assert all(w.startswith(socket.gethostname() + ":") for w in pids)
     assert len(pids) <= 2 and not any(w.endswith(f":{os.getpid()}") for w in pids)
 
-    proc = rawmeta("restore", tmp_path / "src", "--out", tmp_path / "out", "--format", "npy", "--scheduler", address,
+    proc = rawmeta("restore", tmp_path / "src", "--out-dir", tmp_path / "out", "--format", "npy", "--scheduler", address,
                    "--quiet", check_rc=0)
-    local = rawmeta("restore", tmp_path / "src", "--out", tmp_path / "local", "--format", "npy", "-j", "1",
+    local = rawmeta("restore", tmp_path / "src", "--out-dir", tmp_path / "local", "--format", "npy", "-j", "1",
                     "--quiet", check_rc=0)
     assert table(proc.stdout) == table(local.stdout) == {"done": 3, "skipped": 0, "failed": 0}
     for p in (tmp_path / "out").iterdir():
@@ -354,12 +357,28 @@ def test_an_unreachable_or_bad_scheduler_is_one_line(tmp_path, sample_pairs):
 
 def test_progress_bar_counts_files():
     stream = io.StringIO()
+    stream.isatty = lambda: True
     bar = ProgressBar("embed", interval=0, stream=stream, unit="files")
     bar(1, 4)
     bar(4, 4)
     bar.close()
     assert "1/4 files   25.0 %" in stream.getvalue() and stream.getvalue().endswith("4/4 files  100.0 %  "
                                                                                        "elapsed 00:00  ETA 00:00 \n")
+
+
+def test_progress_off_a_terminal_is_plain_lines_after_a_delay(monkeypatch):
+    stream = io.StringIO()  # not a terminal
+    bar = ProgressBar("restore", stream=stream)
+    for done in range(1, 11):
+        bar(done, 10)
+    assert stream.getvalue() == ""  # quick work says nothing: an error after it stays one line
+    bar.start -= ProgressBar.DELAY
+    for done in range(1, 41):
+        bar(done, 40)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue() and len(lines) == 11  # the first report, then each 10 %
+    assert lines[0].startswith("restore: 2 %") and lines[-1].startswith("restore: 100 %  elapsed 00:02")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux's")

@@ -50,7 +50,7 @@ def test_restore_with_reference_and_progress(embedded_pair):
     proc = run("restore", jpg, folder / "o.npy", "--method", "rbf", "--reference", dng,
                "--error-map", folder / "e.png", check_rc=0)
     assert "PSNR (whole image)" in proc.stdout
-    assert "restore (rbf) [" in proc.stderr and "100.0 %" in proc.stderr
+    assert "\r" not in proc.stderr  # off a terminal a progress bar is plain lines, and only after a while
     assert (folder / "e.png").exists()
 
 
@@ -71,7 +71,7 @@ def test_restore_refusals_leave_nothing(embedded_pair):
     before = snapshot(folder)
     assert_one_line_error(run("restore", jpg, folder / "out.png"), 2, "unsupported extension '.png'")
     assert_one_line_error(run("restore", jpg, folder / "nodir" / "out.npy"), 8, "does not exist")
-    assert_one_line_error(run("restore", jpg, folder / "o.npy", "--preset", "turbo"), 2, "unknown INF preset 'turbo'; presets: fast, paper")
+    assert_one_line_error(run("restore", jpg, folder / "o.npy", "--preset", "turbo"), 2, "'turbo' is not one of 'fast', 'paper'")
     plain = folder / "plain.jpg"
     plain.write_bytes(container.detach(jpg.read_bytes()))
     before = snapshot(folder)
