@@ -265,8 +265,15 @@ def test_ctrl_c_keeps_finished_outputs_and_a_rerun_finishes(tmp_path, sample_pai
     assert child.returncode == 130 and err.startswith("rawmeta: error: interrupted after 1 of 9 files")
     finished = list(out.rglob("*.npy"))
     assert all(read_raw_rgb(p).shape == (96, 128, 3) for p in finished)
-    proc = rawmeta("restore", src, "-r", "--out-dir", out, "--format", "npy", "--quiet", "--method", "rbf", check_rc=0)
-    assert table(proc.stdout) == {"done": 9 - len(finished), "skipped": len(finished), "failed": 0}
+    # A rerun with the quick RBF baseline restores what is missing and, by the restore marks, refuses to replace
+    # the finished paper-preset outputs (other settings, --redo would); a second one skips all of its own.
+    again = ["restore", src, "-r", "--out-dir", out, "--format", "npy", "--quiet", "--method", "rbf"]
+    proc = rawmeta(*again, check_rc=9)
+    assert table(proc.stdout) == {"done": 9 - len(finished), "skipped": 0, "failed": len(finished)}
+    assert proc.stdout.count("was restored from other settings (inf paper") == len(finished)
+    proc = rawmeta(*again, check_rc=9)
+    assert table(proc.stdout) == {"done": 0, "skipped": 9 - len(finished), "failed": len(finished)}
+    assert all(read_raw_rgb(p).shape == (96, 128, 3) for p in out.rglob("*.npy"))
     assert not [p for p in out.rglob("*") if "rawmeta-tmp" in p.name]
 
 
