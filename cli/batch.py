@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from rawmeta.archive import FAILED, Outcome, Plan
-from rawmeta.batch import default_jobs, run_batch
+from rawmeta.batch.runner import default_jobs, run_batch
+from rawmeta.batch.tasks import FAILED, Outcome, Plan
 from rawmeta.errors import RawmetaError
 
 from .progress import ProgressBar

@@ -20,23 +20,23 @@ from typing import TYPE_CHECKING
 
 import click
 
-from rawmeta import report
 from rawmeta.allocator import tune_for_large_arrays
-from rawmeta.archive import embed_plan, embedded_already, restore_plan, verify_plan
-from rawmeta.budget import DEFAULT_BUDGET
+from rawmeta.batch.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg, is_raw
+from rawmeta.batch.tasks import embed_plan, embedded_already, restore_plan, verify_plan
+from rawmeta.embed import report
+from rawmeta.embed.budget import DEFAULT_BUDGET
 from rawmeta.errors import RawmetaError
-from rawmeta.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg, is_raw
-from rawmeta.userfiles import check_new_output, read_jpeg, same_file, write_output
+from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
 
 from . import batch
 from .progress import ProgressBar
 
 if TYPE_CHECKING:  # embed imports torch: the commands that need it import it themselves
-    from rawmeta.embed import EmbedReport
+    from rawmeta.embed.jpeg import EmbedReport
 
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
-#: Choices of restore's options (rawmeta.reconstruct.METHODS and its presets, rawmeta.outputs' formats),
+#: Choices of restore's options (rawmeta.restore.patchwise.METHODS and its presets, rawmeta.io.outputs' formats),
 #: spelled out here so that the command line starts without importing torch; a test keeps them in step.
 METHODS = ("inf", "rbf")
 PRESETS = ("fast", "paper")
@@ -204,7 +204,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         if changes:
             click.echo(f"rawmeta: {jpeg} carries rawmeta data made with other settings; embedding again: "
                        f"{', '.join(changes)}", err=True)
-    from rawmeta.embed import embed_file
+    from rawmeta.embed.jpeg import embed_file
 
     start = time.monotonic()
     with _progress(f"embed {jpeg.name}", quiet or as_json) as bar:
@@ -256,7 +256,7 @@ def _summary(r: EmbedReport) -> str:
 
 
 def _transfer(source: Path, jpeg: Path, out: Path | None, overwrite: bool, as_json: bool) -> None:
-    from rawmeta.transfer import transfer_file
+    from rawmeta.embed.transfer import transfer_file
 
     t = transfer_file(source, jpeg, out, overwrite=overwrite)
     _said(as_json, f"copied {_summary(t.report)} from {source} -> {t.report.output}", command="embed",
@@ -285,7 +285,7 @@ def inspect(jpeg: Path, as_json: bool) -> None:
 @_overwrite_opt
 def strip(jpeg: Path, out: Path | None, overwrite: bool) -> None:
     """Remove rawmeta data from JPEG, giving back the file as it was before embed."""
-    from rawmeta.embed import strip_file
+    from rawmeta.embed.jpeg import strip_file
 
     target = strip_file(jpeg, out, overwrite=overwrite)
     click.echo(f"removed rawmeta data -> {target}")
@@ -354,7 +354,7 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     IMG_0001.dng) becomes NAME.restored.FORMAT; any other file rawmeta did
     not write is replaced only with --overwrite.
     """
-    from rawmeta.restore import restore_file
+    from rawmeta.restore.jpeg import restore_file
 
     if old_out_dir is not None:
         if out_dir is not None:
@@ -450,9 +450,9 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
     another grid) has the RAW seen through that map.
     """
     from rawmeta.errors import NoPayloadError
-    from rawmeta.jpeg_pixels import decode_jpeg
-    from rawmeta.outputs import read_raw_rgb
-    from rawmeta.restore_mark import read_mark
+    from rawmeta.io.jpeg_pixels import decode_jpeg
+    from rawmeta.io.outputs import read_raw_rgb
+    from rawmeta.io.restore_mark import read_mark
 
     if read_mark(reference_raw) is not None and read_mark(restored) is None:
         raise click.UsageError(f"the first argument must be the restored file, the second the true RAW "
@@ -473,11 +473,11 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
 
 def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: Path | None, alignment=None):
     """The restore ``rgb`` measured against the RAW ``reference`` (``metrics.Evaluation``); writes the error map."""
-    from rawmeta import metrics
-    from rawmeta.alignment import raw_on_jpeg_grid
+    from rawmeta.alignment.matching import raw_on_jpeg_grid
     from rawmeta.errors import MismatchError
-    from rawmeta.patches import PatchGrid
-    from rawmeta.rawfile import read_raw
+    from rawmeta.io.rawfile import read_raw
+    from rawmeta.metrics import error_map as metrics
+    from rawmeta.restore.patches import PatchGrid
 
     ref = raw_on_jpeg_grid(read_raw(reference).rgb, alignment, *rgb.shape[:2])
     if srgb is not None and srgb.shape != rgb.shape:
@@ -523,8 +523,11 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
     Results go into OUTPUT (Markdown), section by section; rd and restore
     also draw plots next to it.
     """
-    from rawmeta import align_bench, rd_bench, restore_bench, scale_bench
-    from rawmeta import bench as bench_api
+    from rawmeta.benchmarks import align as align_bench
+    from rawmeta.benchmarks import embed as bench_api
+    from rawmeta.benchmarks import rate_distortion as rd_bench
+    from rawmeta.benchmarks import restore as restore_bench
+    from rawmeta.benchmarks import scale as scale_bench
     from rawmeta.errors import UsageError
 
     if not raw_dir.is_dir():
@@ -577,7 +580,7 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
         text = bench_api.merge_report(text, "scale", scale_bench.markdown(rows, source, command, device))
         write_output(output, text.encode())
     if section in ("archive", "all"):
-        from rawmeta import archive_bench
+        from rawmeta.benchmarks import archive as archive_bench
 
         rows, worker_rss = archive_bench.run(raws, log=log)
         text = bench_api.merge_report(text, "archive", archive_bench.markdown(
@@ -592,7 +595,7 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
 @_overwrite_opt
 def sample(folder: Path, overwrite: bool) -> None:
     """Write the project's synthetic sample pair (sample.dng, sample.jpg) into FOLDER."""
-    from rawmeta.synthetic import SAMPLE_NAMES, write_sample
+    from rawmeta.benchmarks.synthetic import SAMPLE_NAMES, write_sample
 
     for name in SAMPLE_NAMES:
         check_new_output(folder / name, overwrite=overwrite)

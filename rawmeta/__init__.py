@@ -10,21 +10,22 @@ import types
 #: Public name -> the module that defines it. Modules load on first use, so
 #: ``import rawmeta`` (and reading a payload) does not import torch.
 _EXPORTS = {
-    "alignment": ("Alignment", "align", "warp"),
-    "budget": ("DEFAULT_BUDGET", "BudgetError"),
-    "camera": ("CameraFacts",),
-    "container": ("attach", "detach", "extract"),
-    "embed": ("embed_bytes", "embed_file", "make_payload", "strip_file"),
+    "alignment.matching": ("align", "warp"),
+    "format.alignment": ("Alignment",),
+    "embed.budget": ("DEFAULT_BUDGET", "BudgetError"),
+    "format.camera": ("CameraFacts",),
+    "format.container": ("attach", "detach", "extract"),
+    "embed.jpeg": ("embed_bytes", "embed_file", "make_payload", "strip_file"),
     "errors": ("RawmetaError",),
-    "fingerprint": ("ImageChange",),
-    "payload": ("Payload", "pack", "unpack"),
-    "rawfile": ("RawImage", "read_raw"),
-    "reconstruct": ("reconstruct",),
-    "refinement": ("Refinement",),
-    "restore": ("restore_bytes", "restore_file"),
-    "report": ("inspect_bytes", "inspect_file"),
-    "sampling": ("Grid",),
-    "transfer": ("transfer_bytes", "transfer_file"),
+    "format.fingerprint": ("ImageChange",),
+    "format.payload": ("Payload", "pack", "unpack"),
+    "io.rawfile": ("RawImage", "read_raw"),
+    "restore.patchwise": ("reconstruct",),
+    "format.refinement": ("Refinement",),
+    "restore.jpeg": ("restore_bytes", "restore_file"),
+    "embed.report": ("inspect_bytes", "inspect_file"),
+    "format.grid": ("Grid",),
+    "embed.transfer": ("transfer_bytes", "transfer_file"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)  # noqa: PLE0605 (built from _EXPORTS, all strings)

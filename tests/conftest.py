@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rawmeta.pairing import is_raw
+from rawmeta.batch.pairing import is_raw
 
 REPO = Path(__file__).resolve().parent.parent
 RAW_DIR = Path(os.environ.get("RAWMETA_RAW_DIR", REPO.parent / "shared" / "data" / "raw"))
@@ -34,7 +34,7 @@ def require_tool(name: str):
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory):
     """``rendered(raw_path) -> Path``: LibRaw's q95 render of a RAW, made once per session."""
-    from rawmeta.render import write_render
+    from rawmeta.benchmarks.render import write_render
 
     folder = tmp_path_factory.mktemp("renders")
     cache: dict[Path, Path] = {}
@@ -58,7 +58,7 @@ def sample_pair() -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory) -> tuple[Path, Path]:
     """A small (128 x 96) synthetic DNG and its JPEG."""
-    from rawmeta.synthetic import write_sample
+    from rawmeta.benchmarks.synthetic import write_sample
 
     return write_sample(tmp_path_factory.mktemp("pair"), height=96, width=128)
 

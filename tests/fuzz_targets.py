@@ -30,17 +30,18 @@ import zstandard
 from hypothesis import strategies as st
 from PIL import Image
 
-from rawmeta import container, report
-from rawmeta import jpeg_segments as js
-from rawmeta import payload as pl
-from rawmeta.alignment import Alignment
-from rawmeta.camera import WB_SOURCES, CameraFacts
+from rawmeta.embed import report
 from rawmeta.errors import RawmetaError
-from rawmeta.fingerprint import fingerprint
-from rawmeta.jpeg_pixels import decode_jpeg
-from rawmeta.refinement import Refinement
-from rawmeta.sample_coding import plane_bytes
-from rawmeta.sampling import Grid
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.format import segments as js
+from rawmeta.format.alignment import Alignment
+from rawmeta.format.camera import WB_SOURCES, CameraFacts
+from rawmeta.format.fingerprint import fingerprint
+from rawmeta.format.grid import Grid
+from rawmeta.format.refinement import Refinement
+from rawmeta.format.sample_coding import plane_bytes
+from rawmeta.io.jpeg_pixels import decode_jpeg
 
 from .helpers import jpeg, payload_for, reseal, smooth_image
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rawmeta import jpeg_segments as js
-from rawmeta import payload as pl
-from rawmeta.camera import CameraFacts
-from rawmeta.sample_coding import quantize
-from rawmeta.sampling import Grid
+from rawmeta.format import payload as pl
+from rawmeta.format import segments as js
+from rawmeta.format.camera import CameraFacts
+from rawmeta.format.grid import Grid
+from rawmeta.format.sample_coding import quantize
 
 CAMERA = CameraFacts(
     make="Test", model="Cam", bits=12, black_levels=(256, 256, 256, 256), white_level=4095, cfa="RGGB",

@@ -57,12 +57,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rawmeta import container
-from rawmeta import jpeg_segments as js
-from rawmeta import payload as pl
-from rawmeta.dng import write_cfa_dng
-from rawmeta.jpeg_pixels import decode_jpeg
-from rawmeta.synthetic import mosaic, sample_camera
+from rawmeta.benchmarks.synthetic import mosaic, sample_camera
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.format import segments as js
+from rawmeta.io.dng import write_cfa_dng
+from rawmeta.io.jpeg_pixels import decode_jpeg
 
 from .helpers import patch_header, payload_for, reseal
 
@@ -558,9 +558,10 @@ def run_limited(argvs: list[list[str]], headroom: int = MEMORY_HEADROOM) -> list
     """Run each argv through the CLI in this process after capping its address space at its current size plus
     ``headroom`` bytes; returns exit code, stdout and stderr of each."""
     from click.testing import CliRunner
+    from rawmeta.cli.main import main
 
-    from cli.main import main
-    from rawmeta import embed, restore  # noqa: F401  the commands import these (and torch) on first use
+    import rawmeta.embed.jpeg  # noqa: F401  the commands import these (and torch) on first use
+    import rawmeta.restore.jpeg
 
     vm = next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
               if line.startswith("VmSize:"))

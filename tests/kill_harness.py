@@ -34,9 +34,11 @@ import sys
 import time
 from pathlib import Path
 
-from cli.main import main as rawmeta_main
-from rawmeta import embed, restore  # noqa: F401  the commands import these (and torch) on first use: once here
-from rawmeta.atomic import TEMP_MARKER
+from rawmeta.cli.main import main as rawmeta_main
+
+import rawmeta.embed.jpeg  # noqa: F401  the commands import these (and torch) on first use: once here
+import rawmeta.restore.jpeg
+from rawmeta.io.atomic import TEMP_MARKER
 
 
 def _child(args: list[str]) -> None:

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rawmeta import alignment as al
-from rawmeta import orientation
+from rawmeta.alignment import matching as al
+from rawmeta.benchmarks.synthetic import write_sample
 from rawmeta.errors import MismatchError
-from rawmeta.rawfile import read_raw
+from rawmeta.format import orientation
+from rawmeta.format.alignment import Alignment
+from rawmeta.io.rawfile import read_raw
 from rawmeta.resample import box_taps
-from rawmeta.synthetic import write_sample
 
 PIL_OPS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
@@ -48,7 +49,7 @@ def test_orientations_are_exif_and_pillow_s(code):
 
 
 def test_display_orientation_composes():
-    turned = al.Alignment(np.array([[0.0, -1, 99], [1, 0, 0]]), (100, 200))  # shown the RAW's way by EXIF 6
+    turned = Alignment(np.array([[0.0, -1, 99], [1, 0, 0]]), (100, 200))  # shown the RAW's way by EXIF 6
     assert turned.orientation == 6
     assert al.display_orientation(1, turned) == 6
     assert al.display_orientation(8, turned) == 1  # the RAW itself is shown turned back: nothing left to do
@@ -96,7 +97,7 @@ def test_turned_and_cropped_jpegs_map_exactly(scene, code):
 
 def test_warp_of_a_plain_crop_takes_the_raw_pixels(scene):
     rgb, _, _ = scene
-    m = al.Alignment(np.array([[0.0, -1, 299], [1, 0, 20]]), rgb.shape[:2])  # stored (u, v) -> raw (299 - v, 20 + u)
+    m = Alignment(np.array([[0.0, -1, 299], [1, 0, 20]]), rgb.shape[:2])  # stored (u, v) -> raw (299 - v, 20 + u)
     out = al.warp(rgb, m, 100, 50)
     assert out.shape == (100, 50, 3)
     v, u = np.mgrid[0:100, 0:50]
@@ -106,10 +107,10 @@ def test_warp_of_a_plain_crop_takes_the_raw_pixels(scene):
 def test_a_crop_at_the_raw_s_corner_is_an_identity_map_but_not_the_same_grid(scene, tmp_path):
     """The map of a crop at (0, 0) is the identity, yet the raw is larger: warp must crop, and the payload
     must keep the raw's size (once an embed of such a JPEG failed with an internal error)."""
-    from rawmeta import container, payload
-    from rawmeta.embed import embed_bytes, make_payload
-    from rawmeta.jpeg_pixels import decode_jpeg
-    from rawmeta.synthetic import sample_camera
+    from rawmeta.benchmarks.synthetic import sample_camera
+    from rawmeta.embed.jpeg import embed_bytes, make_payload
+    from rawmeta.format import container, payload
+    from rawmeta.io.jpeg_pixels import decode_jpeg
 
     rgb, wb, srgb = scene
     found = al.align(rgb, wb, q95(srgb[:200, :280]))
@@ -127,7 +128,7 @@ def test_a_crop_at_the_raw_s_corner_is_an_identity_map_but_not_the_same_grid(sce
 def test_warp_averages_the_footprint_of_a_coarser_pixel():
     rgb = np.zeros((8, 8, 3), np.float32)
     rgb[:, ::2] = 1.0  # stripes one pixel wide: a 2x coarser pixel sees their mean
-    m = al.Alignment(np.array([[2.0, 0, 0.5], [0, 2.0, 0.5]]), (8, 8))
+    m = Alignment(np.array([[2.0, 0, 0.5], [0, 2.0, 0.5]]), (8, 8))
     out = al.warp(rgb, m, 4, 4)
     assert np.allclose(out[1:3, 1:3], 0.5, atol=1e-6)
 

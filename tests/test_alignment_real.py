@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 import rawpy
 
-from rawmeta import alignment as al
-from rawmeta import metrics, orientation
-from rawmeta.align_bench import base_render, derived_cases, encode, map_error
+from rawmeta.alignment import matching as al
+from rawmeta.benchmarks.align import base_render, derived_cases, encode, map_error
+from rawmeta.benchmarks.render import render_srgb
 from rawmeta.errors import MismatchError
-from rawmeta.jpeg_pixels import decode_jpeg
-from rawmeta.rawfile import RawImage, read_raw
-from rawmeta.render import render_srgb
+from rawmeta.format import orientation
+from rawmeta.format.alignment import Alignment
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.io.rawfile import RawImage, read_raw
+from rawmeta.metrics import error_map as metrics
 
 from .conftest import RAW_DIR, raw_params, shared_raws
 from .helpers import run
@@ -83,7 +85,7 @@ def test_embed_and_restore_a_camera_jpeg_end_to_end(tmp_path):
     with rawpy.imread(str(tmp_path / "r.dng")) as dng:
         assert (dng.sizes.width, dng.sizes.height) == (1440, 960)
     raw = read_raw(RAW_DIR / name)
-    truth = al.warp(raw.rgb, al.Alignment(np.array(info["matrix"]), raw.rgb.shape[:2]), 960, 1440)
+    truth = al.warp(raw.rgb, Alignment(np.array(info["matrix"]), raw.rgb.shape[:2]), 960, 1440)
     psnr = metrics.psnr(read_raw(tmp_path / "r.dng").rgb, truth)
     assert psnr > 35
     said_psnr = float(re.search(r"PSNR \(whole image\)\s+([\d.]+) dB", said).group(1))

@@ -16,16 +16,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from rawmeta.cli.progress import ProgressBar
 
-from cli.progress import ProgressBar
-from rawmeta import container
-from rawmeta import jpeg_segments as js
-from rawmeta.archive import FAILED, Outcome, RestoreTask, restore_plan, run
-from rawmeta.batch import run_batch
-from rawmeta.embed import embed_file
-from rawmeta.outputs import read_raw_rgb
-from rawmeta.report import inspect_file
-from rawmeta.synthetic import write_sample
+from rawmeta.batch.runner import run_batch
+from rawmeta.batch.tasks import FAILED, Outcome, RestoreTask, restore_plan, run
+from rawmeta.benchmarks.synthetic import write_sample
+from rawmeta.embed.jpeg import embed_file
+from rawmeta.embed.report import inspect_file
+from rawmeta.format import container
+from rawmeta.format import segments as js
+from rawmeta.io.outputs import read_raw_rgb
 
 from .helpers import RAWMETA, assert_one_line_error, snapshot
 from .helpers import run as rawmeta

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from rawmeta.atomic import (
+from rawmeta.io.atomic import (
     TEMP_MARKER,
     atomic_write,
     atomic_write_bytes,

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rawmeta import plot, rd_bench, scale_bench
-from rawmeta.restore_bench import common_area
+from rawmeta.benchmarks import plot
+from rawmeta.benchmarks import rate_distortion as rd_bench
+from rawmeta.benchmarks import scale as scale_bench
+from rawmeta.benchmarks.restore import common_area
 
 from .conftest import require_tool
 from .helpers import smooth_image
@@ -64,7 +66,7 @@ def test_ppm_round_trip(tmp_path):
 
 @require_tool("cjxl")
 def test_rate_distortion_bench_on_the_synthetic_sample(tmp_path):
-    from rawmeta.synthetic import write_sample
+    from rawmeta.benchmarks.synthetic import write_sample
 
     dng, _ = write_sample(tmp_path, height=240, width=320)
     # JPEG XL cannot go below about 8.5 % of this small JPEG, so rawmeta's budgets must leave it room to match.
@@ -79,7 +81,7 @@ def test_rate_distortion_bench_on_the_synthetic_sample(tmp_path):
 
 
 def test_align_bench_cases_carry_their_true_maps():
-    from rawmeta import align_bench
+    from rawmeta.benchmarks import align as align_bench
 
     base = smooth_image(60, 90, seed=2)
     base_map = np.array([[1.0, 0, 4], [0, 1, 3]])  # the base starts at RAW pixel (4, 3)
@@ -101,14 +103,14 @@ def test_align_bench_cases_carry_their_true_maps():
 
 
 def test_align_bench_map_error_is_rms_raw_pixels():
-    from rawmeta import align_bench
+    from rawmeta.benchmarks import align as align_bench
 
     known = np.array([[1.0, 0, 0], [0, 1, 0]])
     assert align_bench.map_error(known + [[0, 0, 0.3], [0, 0, 0.4]], known, 50, 80) == pytest.approx(0.5)
 
 
 def test_align_bench_reports_a_case_whose_budget_fits_no_payload():
-    from rawmeta import align_bench
+    from rawmeta.benchmarks import align as align_bench
 
     def row(case: str, psnr: float | None, found: str) -> align_bench.AlignRow:
         return align_bench.AlignRow("x.dng", case, 540, 304, True, 0.0, 0.99, found, 0.1, psnr, 51.55)

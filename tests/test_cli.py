@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rawmeta import container
-from rawmeta import jpeg_segments as js
+from rawmeta.format import container
+from rawmeta.format import segments as js
 
 from .helpers import assert_one_line_error, run, snapshot
 
@@ -43,8 +43,8 @@ def test_embed_inspect_strip_round_trip(work):
 
 
 def test_default_embed_keeps_to_the_default_budget(tmp_path):
-    from rawmeta.budget import DEFAULT_BUDGET
-    from rawmeta.synthetic import write_sample
+    from rawmeta.benchmarks.synthetic import write_sample
+    from rawmeta.embed.budget import DEFAULT_BUDGET
 
     dng, jpg = write_sample(tmp_path, height=240, width=320)  # 5 % of the tiny pair's JPEG is under 500 bytes
     original = len(jpg.read_bytes())
@@ -154,7 +154,7 @@ def test_embed_refuses_unreadable_raw(work):
 
 
 def test_embed_aligns_a_resized_jpeg_and_inspect_shows_the_map(tmp_path):
-    from rawmeta.synthetic import write_sample
+    from rawmeta.benchmarks.synthetic import write_sample
 
     dng, jpg = write_sample(tmp_path, height=240, width=320)
     small = tmp_path / "small.jpg"
@@ -251,7 +251,7 @@ def test_bad_options_exit_2(work):
 
 
 def test_bench_writes_a_report(tmp_path, pair):
-    from rawmeta.synthetic import write_sample
+    from rawmeta.benchmarks.synthetic import write_sample
 
     raws = tmp_path / "raws"
     raws.mkdir()
@@ -320,7 +320,7 @@ def test_the_jpeg_s_orientation_tag_is_what_the_restored_dng_carries(work):
 
 def test_commands_that_only_read_payloads_start_without_torch():
     # torch's import takes about 2 s; inspect, strip, verify and the batch workers do not need it
-    code = ("import sys, cli.main, rawmeta, rawmeta.report, rawmeta.archive, rawmeta.batch; "
-            "print('torch' in sys.modules); import rawmeta.reconstruct; print(callable(rawmeta.reconstruct))")
+    code = ("import sys, rawmeta.cli.main, rawmeta, rawmeta.embed.report, rawmeta.batch.tasks, rawmeta.batch.runner; "
+            "print('torch' in sys.modules); import rawmeta.restore.patchwise; print(callable(rawmeta.reconstruct))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "True"]

@@ -19,17 +19,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import rawmeta.restore as restore_module
-from rawmeta import container, metrics
-from rawmeta import jpeg_segments as js
-from rawmeta import payload as pl
-from rawmeta.embed import embed_file
+import rawmeta.restore.jpeg as restore_module
+from rawmeta.embed.jpeg import embed_file
+from rawmeta.embed.report import format_text, inspect_bytes
+from rawmeta.embed.transfer import transfer_bytes
 from rawmeta.errors import MismatchError, NoPayloadError
-from rawmeta.jpeg_pixels import decode_jpeg
-from rawmeta.rawfile import read_raw
-from rawmeta.report import format_text, inspect_bytes
-from rawmeta.restore import restore_bytes
-from rawmeta.transfer import transfer_bytes
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.format import segments as js
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.io.rawfile import read_raw
+from rawmeta.metrics import error_map as metrics
+from rawmeta.restore.jpeg import restore_bytes
 
 from .conftest import require_tool
 from .helpers import assert_one_line_error, run

@@ -5,9 +5,9 @@ import zlib
 import pytest
 from PIL import Image, ImageCms
 
-from rawmeta import container
-from rawmeta import jpeg_segments as js
 from rawmeta.errors import NoPayloadError, PayloadError
+from rawmeta.format import container
+from rawmeta.format import segments as js
 
 from .helpers import jpeg, smooth_image
 

@@ -1,4 +1,4 @@
-"""rawmeta.dng: the CFA DNGs it writes are real DNGs (LibRaw, exiftool, Adobe DNG SDK)."""
+"""rawmeta.io.dng: the CFA DNGs it writes are real DNGs (LibRaw, exiftool, Adobe DNG SDK)."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,8 +11,8 @@ import pytest
 import rawpy
 import tifffile
 
-from rawmeta.camera import CameraFacts
-from rawmeta.dng import write_cfa_dng
+from rawmeta.format.camera import CameraFacts
+from rawmeta.io.dng import write_cfa_dng
 
 CFAS = ("RGGB", "BGGR", "GRBG", "GBRG")
 D30 = tuple(v / 10000 for v in (9805, -2689, -1312, -5803, 13064, 3068, -2438, 3075, 8775))

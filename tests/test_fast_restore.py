@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from rawmeta import highlights, ridge_inf
-from rawmeta.metrics import psnr
-from rawmeta.patches import DEFAULT_PATCH, PatchGrid
-from rawmeta.reconstruct import reconstruct
-from rawmeta.sampling import Grid
+from rawmeta.format.grid import Grid
+from rawmeta.metrics.error_map import psnr
+from rawmeta.restore import fast as ridge_inf
+from rawmeta.restore import highlights
+from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
+from rawmeta.restore.patchwise import reconstruct
 
 from .helpers import scene, smooth_image
 

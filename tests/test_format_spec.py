@@ -15,8 +15,8 @@ import pytest
 import zstandard
 
 import rawmeta
-from rawmeta.jpeg_pixels import decode_jpeg
-from rawmeta.synthetic import write_sample
+from rawmeta.benchmarks.synthetic import write_sample
+from rawmeta.io.jpeg_pixels import decode_jpeg
 
 
 def spec_segments(jpeg: bytes) -> tuple[list[bytes], bytes]:

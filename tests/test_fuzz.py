@@ -17,12 +17,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from rawmeta import container, report
-from rawmeta import jpeg_segments as js
-from rawmeta import payload as pl
+from rawmeta.embed import report
 from rawmeta.errors import JpegError, PayloadError, RawmetaError
-from rawmeta.jpeg_pixels import MAX_JPEG_PIXELS, decode_jpeg
-from rawmeta.sampling import Grid
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.format import segments as js
+from rawmeta.format.grid import Grid
+from rawmeta.format.payload import MAX_JPEG_PIXELS
+from rawmeta.io.jpeg_pixels import decode_jpeg
 
 from . import fuzz_targets as ft
 from .helpers import CAMERA, jpeg, payload_for

@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 import zstandard
 from click.testing import CliRunner
+from rawmeta.cli.main import main
 
-from cli.main import main
-from rawmeta import container
-from rawmeta import jpeg_segments as js
-from rawmeta.atomic import TEMP_MARKER
-from rawmeta.report import inspect_bytes
+from rawmeta.embed.report import inspect_bytes
+from rawmeta.format import container
+from rawmeta.format import segments as js
+from rawmeta.io.atomic import TEMP_MARKER
 
 from . import hostile_corpus as corpus
 from .conftest import REPO

@@ -4,8 +4,8 @@ import subprocess
 import pytest
 from PIL import Image
 
-from rawmeta import jpeg_segments as js
 from rawmeta.errors import JpegError
+from rawmeta.format import segments as js
 
 from .conftest import require_tool
 from .helpers import jpeg, smooth_image

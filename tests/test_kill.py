@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from rawmeta.atomic import TEMP_MARKER
+from rawmeta.io.atomic import TEMP_MARKER
 
 from .conftest import REPO
 
@@ -64,7 +64,7 @@ def pair(tmp_path, sample_pair):
 
 
 def _embedded(dng: Path, jpg: Path, out: Path) -> bytes:
-    from cli.main import main
+    from rawmeta.cli.main import main
 
     with pytest.raises(SystemExit) as done:
         main(["embed", str(dng), str(jpg), "-o", str(out), "--stride", "8", "--bits", "12"])
@@ -92,7 +92,7 @@ def test_strip_in_place_killed_100_times(pair, tmp_path):
 
 
 def test_restore_killed_leaves_no_partial_output(tmp_path):
-    from rawmeta.synthetic import write_sample
+    from rawmeta.benchmarks.synthetic import write_sample
 
     dng, jpg = write_sample(tmp_path, height=240, width=320)  # small: a restore takes about a second
     _embedded(dng, jpg, jpg)

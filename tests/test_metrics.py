@@ -1,4 +1,4 @@
-"""rawmeta.metrics: PSNR (whole image, masked, per patch), SSIM, clipped pixels, error maps, evaluate()."""
+"""rawmeta.metrics.error_map: PSNR (whole image, masked, per patch), SSIM, clipped pixels, error maps, evaluate()."""
 from __future__ import annotations
 
 import colorsys
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rawmeta import metrics as M
 from rawmeta.errors import OutputError
+from rawmeta.metrics import error_map as M
 
 
 def pattern(h: int, w: int, phase: float = 0.0) -> np.ndarray:
@@ -305,7 +305,7 @@ def test_evaluate_minimal_and_identical():
 
 
 def test_seam_mask_and_seam_psnr():
-    from rawmeta.metrics import SEAM_BAND, evaluate, seam_mask
+    from rawmeta.metrics.error_map import SEAM_BAND, evaluate, seam_mask
 
     boxes = [(0, 10, 0, 12), (0, 10, 12, 24), (10, 20, 0, 12), (10, 20, 12, 24)]
     mask = seam_mask(boxes, (20, 24))

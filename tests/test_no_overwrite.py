@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from rawmeta.cli.main import main
 
-from cli.main import main
-from rawmeta.atomic import atomic_write_bytes
-from rawmeta.embed import embed_file
-from rawmeta.outputs import read_raw_rgb, write_raw_rgb
-from rawmeta.restore_mark import RestoreMark, read_mark
-from rawmeta.synthetic import write_sample
+from rawmeta.benchmarks.synthetic import write_sample
+from rawmeta.embed.jpeg import embed_file
+from rawmeta.io.atomic import atomic_write_bytes
+from rawmeta.io.outputs import read_raw_rgb, write_raw_rgb
+from rawmeta.io.restore_mark import RestoreMark, read_mark
 
 from .helpers import CAMERA
 
@@ -229,7 +229,7 @@ def test_every_format_carries_the_restore_mark(tmp_path):
 
 def test_a_no_replace_write_leaves_a_file_that_appeared_meanwhile(tmp_path, monkeypatch):
     target = tmp_path / "out.dng"
-    import rawmeta.atomic as atomic
+    import rawmeta.io.atomic as atomic
 
     real = atomic._take_attributes
 
@@ -291,10 +291,12 @@ def test_help_answers_to_h_and_shows_examples_and_choices():
 def test_the_command_line_s_choices_are_the_library_s():
     import importlib
 
-    import cli.main as cli_main
-    from rawmeta import inf, outputs
+    import rawmeta.cli.main as cli_main
 
-    reconstruct = importlib.import_module("rawmeta.reconstruct")  # rawmeta.reconstruct is also the function
+    from rawmeta.io import outputs
+    from rawmeta.restore import paper as inf
+
+    reconstruct = importlib.import_module("rawmeta.restore.patchwise")  # rawmeta.restore.patchwise is also the function
 
     assert cli_main.METHODS == reconstruct.METHODS
     assert set(cli_main.PRESETS) == {reconstruct.DEFAULT_PRESET, *inf.PRESETS}

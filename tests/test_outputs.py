@@ -1,4 +1,4 @@
-"""rawmeta.outputs and rawmeta.dng.write_linear_dng: raw-RGB files, read back by real readers."""
+"""rawmeta.io.outputs and rawmeta.io.dng.write_linear_dng: raw-RGB files, read back by real readers."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,10 +14,10 @@ import rawpy
 import tifffile
 from PIL import Image
 
-from rawmeta.dng import XYZ_TO_SRGB, write_cfa_dng, write_linear_dng
 from rawmeta.errors import OutputError, RawReadError, UsageError
-from rawmeta.outputs import SUPPORTED_SUFFIXES, read_raw_rgb, write_raw_rgb
-from rawmeta.rawfile import read_raw
+from rawmeta.io.dng import XYZ_TO_SRGB, write_cfa_dng, write_linear_dng
+from rawmeta.io.outputs import SUPPORTED_SUFFIXES, read_raw_rgb, write_raw_rgb
+from rawmeta.io.rawfile import read_raw
 
 from .helpers import CAMERA
 

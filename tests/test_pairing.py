@@ -1,12 +1,12 @@
-"""Pairing RAW files with their JPEGs by name (rawmeta.pairing)."""
+"""Pairing RAW files with their JPEGs by name (rawmeta.batch.pairing)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
+from rawmeta.batch.pairing import check_pattern, pair, scan
 from rawmeta.errors import UsageError
-from rawmeta.pairing import check_pattern, pair, scan
 
 
 def touch(folder: Path, *names: str) -> None:

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import zstandard
 
-from rawmeta import payload as pl
-from rawmeta.alignment import Alignment
 from rawmeta.errors import MismatchError, PayloadError
-from rawmeta.fingerprint import fingerprint
-from rawmeta.jpeg_pixels import decode_jpeg
-from rawmeta.refinement import Refinement
+from rawmeta.format import payload as pl
+from rawmeta.format.alignment import Alignment
+from rawmeta.format.fingerprint import fingerprint
+from rawmeta.format.refinement import Refinement
+from rawmeta.io.jpeg_pixels import decode_jpeg
 
 from .helpers import CAMERA, jpeg, patch_header, payload_for, reseal
 
@@ -140,7 +140,7 @@ def test_fingerprint_is_carried_and_checked():
 def test_version_3_payloads_still_read():
     """A file written by rawmeta's version 3 writer (tests/data, made before version 4 existed): a JPEG
     resized to half the RAW, so its alignment is a map."""
-    from rawmeta import container
+    from rawmeta.format import container
 
     data = (DATA / "v3_payload.jpg").read_bytes()
     u = pl.unpack(container.extract(data).payload, decode_jpeg(data))
@@ -152,7 +152,7 @@ def test_version_3_payloads_still_read():
 
 def test_version_1_payloads_still_read():
     """A file written by rawmeta's version 1 writer (tests/data, made before version 2 existed)."""
-    from rawmeta import container
+    from rawmeta.format import container
 
     data = (DATA / "v1_payload.jpg").read_bytes()
     u = pl.unpack(container.extract(data).payload)  # version 1 needs no pixels
@@ -163,7 +163,7 @@ def test_version_1_payloads_still_read():
 
 def test_version_2_payloads_still_read():
     """A file written by rawmeta's version 2 writer (tests/data, made before version 3 existed)."""
-    from rawmeta import container
+    from rawmeta.format import container
 
     data = (DATA / "v2_payload.jpg").read_bytes()
     u = pl.unpack(container.extract(data).payload, decode_jpeg(data))

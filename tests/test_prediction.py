@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from rawmeta import prediction
-from rawmeta.sample_coding import quantize
+from rawmeta.format import prediction
+from rawmeta.format.sample_coding import quantize
 
 from .helpers import scene
 

@@ -3,7 +3,7 @@ import pytest
 import rawpy
 
 from rawmeta.errors import RawReadError
-from rawmeta.rawfile import postprocess_params, read_raw
+from rawmeta.io.rawfile import postprocess_params, read_raw
 
 from .conftest import RAW_DIR, raw_params
 
@@ -76,8 +76,8 @@ def test_truncated_raw(tmp_path):
 def test_orientation_is_read_and_pixels_stay_in_sensor_orientation(tmp_path, orientation):
     import dataclasses
 
-    from rawmeta.dng import write_cfa_dng
-    from rawmeta.synthetic import make_scene, mosaic, sample_camera
+    from rawmeta.benchmarks.synthetic import make_scene, mosaic, sample_camera
+    from rawmeta.io.dng import write_cfa_dng
 
     camera = dataclasses.replace(sample_camera(), orientation=orientation)
     path = tmp_path / "o.dng"

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rawmeta import container
-from rawmeta import jpeg_segments as js
-from rawmeta.budget import DEFAULT_BUDGET
-from rawmeta.rawfile import read_raw
-from rawmeta.sampling import Grid
+from rawmeta.embed.budget import DEFAULT_BUDGET
+from rawmeta.format import container
+from rawmeta.format import segments as js
+from rawmeta.format.grid import Grid
+from rawmeta.io.rawfile import read_raw
 
 from .conftest import raw_params, require_tool
 from .helpers import assert_one_line_error, run

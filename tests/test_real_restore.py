@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rawmeta.benchmarks.restore import MAX_OFFSET, regime_pair
 from rawmeta.errors import RawReadError
-from rawmeta.metrics import psnr
-from rawmeta.rawfile import read_raw
-from rawmeta.reconstruct import reconstruct
-from rawmeta.jpeg_pixels import decode_jpeg
-from rawmeta.restore_bench import MAX_OFFSET, regime_pair
-from rawmeta.sampling import Grid
+from rawmeta.format.grid import Grid
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.io.rawfile import read_raw
+from rawmeta.metrics.error_map import psnr
+from rawmeta.restore.patchwise import reconstruct
 
 from .conftest import raw_params, require_tool
 

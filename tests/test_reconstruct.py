@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from rawmeta import inf, rbf
-from rawmeta.patches import PatchGrid, grid_slices
-from rawmeta.reconstruct import reconstruct, resolve_device
-from rawmeta.sampling import Grid
+from rawmeta.format.grid import Grid
+from rawmeta.restore import paper as inf
+from rawmeta.restore import rbf
+from rawmeta.restore.patches import PatchGrid, grid_slices
+from rawmeta.restore.patchwise import reconstruct, resolve_device
 
 from .helpers import scene
 

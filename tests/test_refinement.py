@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from rawmeta import refinement
-from rawmeta.refinement import Refinement
+from rawmeta.format import refinement
+from rawmeta.format.refinement import Refinement
 
 
 def make(levels, strides=(4, 2, 1), depths=(8, 8, 8), block=16) -> Refinement:

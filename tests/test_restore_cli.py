@@ -12,10 +12,10 @@ import pytest
 import rawpy
 from PIL import Image
 
-from rawmeta import container
-from rawmeta import jpeg_segments as js
-from rawmeta.outputs import read_raw_rgb
-from rawmeta.rawfile import read_raw
+from rawmeta.format import container
+from rawmeta.format import segments as js
+from rawmeta.io.outputs import read_raw_rgb
+from rawmeta.io.rawfile import read_raw
 
 from .helpers import RAWMETA, assert_one_line_error, run, snapshot
 

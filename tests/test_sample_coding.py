@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import zstandard
 
-from rawmeta import sample_coding as sc
+from rawmeta.format import sample_coding as sc
 
 
 @pytest.mark.parametrize("bits", range(1, 17))

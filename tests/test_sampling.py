@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rawmeta.sampling import Grid
+from rawmeta.format.grid import Grid
 
 
 def test_default_grid_is_centred_stride_8():

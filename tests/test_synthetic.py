@@ -1,4 +1,4 @@
-"""rawmeta.synthetic: the shipped sample scene, its mosaic, DNG and JPEG."""
+"""rawmeta.benchmarks.synthetic: the shipped sample scene, its mosaic, DNG and JPEG."""
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +11,7 @@ import pytest
 import rawpy
 from PIL import Image
 
-from rawmeta.dng import write_cfa_dng
-from rawmeta.synthetic import (
+from rawmeta.benchmarks.synthetic import (
     GREY_RAMP,
     SAMPLE_WHITE_BALANCE,
     grey_patch_boxes,
@@ -21,6 +20,7 @@ from rawmeta.synthetic import (
     sample_camera,
     write_sample,
 )
+from rawmeta.io.dng import write_cfa_dng
 
 H, W = 64, 96
 

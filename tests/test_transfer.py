@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rawmeta import container, report
-from rawmeta import payload as pl
-from rawmeta.embed import embed_file
+from rawmeta.embed import report
+from rawmeta.embed.jpeg import embed_file
+from rawmeta.embed.transfer import transfer_bytes
 from rawmeta.errors import MismatchError, NoPayloadError
-from rawmeta.jpeg_pixels import decode_jpeg
-from rawmeta.restore import restore_bytes
-from rawmeta.transfer import transfer_bytes
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.restore.jpeg import restore_bytes
 
 from .conftest import REPO, require_tool
 from .helpers import assert_one_line_error, run, snapshot

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
+from rawmeta.errors import UsageError
 
 #: Extensions (lower case) taken for camera RAW files when a folder is scanned.
 RAW_SUFFIXES = frozenset({

@@ -1,6 +1,6 @@
 """Running many archive tasks: in this process, in worker processes, or on a Dask cluster.
 
-All three take the same tasks (:mod:`rawmeta.archive`) and give the same
+All three take the same tasks (:mod:`rawmeta.batch.tasks`) and give the same
 outcomes, one per task, reported as they finish through ``on_outcome``. A
 failing file never stops a batch: tasks turn their own problems into failed
 outcomes, and a worker process that dies (killed, out of memory) fails only
@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from .archive import EXIT_INTERNAL, FAILED, Outcome, Task, run
-from .errors import RawmetaError
+from rawmeta.batch.tasks import EXIT_INTERNAL, FAILED, Outcome, Task, run
+from rawmeta.errors import RawmetaError
 
 #: Peak resident memory of one worker per JPEG pixel (measured at 12 and 24 MP).
 WORKER_BYTES_PER_PIXEL = 130
@@ -76,7 +76,7 @@ def run_batch(tasks: Sequence[Task], *, jobs: int = 1, scheduler: str | None = N
     Parameters
     ----------
     tasks : sequence of Task
-        The work; see :mod:`rawmeta.archive`.
+        The work; see :mod:`rawmeta.batch.tasks`.
     jobs : int
         Worker processes on this machine (1: run in this process). Each gets
         an equal share of the CPUs for torch.

@@ -1,6 +1,6 @@
 """One file's worth of archive work (embed, restore, verify), as a task that never raises.
 
-A batch is a list of tasks; :mod:`rawmeta.batch` runs them in this process,
+A batch is a list of tasks; :mod:`rawmeta.batch.runner` runs them in this process,
 in worker processes or on a Dask cluster, all through :func:`run`. Each task
 is a small frozen dataclass of paths and options, so it pickles cheaply, and
 its outcome says whether the work was done, skipped because an earlier run
@@ -22,16 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import container, report
-from . import payload as pl
-from .allocator import tune_for_large_arrays
-from .errors import MismatchError, NoPayloadError, OutputError, RawmetaError
-from .jpeg_pixels import check_frame
-from .jpeg_segments import parse
-from .outputs import read_raw_rgb, write_raw_rgb
-from .pairing import DEFAULT_PATTERN, Pairing, is_jpeg, is_raw, pair, scan
-from .restore_mark import RestoreMark, payload_id, read_mark
-from .userfiles import read_jpeg
+from rawmeta.allocator import tune_for_large_arrays
+from rawmeta.batch.pairing import DEFAULT_PATTERN, Pairing, is_jpeg, is_raw, pair, scan
+from rawmeta.embed import report
+from rawmeta.errors import MismatchError, NoPayloadError, OutputError, RawmetaError
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.format.segments import parse
+from rawmeta.io.jpeg_pixels import check_frame
+from rawmeta.io.outputs import read_raw_rgb, write_raw_rgb
+from rawmeta.io.restore_mark import RestoreMark, payload_id, read_mark
+from rawmeta.io.userfiles import read_jpeg
 
 #: Exit code of a task that failed through a bug (as the CLI's internal error).
 EXIT_INTERNAL = 70
@@ -84,7 +85,7 @@ class EmbedTask:
 
     raw: str
     jpeg: str
-    options: dict = field(default_factory=dict)  # for rawmeta.embed.make_payload
+    options: dict = field(default_factory=dict)  # for rawmeta.embed.jpeg.make_payload
     redo: bool = False
     asked: dict = field(default_factory=dict)  # the settings the user gave (see embedded_already)
 
@@ -99,7 +100,7 @@ class EmbedTask:
             if skip:
                 return Outcome(self.raw, SKIPPED, f"{_name(self.jpeg)} {skip}")
         # torch comes with embed and restore: imported by the tasks that need them, so a verify starts fast
-        from .embed import embed_file
+        from rawmeta.embed.jpeg import embed_file
 
         r = embed_file(self.raw, self.jpeg, **self.options)
         expected = "" if math.isnan(r.payload.expected_psnr) else f", expected {r.payload.expected_psnr:.2f} dB"
@@ -153,7 +154,7 @@ class RestoreTask:
     """Restore ``jpeg`` into ``output`` unless that file is already a complete restore of it.
 
     An existing ``output`` is judged by its restore mark
-    (:mod:`rawmeta.restore_mark`): a complete restore of the same rawmeta
+    (:mod:`rawmeta.io.restore_mark`): a complete restore of the same rawmeta
     data with the same settings is skipped (``redo`` restores it again);
     another rawmeta restore is replaced only with ``redo``; a file rawmeta did
     not write only with ``overwrite``. ``note`` says why ``output`` is not
@@ -162,7 +163,7 @@ class RestoreTask:
 
     jpeg: str
     output: str
-    options: dict = field(default_factory=dict)  # for rawmeta.reconstruct.reconstruct
+    options: dict = field(default_factory=dict)  # for rawmeta.restore.patchwise.reconstruct
     redo: bool = False
     overwrite: bool = False
     note: str = ""
@@ -177,7 +178,7 @@ class RestoreTask:
             carried = container.extract(data)
         except NoPayloadError:
             return Outcome(self.jpeg, SKIPPED, "carries no rawmeta data")
-        from .restore import mark_for, restore_bytes
+        from rawmeta.restore.jpeg import mark_for, restore_bytes
 
         replace = self._may_replace(mark_for(payload_id(carried.payload), self.options), data)
         if replace is None:
@@ -221,7 +222,7 @@ class VerifyTask:
     jpeg: str
     raw: str | None = None
     restore: bool = False
-    options: dict = field(default_factory=dict)  # for rawmeta.reconstruct.reconstruct
+    options: dict = field(default_factory=dict)  # for rawmeta.restore.patchwise.reconstruct
 
     @property
     def path(self) -> str:
@@ -240,16 +241,16 @@ class VerifyTask:
         return Outcome(self.jpeg, DONE, "; ".join(notes))
 
     def _restore(self, data: bytes) -> str:
-        from .restore import restore_bytes
+        from rawmeta.restore.jpeg import restore_bytes
 
         restored = restore_bytes(data, **self.options)
         if not np.isfinite(restored.rgb).all():
             raise RawmetaError("the restore gave non-finite values")
         if self.raw is None:
             return "restores"
-        from .alignment import raw_on_jpeg_grid
-        from .metrics import psnr
-        from .rawfile import read_raw
+        from rawmeta.alignment.matching import raw_on_jpeg_grid
+        from rawmeta.io.rawfile import read_raw
+        from rawmeta.metrics.error_map import psnr
 
         reference = raw_on_jpeg_grid(read_raw(self.raw).rgb, restored.payload.alignment, *restored.rgb.shape[:2])
         return f"restores to {psnr(restored.rgb, reference):.2f} dB PSNR against {_name(self.raw)}"
@@ -303,7 +304,7 @@ class Plan:
 
 def embed_plan(paths: Sequence[Path], *, pattern: str = DEFAULT_PATTERN, recursive: bool = False,
                options: dict | None = None, redo: bool = False, asked: dict | None = None) -> Plan:
-    """Embed every RAW found in ``paths`` into the JPEG ``pattern`` pairs it with (see :mod:`rawmeta.pairing`).
+    """Embed every RAW found in ``paths`` into the JPEG ``pattern`` pairs it with (see :mod:`rawmeta.batch.pairing`).
 
     A RAW without exactly one JPEG fails (its data would not be kept); a JPEG
     without a RAW is only reported. A JPEG that carries valid rawmeta data

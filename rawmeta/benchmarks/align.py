@@ -29,17 +29,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import alignment, metrics, orientation
-from .bench import machine_line
-from .budget import DEFAULT_BUDGET, BudgetError
-from .camera import CameraFacts
-from .embed import embed_bytes, make_payload
-from .errors import MismatchError, RawReadError
-from .jpeg_pixels import decode_jpeg
-from .rawfile import read_raw
-from .render import jpeg_bytes, render_rawtherapee, render_srgb
-from .restore import restore_bytes
-from .restore_bench import common_area
+from rawmeta.alignment import matching as alignment
+from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.render import jpeg_bytes, render_rawtherapee, render_srgb
+from rawmeta.benchmarks.restore import common_area
+from rawmeta.embed.budget import DEFAULT_BUDGET, BudgetError
+from rawmeta.embed.jpeg import embed_bytes, make_payload
+from rawmeta.errors import MismatchError, RawReadError
+from rawmeta.format import orientation
+from rawmeta.format.camera import CameraFacts
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.io.rawfile import read_raw
+from rawmeta.metrics import error_map as metrics
+from rawmeta.restore.jpeg import restore_bytes
 
 #: Fraction cut from the left and the top in the crop case.
 CROP = 0.1

@@ -4,7 +4,7 @@ The folder holds :data:`PAIRS` pairs made from the shared RAWs, taken in turn
 (links to the RAW files, never copies, beside LibRaw's quality-95 render of
 each). Each way of running embeds every pair (default budget), verifies
 every JPEG and restores every JPEG to a DNG, through
-:func:`rawmeta.batch.run_batch` on a fresh copy of the JPEGs: the same work
+:func:`rawmeta.batch.runner.run_batch` on a fresh copy of the JPEGs: the same work
 the folder commands do, without their start-up. The N-job runs include
 starting the worker processes; the Dask cluster is started before timing,
 as an existing cluster would be.
@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .archive import embed_plan, restore_plan, verify_plan
-from .batch import cpu_count, run_batch
-from .bench import machine_line
-from .budget import DEFAULT_BUDGET
-from .render import jpeg_bytes, render_srgb
+from rawmeta.batch.runner import cpu_count, run_batch
+from rawmeta.batch.tasks import embed_plan, restore_plan, verify_plan
+from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
+from rawmeta.embed.budget import DEFAULT_BUDGET
 
 #: Pairs in the benchmark folder (the issue asks for at least 20).
 PAIRS = 21

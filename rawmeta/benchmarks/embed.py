@@ -21,16 +21,16 @@ import numpy as np
 import rawpy
 import torch
 
-from . import prediction
-from . import sample_coding as sc
-from .budget import DEFAULT_BUDGET, BudgetError
-from .embed import embed_file
-from .errors import RawReadError
-from .jpeg_pixels import decode_jpeg
-from .pairing import is_raw
-from .rawfile import postprocess_params, read_raw
-from .render import write_render
-from .sampling import Grid
+from rawmeta.batch.pairing import is_raw
+from rawmeta.benchmarks.render import write_render
+from rawmeta.embed.budget import DEFAULT_BUDGET, BudgetError
+from rawmeta.embed.jpeg import embed_file
+from rawmeta.errors import RawReadError
+from rawmeta.format import prediction
+from rawmeta.format import sample_coding as sc
+from rawmeta.format.grid import Grid
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.io.rawfile import postprocess_params, read_raw
 
 BIT_DEPTHS = (12, 10, 8, 7, 6)
 #: Depth of the filter and zstd-level comparisons (stride-8 grid).

@@ -7,7 +7,7 @@ import os
 
 from PIL import Image, ImageDraw
 
-from .atomic import atomic_write_bytes
+from rawmeta.io.atomic import atomic_write_bytes
 
 #: Marker colours, one per series in order.
 COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),

@@ -33,15 +33,16 @@ from pathlib import Path
 import numpy as np
 import rawpy
 
-from . import metrics, plot
-from .bench import machine_line
-from .camera import CameraFacts
-from .dng import linear_dng_bytes
-from .embed import embed_bytes, make_payload
-from .errors import RawReadError, UsageError
-from .rawfile import read_raw
-from .render import jpeg_bytes, render_srgb
-from .restore import restore_bytes
+from rawmeta.benchmarks import plot
+from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
+from rawmeta.embed.jpeg import embed_bytes, make_payload
+from rawmeta.errors import RawReadError, UsageError
+from rawmeta.format.camera import CameraFacts
+from rawmeta.io.dng import linear_dng_bytes
+from rawmeta.io.rawfile import read_raw
+from rawmeta.metrics import error_map as metrics
+from rawmeta.restore.jpeg import restore_bytes
 
 BUDGETS = (3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 40.0)
 #: The budgets the issue's target (at least 2 dB over JPEG XL) covers.

@@ -12,9 +12,9 @@ import rawpy
 import tifffile
 from PIL import Image
 
-from .atomic import atomic_write_bytes
-from .errors import RawReadError
-from .rawfile import libraw_message
+from rawmeta.errors import RawReadError
+from rawmeta.io.atomic import atomic_write_bytes
+from rawmeta.io.rawfile import libraw_message
 
 
 def render_srgb(path: str | os.PathLike) -> np.ndarray:

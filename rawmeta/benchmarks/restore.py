@@ -29,15 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics, plot
-from .bench import machine_line
-from .embed import embed_bytes, make_payload
-from .errors import RawReadError
-from .patches import DEFAULT_PATCH, PatchGrid
-from .rawfile import read_raw
-from .reconstruct import resolve_device
-from .render import jpeg_bytes, render_rawtherapee, render_srgb
-from .restore import restore_bytes
+from rawmeta.benchmarks import plot
+from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.render import jpeg_bytes, render_rawtherapee, render_srgb
+from rawmeta.embed.jpeg import embed_bytes, make_payload
+from rawmeta.errors import RawReadError
+from rawmeta.io.rawfile import read_raw
+from rawmeta.metrics import error_map as metrics
+from rawmeta.restore.jpeg import restore_bytes
+from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
+from rawmeta.restore.patchwise import resolve_device
 
 REGIMES = ("libraw", "rawtherapee")
 #: Largest crop offset (pixels per side) between a RawTherapee render and raw-RGB that is searched.

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
-from .bench import machine_line
-from .dng import write_linear_dng
-from .budget import DEFAULT_BUDGET
-from .embed import embed_bytes, make_payload
-from .outputs import read_raw_rgb
-from .rawfile import read_raw
-from .render import jpeg_bytes, render_srgb
+from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
+from rawmeta.embed.budget import DEFAULT_BUDGET
+from rawmeta.embed.jpeg import embed_bytes, make_payload
+from rawmeta.io.dng import write_linear_dng
+from rawmeta.io.outputs import read_raw_rgb
+from rawmeta.io.rawfile import read_raw
+from rawmeta.metrics import error_map as metrics
 
 #: Image sizes measured: label -> (width, height).
 SIZES = {"12 MP": (4000, 3000), "24 MP": (6000, 4000)}

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .camera import ILLUMINANT_D65, CameraFacts
-from .dng import write_cfa_dng
-from .render import write_render
+from rawmeta.benchmarks.render import write_render
+from rawmeta.format.camera import ILLUMINANT_D65, CameraFacts
+from rawmeta.io.dng import write_cfa_dng
 
 #: XYZ (D65) -> camera RGB matrix of the synthetic camera: the Adobe
 #: ColorMatrix of the Canon EOS D30 as dcraw and LibRaw tabulate it (x 1/10000).
@@ -354,9 +354,9 @@ def write_sample(
     """Write the sample RAW and its JPEG rendering.
 
     ``sample.dng`` is the :func:`mosaic` of :func:`make_scene` as a CFA DNG
-    (:func:`rawmeta.dng.write_cfa_dng`, camera :func:`sample_camera`);
+    (:func:`rawmeta.io.dng.write_cfa_dng`, camera :func:`sample_camera`);
     ``sample.jpg`` is LibRaw's rendering of that DNG
-    (:func:`rawmeta.render.write_render`: ``rawpy`` ``postprocess`` with the
+    (:func:`rawmeta.benchmarks.render.write_render`: ``rawpy`` ``postprocess`` with the
     camera white balance, sRGB, 8 bits, unflipped) saved by Pillow at
     quality 95. The scene is lit by D65, so the camera and daylight white
     balances agree and any default rendering looks the same. Both files are

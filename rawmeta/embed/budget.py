@@ -30,16 +30,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import container, metrics, prediction, refinement
-from . import payload as pl
-from .alignment import Alignment
-from .camera import CameraFacts
-from .errors import UsageError
-from .patches import DEFAULT_PATCH, PatchGrid
-from .progress import Progress, part
-from .refinement import Refinement
-from .sample_coding import dequantize, quantization_psnr, quantize
-from .sampling import DEFAULT_STRIDE, Grid
+from rawmeta.errors import UsageError
+from rawmeta.format import container, prediction, refinement
+from rawmeta.format import payload as pl
+from rawmeta.format.alignment import Alignment
+from rawmeta.format.camera import CameraFacts
+from rawmeta.format.grid import DEFAULT_STRIDE, Grid
+from rawmeta.format.refinement import Refinement
+from rawmeta.format.sample_coding import dequantize, quantization_psnr, quantize
+from rawmeta.metrics import error_map as metrics
+from rawmeta.progress import Progress, part
+from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 
 #: Default budget, percent of the JPEG's size (chosen from the rate-distortion curves in docs/BENCHMARKS.md).
 DEFAULT_BUDGET = 5.0
@@ -87,7 +88,7 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str) -> f
     quantization matters least) are left to refinement.
     """
     # reconstruct (and torch) is imported where a restore runs, so that DEFAULT_BUDGET comes without it
-    from .reconstruct import reconstruct
+    from rawmeta.restore.patchwise import reconstruct
 
     h, w = rgb.shape[:2]
     grid = Grid.centred(h, w, stride)
@@ -122,7 +123,7 @@ def choose_base(rgb: np.ndarray, srgb: np.ndarray, make, limit: int | None, stri
     Fewer bits are tried only if no stride fits and ``bits_fixed`` is false.
     Raises BudgetError if nothing fits.
     """
-    from .reconstruct import restorable
+    from rawmeta.restore.patchwise import restorable
 
     h, w = rgb.shape[:2]
     strides = [s for s in ((stride,) if stride is not None else BASE_STRIDES)
@@ -287,7 +288,7 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
     BudgetError
         If no payload fits the budget.
     """
-    from .reconstruct import resolve_device
+    from rawmeta.restore.patchwise import resolve_device
 
     def make(base: Base, **extra) -> pl.Payload:
         return pl.Payload(grid=base.grid, bits=base.bits, samples=base.samples, camera=camera,
@@ -316,8 +317,8 @@ def reader_restore(rgb: np.ndarray, srgb: np.ndarray, base: Base, device: str,
                    progress: Progress | None = None) -> tuple[np.ndarray, bool]:
     """The fast preset's restore from the base samples as the reader will run it, and whether the
     highlight interpolation (kept in the result if so) makes it better."""
-    from . import highlights
-    from .reconstruct import as_unit_float, reconstruct, resolve_device
+    from rawmeta.restore import highlights
+    from rawmeta.restore.patchwise import as_unit_float, reconstruct, resolve_device
 
     values = dequantize(base.samples, base.bits)
     pred = reconstruct(srgb, values, base.grid, device=device, highlights_hint=False, progress=progress)

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import container
-from . import jpeg_segments as js
-from . import payload as pl
-from .alignment import align, display_orientation, warp
-from .budget import DEFAULT_BUDGET, plan
-from .camera import CameraFacts
-from .errors import JpegError, MismatchError
-from .jpeg_pixels import check_frame, decode_jpeg, exif_orientation
-from .progress import Progress, part
-from .rawfile import read_raw
-from .sampling import DEFAULT_STRIDE, Grid
-from .userfiles import read_jpeg, rewrite_target, write_output
+from rawmeta.alignment.matching import align, display_orientation, warp
+from rawmeta.embed.budget import DEFAULT_BUDGET, plan
+from rawmeta.errors import JpegError, MismatchError
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.format import segments as js
+from rawmeta.format.camera import CameraFacts
+from rawmeta.format.grid import DEFAULT_STRIDE, Grid
+from rawmeta.io.jpeg_pixels import check_frame, decode_jpeg, exif_orientation
+from rawmeta.io.rawfile import read_raw
+from rawmeta.io.userfiles import read_jpeg, rewrite_target, write_output
+from rawmeta.progress import Progress, part
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
-from . import container
-from . import jpeg_segments as js
-from . import payload as pl
-from .alignment import Alignment
-from .fingerprint import ImageChange, compare
-from .jpeg_pixels import decode_jpeg
-from .userfiles import read_jpeg
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.format import segments as js
+from rawmeta.format.alignment import Alignment
+from rawmeta.format.fingerprint import ImageChange, compare
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.io.userfiles import read_jpeg
 
 
 @dataclass(frozen=True)

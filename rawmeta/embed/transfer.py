@@ -19,15 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import container
-from . import jpeg_segments as js
-from . import payload as pl
-from .embed import EmbedReport, embed_bytes
-from .errors import MismatchError, NoPayloadError, UsageError
-from .fingerprint import compare, fingerprint
-from .jpeg_pixels import decode_jpeg
-from .metrics import psnr
-from .userfiles import read_jpeg, rewrite_target, same_file, write_output
+from rawmeta.embed.jpeg import EmbedReport, embed_bytes
+from rawmeta.errors import MismatchError, NoPayloadError, UsageError
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.format import segments as js
+from rawmeta.format.fingerprint import compare, fingerprint
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.io.userfiles import read_jpeg, rewrite_target, same_file, write_output
+from rawmeta.metrics.error_map import psnr
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from . import jpeg_segments as js
-from .errors import JpegError, NoPayloadError, PayloadError
+from rawmeta.errors import JpegError, NoPayloadError, PayloadError
+from rawmeta.format import segments as js
 
 MARKER = 0xE9  # APP9
 SIGNATURE = b"RAWMETA\0"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import orientation
+from rawmeta.format import orientation
 
 #: Cells per side of the fingerprint grid (fewer for an image under 8 pixels on a side).
 CELLS = 8

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import fingerprint as fp
-from . import prediction, sample_coding
-from .alignment import Alignment
-from .camera import WB_SOURCES, CameraFacts
-from .errors import MismatchError, PayloadError
-from .jpeg_pixels import MAX_JPEG_PIXELS
-from .refinement import Refinement
-from .sampling import Grid
+from rawmeta.errors import MismatchError, PayloadError
+from rawmeta.format import fingerprint as fp
+from rawmeta.format import prediction, sample_coding
+from rawmeta.format.alignment import Alignment
+from rawmeta.format.camera import WB_SOURCES, CameraFacts
+from rawmeta.format.grid import Grid
+from rawmeta.format.refinement import Refinement
 
 MAGIC = b"RMPL"
 FORMAT_VERSION = 5
@@ -39,6 +38,8 @@ FLAG_ALTERNATE = 2
 MIN_BLOCK, MAX_BLOCK = 8, 256
 #: JPEG frames are at most 65535 x 65535 pixels.
 MAX_DIMENSION = 65535
+#: Most pixels an image rawmeta decodes or restores may have: a 150 MP medium-format frame fits.
+MAX_JPEG_PIXELS = 160_000_000
 
 _FIXED = struct.Struct(">4sHHIIHHHBBIBB32sI")
 _CAMERA_NUMBERS = struct.Struct(">B4II4s3fBB9fHB")

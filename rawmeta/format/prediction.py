@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sample_coding import Bits, tops
+from rawmeta.format.sample_coding import Bits, tops
 
 #: Number of polynomial terms per channel (see :func:`features`).
 TERMS = 13

@@ -25,8 +25,8 @@ import os
 import numpy as np
 import tifffile
 
-from .atomic import atomic_write_bytes
-from .camera import ILLUMINANT_D65, CameraFacts
+from rawmeta.format.camera import ILLUMINANT_D65, CameraFacts
+from rawmeta.io.atomic import atomic_write_bytes
 
 #: Value of the Software tag.
 SOFTWARE = "rawmeta"
@@ -112,7 +112,7 @@ def write_linear_dng(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFac
     be linear sRGB: raw developers need a ColorMatrix to show sensible colours,
     and a wrong one only tints the rendering, while the pixel data stays exact.
 
-    LibRaw (so rawpy and :func:`rawmeta.outputs.read_raw_rgb`) refuses images
+    LibRaw (so rawpy and :func:`rawmeta.io.outputs.read_raw_rgb`) refuses images
     under 22 pixels on a side; the Adobe DNG SDK, darktable and RawTherapee
     were checked on larger ones.
 
@@ -147,7 +147,7 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
         Facts to record, as for :func:`write_linear_dng`.
     private : bytes, optional
         DNGPrivateData (tag 50740): an application's own data, starting with
-        its NUL-terminated name (rawmeta's restore mark, :mod:`rawmeta.restore_mark`).
+        its NUL-terminated name (rawmeta's restore mark, :mod:`rawmeta.io.restore_mark`).
 
     Returns
     -------

@@ -12,11 +12,9 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from . import jpeg_segments as js
-from .errors import JpegError
-
-#: Most pixels a JPEG rawmeta decodes may have: a 150 MP medium-format frame fits.
-MAX_JPEG_PIXELS = 160_000_000
+from rawmeta.errors import JpegError
+from rawmeta.format import segments as js
+from rawmeta.format.payload import MAX_JPEG_PIXELS
 
 
 def check_frame(layout: js.JpegLayout) -> tuple[int, int, int]:

@@ -17,14 +17,14 @@ output's extension (upper or lower case):
     apply it and so hand out rotated arrays, unlike tifffile and NumPy.
 
 ``.dng``
-    LinearRaw DNG (see :func:`rawmeta.dng.write_linear_dng`): the same 16-bit
+    LinearRaw DNG (see :func:`rawmeta.io.dng.write_linear_dng`): the same 16-bit
     samples as the TIFF with BlackLevel 0 and WhiteLevel 65535, plus the
     camera's make, model, colour matrix, as-shot white balance
     (AsShotNeutral) and Orientation, so raw developers (darktable,
     RawTherapee, Adobe Camera Raw) render it like the original RAW.
 
 Values are clipped to [0, 1] before writing, in every format. Every format
-can carry rawmeta's restore mark (:mod:`rawmeta.restore_mark`): a TIFF tag in
+can carry rawmeta's restore mark (:mod:`rawmeta.io.restore_mark`): a TIFF tag in
 ``.tif`` and ``.dng``, bytes after the array's data in ``.npy``. Files are
 written atomically: a failed write leaves the old file (or none).
 """
@@ -42,13 +42,19 @@ import numpy as np
 import rawpy
 import tifffile
 
-from .camera import CameraFacts
-from .dng import PRIVATE_DATA_TAG, SOFTWARE, check_raw_rgb, linear_dng_bytes, linear_samples
-from .errors import RawReadError, UsageError
-from .jpeg_pixels import MAX_JPEG_PIXELS
-from .rawfile import MAX_RAW_BYTES, libraw_message
-from .restore_mark import RestoreMark
-from .userfiles import read_input, write_output
+from rawmeta.errors import RawReadError, UsageError
+from rawmeta.format.camera import CameraFacts
+from rawmeta.format.payload import MAX_JPEG_PIXELS
+from rawmeta.io.dng import (
+    PRIVATE_DATA_TAG,
+    SOFTWARE,
+    check_raw_rgb,
+    linear_dng_bytes,
+    linear_samples,
+)
+from rawmeta.io.rawfile import MAX_RAW_BYTES, libraw_message
+from rawmeta.io.restore_mark import RestoreMark
+from rawmeta.io.userfiles import read_input, write_output
 
 #: Extensions :func:`write_raw_rgb` and :func:`read_raw_rgb` know (compared
 #: case-insensitively).
@@ -75,7 +81,7 @@ def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts,
         The camera's facts; only the DNG uses them.
     mark : RestoreMark, optional
         Says that rawmeta restored the file, and from what
-        (:mod:`rawmeta.restore_mark`); every format carries it.
+        (:mod:`rawmeta.io.restore_mark`); every format carries it.
     replace : bool
         Replace an existing ``path``; if False, refuse with OutputError when
         it exists, even if it appears while the file is written.

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import rawpy
 
-from .camera import ILLUMINANT_D65, ILLUMINANT_UNKNOWN, CameraFacts
-from .errors import RawReadError
-from .libraw_ids import identify
-from .userfiles import read_input
+from rawmeta.errors import RawReadError
+from rawmeta.format.camera import ILLUMINANT_D65, ILLUMINANT_UNKNOWN, CameraFacts
+from rawmeta.io.libraw_ids import identify
+from rawmeta.io.userfiles import read_input
 
 # LibRaw's sizes.flip (dcraw bit flags) -> EXIF Orientation.
 _FLIP_TO_EXIF = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}

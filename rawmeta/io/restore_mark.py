@@ -27,7 +27,7 @@ from importlib import metadata
 
 import numpy as np
 
-from .dng import PRIVATE_DATA_TAG
+from rawmeta.io.dng import PRIVATE_DATA_TAG
 
 #: The mark's first bytes: who wrote it, NUL-terminated as DNGPrivateData asks.
 MARK_PREFIX = b"rawmeta\0"

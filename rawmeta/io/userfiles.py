@@ -5,8 +5,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .atomic import atomic_write_bytes
-from .errors import JpegError, OutputError, RawmetaError
+from rawmeta.errors import JpegError, OutputError, RawmetaError
+from rawmeta.io.atomic import atomic_write_bytes
 
 #: Largest JPEG rawmeta reads (bytes).
 MAX_JPEG_BYTES = 512 * 1024**2

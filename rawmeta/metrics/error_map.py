@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .resample import gaussian_taps
-from .userfiles import write_output
+from rawmeta.io.userfiles import write_output
+from rawmeta.resample import gaussian_taps
 
 # --------------------------------------------------------------------------- shapes
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .patches import PatchGrid, grid_slices
-from .sampling import Grid
+from rawmeta.format.grid import Grid
+from rawmeta.restore.patches import PatchGrid, grid_slices
 
 #: Unpenalised linear inputs of one cell position: constant, sRGB, linear sRGB.
 _UNPENALISED = 7

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import rbf
-from .patches import PatchGrid, grid_slices, normalised_xy
-from .sampling import Grid
+from rawmeta.format.grid import Grid
+from rawmeta.restore import rbf
+from rawmeta.restore.patches import PatchGrid, grid_slices, normalised_xy
 
 NEAR = 240 / 255
 CLIPPED = 250 / 255

@@ -7,24 +7,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import container
-from . import jpeg_segments as js
-from . import payload as pl
-from .errors import MismatchError, UsageError
-from .fingerprint import ImageChange, compare
-from .jpeg_pixels import decode_jpeg
-from .outputs import check_suffix, write_raw_rgb
-from .patches import DEFAULT_PATCH
-from .reconstruct import DEFAULT_PRESET, Progress, reconstruct
-from .restore_mark import RestoreMark, payload_id
-from .userfiles import check_new_output, read_jpeg, target_path
+from rawmeta.errors import MismatchError, UsageError
+from rawmeta.format import container
+from rawmeta.format import payload as pl
+from rawmeta.format import segments as js
+from rawmeta.format.fingerprint import ImageChange, compare
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.io.outputs import check_suffix, write_raw_rgb
+from rawmeta.io.restore_mark import RestoreMark, payload_id
+from rawmeta.io.userfiles import check_new_output, read_jpeg, target_path
+from rawmeta.restore.patches import DEFAULT_PATCH
+from rawmeta.restore.patchwise import DEFAULT_PRESET, Progress, reconstruct
 
 
 @dataclass(frozen=True)
 class Restored:
     """A restore's result and what it was made from.
 
-    ``mark`` is what a file written from it carries (:mod:`rawmeta.restore_mark`).
+    ``mark`` is what a file written from it carries (:mod:`rawmeta.io.restore_mark`).
     """
 
     rgb: np.ndarray
@@ -36,7 +36,7 @@ class Restored:
 
 def restore_bytes(jpeg: bytes, *, warn: Callable[[str], None] | None = None,
                   progress: Progress | None = None, allow_edited: bool = False, **options) -> Restored:
-    """Restore raw-RGB from JPEG bytes; ``options`` go to :func:`rawmeta.reconstruct.reconstruct`.
+    """Restore raw-RGB from JPEG bytes; ``options`` go to :func:`rawmeta.restore.patchwise.reconstruct`.
 
     A JPEG whose image changed since embedding (``fingerprint.compare``) is
     still restored after a call to ``warn`` when it was re-encoded (or it is

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sampling import Grid
+from rawmeta.format.grid import Grid
 
 #: The paper's patch size at full resolution (height, width).
 DEFAULT_PATCH = (228, 272)

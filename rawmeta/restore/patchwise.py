@@ -11,11 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import highlights, inf, rbf, refinement, ridge_inf
-from .patches import DEFAULT_PATCH, PatchGrid, grid_slices, normalised_xy
-from .payload import Payload
-from .progress import Progress
-from .sampling import Grid
+from rawmeta.format import refinement
+from rawmeta.format.grid import Grid
+from rawmeta.format.payload import Payload
+from rawmeta.progress import Progress
+from rawmeta.restore import fast as ridge_inf
+from rawmeta.restore import highlights, rbf
+from rawmeta.restore import paper as inf
+from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid, grid_slices, normalised_xy
 
 METHODS = ("inf", "rbf")
 #: The INF preset solved in closed form (``ridge_inf``); the others are ``inf.PRESETS`` (the paper's).

@@ -1,0 +1,4 @@
+"""``python -m rawmeta``: the command line."""
+from rawmeta.cli.main import main
+
+main(prog_name="rawmeta")

@@ -1,0 +1,10 @@
+"""Embedding: choosing a payload for a byte budget and writing it into a JPEG.
+
+``jpeg`` (``make_payload``, ``embed_file``, ``strip_file``), ``budget`` (the
+planner that picks stride, bits and refinement blocks for a budget),
+``transfer`` (``embed --from``) and ``report`` (``inspect``).
+
+May import: ``rawmeta.format``, ``rawmeta.io``, ``rawmeta.alignment``,
+``rawmeta.restore`` (the planner runs the reader's restore), ``rawmeta.metrics``
+and the top-level helpers.
+"""

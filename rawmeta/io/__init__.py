@@ -1,0 +1,11 @@
+"""Files: reading RAWs and JPEG pixels, writing DNG and the other restored files, atomically.
+
+``rawfile`` (LibRaw through rawpy, LinearRaw DNGs through tifffile),
+``libraw_ids``, ``jpeg_pixels`` (the one JPEG decoder), ``dng`` (DNG writing),
+``outputs`` (restored .dng/.tiff/.npy), ``restore_mark`` (the mark every
+restored file carries), ``atomic`` (temp file, fsync, rename) and
+``userfiles`` (reading and writing the user's files, never overwriting one).
+
+May import: ``rawmeta.format`` and the top-level helpers (``errors``,
+``progress``); rawpy, tifffile and Pillow. Never torch.
+"""

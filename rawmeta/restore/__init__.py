@@ -1,0 +1,10 @@
+"""Restoring raw-RGB from an sRGB image and the payload's samples.
+
+``methods`` is the one registry of restore methods (``fast``, ``paper``,
+``rbf``); each has its own module. ``patches`` is the patch grid they share,
+``highlights`` the fast method's treatment of clipped highlights,
+``patchwise`` runs a method over the patches of an image (``reconstruct``, on
+arrays) and ``jpeg`` restores a JPEG file into a DNG, TIFF or NumPy file.
+
+May import: ``rawmeta.format``, ``rawmeta.io`` and the top-level helpers.
+"""
