@@ -473,10 +473,10 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
 
 def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: Path | None, alignment=None):
     """The restore ``rgb`` measured against the RAW ``reference`` (``metrics.Evaluation``); writes the error map."""
+    from rawmeta import metrics
     from rawmeta.alignment.matching import raw_on_jpeg_grid
     from rawmeta.errors import MismatchError
     from rawmeta.io.rawfile import read_raw
-    from rawmeta.metrics import error_map as metrics
     from rawmeta.restore.patches import PatchGrid
 
     ref = raw_on_jpeg_grid(read_raw(reference).rgb, alignment, *rgb.shape[:2])

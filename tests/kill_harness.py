@@ -37,7 +37,6 @@ from pathlib import Path
 from rawmeta.cli.main import main as rawmeta_main
 
 import rawmeta.embed.jpeg  # noqa: F401  the commands import these (and torch) on first use: once here
-import rawmeta.restore.jpeg
 from rawmeta.io.atomic import TEMP_MARKER
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import rawpy
 
+from rawmeta import metrics
 from rawmeta.alignment import matching as al
 from rawmeta.benchmarks.align import base_render, derived_cases, encode, map_error
 from rawmeta.benchmarks.render import render_srgb
@@ -19,7 +20,6 @@ from rawmeta.format import orientation
 from rawmeta.format.alignment import Alignment
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.rawfile import RawImage, read_raw
-from rawmeta.metrics import error_map as metrics
 
 from .conftest import RAW_DIR, raw_params, shared_raws
 from .helpers import run

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 import rawmeta
+from rawmeta import metrics
 from rawmeta.benchmarks.synthetic import write_sample
 from rawmeta.embed import budget
 from rawmeta.format.sample_coding import quantization_psnr
-from rawmeta.metrics import error_map as metrics
 
 
 @pytest.fixture(scope="module")

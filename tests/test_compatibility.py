@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 import rawmeta.restore.jpeg as restore_module
+from rawmeta import metrics
 from rawmeta.embed.jpeg import embed_file
 from rawmeta.embed.report import format_text, inspect_bytes
 from rawmeta.embed.transfer import transfer_bytes
@@ -29,7 +30,6 @@ from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.rawfile import read_raw
-from rawmeta.metrics import error_map as metrics
 from rawmeta.restore.jpeg import restore_bytes
 
 from .conftest import require_tool

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rawmeta.format.grid import Grid
-from rawmeta.metrics.error_map import psnr
+from rawmeta.metrics import psnr
 from rawmeta.restore import fast as ridge_inf
 from rawmeta.restore import highlights
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid

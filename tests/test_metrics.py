@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from rawmeta import metrics as M
 from rawmeta.errors import OutputError
-from rawmeta.metrics import error_map as M
+from rawmeta.metrics import error_map
 
 
 def pattern(h: int, w: int, phase: float = 0.0) -> np.ndarray:
@@ -200,9 +201,9 @@ def test_error_map_shape_dtype_and_zero_colour():
     img = M.error_map_image(ref, ref)
     assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
     assert img.shape[1] == 300 and img.shape[0] > 30  # the colour bar strip is appended below
-    assert (img[:30] == M.ZERO_COLOUR).all()
+    assert (img[:30] == error_map.ZERO_COLOUR).all()
     bare = M.error_map_image(ref, ref, legend=False)
-    assert bare.shape == (30, 300, 3) and (bare == M.ZERO_COLOUR).all()
+    assert bare.shape == (30, 300, 3) and (bare == error_map.ZERO_COLOUR).all()
 
 
 def test_error_map_colour_bar_present():
@@ -210,11 +211,11 @@ def test_error_map_colour_bar_present():
     img = M.error_map_image(ref + 0.01, ref)
     assert img.shape[1] >= 240  # narrow maps are widened so the labels fit
     strip = img[20:]
-    rows = [y for y in range(strip.shape[0]) if (strip[y] == M.ZERO_COLOUR).all(axis=1).any()]
+    rows = [y for y in range(strip.shape[0]) if (strip[y] == error_map.ZERO_COLOUR).all(axis=1).any()]
     assert rows, "no colour bar in the strip"
     bar = strip[rows[0]]
     coloured = np.flatnonzero(~(bar == 255).all(axis=1))
-    assert (bar[coloured[0]] == M.ZERO_COLOUR).all() and (bar[coloured[-1]] == M.FULL_COLOUR).all()
+    assert (bar[coloured[0]] == error_map.ZERO_COLOUR).all() and (bar[coloured[-1]] == error_map.FULL_COLOUR).all()
     assert len({tuple(c) for c in bar[coloured]}) > 100  # a smooth ramp
     ink = (strip.max(axis=2) < 80).sum()  # dark tick labels and caption
     assert ink > 100
@@ -229,12 +230,12 @@ def test_error_map_scale_is_monotone():
     hues = [hue(c) for c in row]
     assert hues[0] > 230 and hues[200] < 1  # dark blue at zero, red at full scale
     assert all(b <= a for a, b in itertools.pairwise(hues))  # hue falls steadily from blue to red
-    assert (row[err >= scale] == M.FULL_COLOUR).all()
+    assert (row[err >= scale] == error_map.FULL_COLOUR).all()
     assert len({tuple(c) for c in row[err < scale]}) > 150
     # The default scale is 5 % of the range.
     default = M.error_map_image(ref + 0.05, ref, legend=False)
-    assert (default == M.FULL_COLOUR).all()
-    assert not (M.error_map_image(ref + 0.049, ref, legend=False) == M.FULL_COLOUR).all()
+    assert (default == error_map.FULL_COLOUR).all()
+    assert not (M.error_map_image(ref + 0.049, ref, legend=False) == error_map.FULL_COLOUR).all()
     with pytest.raises(ValueError, match="scale"):
         M.error_map_image(pred, ref, scale=0)
 
@@ -305,7 +306,7 @@ def test_evaluate_minimal_and_identical():
 
 
 def test_seam_mask_and_seam_psnr():
-    from rawmeta.metrics.error_map import SEAM_BAND, evaluate, seam_mask
+    from rawmeta.metrics import SEAM_BAND, evaluate, seam_mask
 
     boxes = [(0, 10, 0, 12), (0, 10, 12, 24), (10, 20, 0, 12), (10, 20, 12, 24)]
     mask = seam_mask(boxes, (20, 24))

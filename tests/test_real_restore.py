@@ -9,7 +9,7 @@ from rawmeta.errors import RawReadError
 from rawmeta.format.grid import Grid
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.rawfile import read_raw
-from rawmeta.metrics.error_map import psnr
+from rawmeta.metrics import psnr
 from rawmeta.restore.patchwise import reconstruct
 
 from .conftest import raw_params, require_tool

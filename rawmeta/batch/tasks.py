@@ -250,7 +250,7 @@ class VerifyTask:
             return "restores"
         from rawmeta.alignment.matching import raw_on_jpeg_grid
         from rawmeta.io.rawfile import read_raw
-        from rawmeta.metrics.error_map import psnr
+        from rawmeta.metrics import psnr
 
         reference = raw_on_jpeg_grid(read_raw(self.raw).rgb, restored.payload.alignment, *restored.rgb.shape[:2])
         return f"restores to {psnr(restored.rgb, reference):.2f} dB PSNR against {_name(self.raw)}"

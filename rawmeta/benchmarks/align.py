@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from rawmeta import metrics
 from rawmeta.alignment import matching as alignment
 from rawmeta.benchmarks.embed import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_rawtherapee, render_srgb
@@ -40,7 +41,6 @@ from rawmeta.format import orientation
 from rawmeta.format.camera import CameraFacts
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.rawfile import read_raw
-from rawmeta.metrics import error_map as metrics
 from rawmeta.restore.jpeg import restore_bytes
 
 #: Fraction cut from the left and the top in the crop case.

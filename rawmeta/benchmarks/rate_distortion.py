@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import rawpy
 
+from rawmeta import metrics
 from rawmeta.benchmarks import plot
 from rawmeta.benchmarks.embed import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
@@ -41,7 +42,6 @@ from rawmeta.errors import RawReadError, UsageError
 from rawmeta.format.camera import CameraFacts
 from rawmeta.io.dng import linear_dng_bytes
 from rawmeta.io.rawfile import read_raw
-from rawmeta.metrics import error_map as metrics
 from rawmeta.restore.jpeg import restore_bytes
 
 BUDGETS = (3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 40.0)

@@ -29,13 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+from rawmeta import metrics
 from rawmeta.benchmarks import plot
 from rawmeta.benchmarks.embed import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_rawtherapee, render_srgb
 from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.errors import RawReadError
 from rawmeta.io.rawfile import read_raw
-from rawmeta.metrics import error_map as metrics
 from rawmeta.restore.jpeg import restore_bytes
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 from rawmeta.restore.patchwise import resolve_device

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rawmeta import metrics
 from rawmeta.benchmarks.embed import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
 from rawmeta.embed.budget import DEFAULT_BUDGET
@@ -27,7 +28,6 @@ from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.io.dng import write_linear_dng
 from rawmeta.io.outputs import read_raw_rgb
 from rawmeta.io.rawfile import read_raw
-from rawmeta.metrics import error_map as metrics
 
 #: Image sizes measured: label -> (width, height).
 SIZES = {"12 MP": (4000, 3000), "24 MP": (6000, 4000)}

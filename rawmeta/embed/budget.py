@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rawmeta import metrics
 from rawmeta.errors import UsageError
 from rawmeta.format import container, prediction, refinement
 from rawmeta.format import payload as pl
@@ -38,7 +39,6 @@ from rawmeta.format.camera import CameraFacts
 from rawmeta.format.grid import DEFAULT_STRIDE, Grid
 from rawmeta.format.refinement import Refinement
 from rawmeta.format.sample_coding import dequantize, quantization_psnr, quantize
-from rawmeta.metrics import error_map as metrics
 from rawmeta.progress import Progress, part
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 

@@ -27,7 +27,7 @@ from rawmeta.format import segments as js
 from rawmeta.format.fingerprint import compare, fingerprint
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.userfiles import read_jpeg, rewrite_target, same_file, write_output
-from rawmeta.metrics.error_map import psnr
+from rawmeta.metrics import psnr
 
 
 @dataclass(frozen=True)
