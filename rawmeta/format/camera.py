@@ -8,7 +8,6 @@ import numpy as np
 
 # EXIF LightSource codes used for CalibrationIlluminant.
 ILLUMINANT_UNKNOWN = 0
-ILLUMINANT_STANDARD_A = 17
 ILLUMINANT_D65 = 21
 
 WB_SOURCES = ("camera", "daylight", "unity")

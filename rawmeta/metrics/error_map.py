@@ -63,15 +63,6 @@ def _band_error(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.abs(pred.astype(np.float64) - ref).mean(axis=2)
 
 
-def mean_abs_error_map(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Per-pixel error: mean over the three channels of ``|pred - ref|``, ``H x W`` float32."""
-    p, r = check_pair(pred, ref)
-    out = np.empty(p.shape[:2], dtype=np.float32)
-    for r0, r1 in row_bands(p.shape[0]):
-        out[r0:r1] = _band_error(p[r0:r1], r[r0:r1])
-    return out
-
-
 def _colourise(err: np.ndarray, scale: float) -> np.ndarray:
     """Errors to colours (one more axis of 3): 0 -> ZERO_COLOUR, >= scale (or NaN) -> FULL_COLOUR."""
     last = len(_LUT) - 1
