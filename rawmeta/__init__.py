@@ -4,8 +4,6 @@ The library works on arrays and bytes; the ``rawmeta`` command line is a thin
 layer over it.
 """
 import importlib
-import sys
-import types
 
 #: Public name -> the module that defines it. Modules load on first use, so
 #: ``import rawmeta`` (and reading a payload) does not import torch.
@@ -29,19 +27,6 @@ _EXPORTS = {
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)  # noqa: PLE0605 (built from _EXPORTS, all strings)
-
-
-class _Package(types.ModuleType):
-    """This package, keeping a public name that is also a submodule's (``reconstruct``) bound to the
-    function: importing the submodule would otherwise rebind it to the module."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _MODULE_OF and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str):
