@@ -24,9 +24,10 @@ from rawmeta.allocator import tune_for_large_arrays
 from rawmeta.batch.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg, is_raw
 from rawmeta.batch.tasks import embed_plan, embedded_already, restore_plan, verify_plan
 from rawmeta.embed import report
-from rawmeta.embed.budget import DEFAULT_BUDGET
+from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
 from rawmeta.errors import RawmetaError
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
+from rawmeta.restore.options import RestoreOptions
 
 from . import batch
 from .progress import ProgressBar
@@ -36,7 +37,7 @@ if TYPE_CHECKING:  # embed imports torch: the commands that need it import it th
 
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
-#: Choices of restore's options (rawmeta.restore.patchwise.METHODS and its presets, rawmeta.io.outputs' formats),
+#: Choices of restore's options (rawmeta.restore.methods: FAMILIES and presets(), rawmeta.io.outputs' formats),
 #: spelled out here so that the command line starts without importing torch; a test keeps them in step.
 METHODS = ("inf", "rbf")
 PRESETS = ("fast", "paper")
@@ -171,8 +172,8 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
             raise click.UsageError(f"{'-o' if out is not None else '--from'} takes one JPEG to write: {given}")
         if overwrite:
             raise click.UsageError("--overwrite goes with -o OUTPUT; a folder embed writes each JPEG in place")
-        options = {"budget": _budget(budget, stride, bits), "stride": stride, "bits": bits, "device": device,
-                   "same_grid": force_same_grid}
+        options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
+                               same_grid=force_same_grid)
         plan = embed_plan(paths, pattern=check_pattern(pattern), recursive=recursive, options=options, redo=redo,
                           asked={"budget": budget, "stride": stride, "bits": bits})
         batch.run_plan("embed", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
@@ -194,7 +195,8 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         raise click.UsageError("the first argument must be the RAW, the second the JPEG" + (
             f" ({jpeg} is the RAW)" if is_raw(jpeg) else f": {raw} is a JPEG (--from OLD copies rawmeta data "
                                                          "between JPEGs)"))
-    options = {"budget": _budget(budget, stride, bits), "stride": stride, "bits": bits}
+    options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
+                           same_grid=force_same_grid)
     if not redo and (out is None or same_file(out, jpeg)):
         skip, changes = embedded_already(read_jpeg(jpeg), {"budget": budget, "stride": stride, "bits": bits})
         if skip:
@@ -208,8 +210,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
 
     start = time.monotonic()
     with _progress(f"embed {jpeg.name}", quiet or as_json) as bar:
-        r = embed_file(raw, jpeg, out, overwrite=overwrite, device=device, same_grid=force_same_grid, progress=bar,
-                       **options)
+        r = embed_file(raw, jpeg, out, overwrite=overwrite, options=options, progress=bar)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
     h, w = p.grid.height, p.grid.width
@@ -363,8 +364,8 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
         out_dir = old_out_dir
     if error_map is not None and reference is None:
         raise click.UsageError("--error-map needs --reference")
-    options = {"method": method, "preset": preset, "patch_size": _patch_size(patch), "device": device, "seed": seed,
-               "memory_mb": memory_mb, "allow_edited": force}
+    options = RestoreOptions(method=method, preset=preset, patch_size=_patch_size(patch), device=device, seed=seed,
+                             memory_mb=memory_mb, allow_edited=force)
     if out_dir is not None or any(p.is_dir() for p in paths):
         if out_dir is None:
             folder = next(p for p in paths if p.is_dir())
@@ -396,7 +397,7 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
         click.echo(f"rawmeta: warning: {message}", err=True)
 
     with _progress(f"restore ({method})", quiet or as_json) as bar:
-        restored = restore_file(jpeg, output, overwrite=overwrite, progress=bar, warn=warn, **options)
+        restored = restore_file(jpeg, output, options, overwrite=overwrite, progress=bar, warn=warn)
     seconds = round(time.monotonic() - start, 3)
     result = None if reference is None else _evaluation(restored.rgb, reference, restored.srgb, _patch_size(patch),
                                                          error_map, restored.payload.alignment)
@@ -426,7 +427,7 @@ def verify(paths: tuple[Path, ...], try_restore: bool, as_json: bool, pattern: s
     when nothing failed.
     """
     plan = verify_plan(paths, pattern=check_pattern(pattern), recursive=recursive, restore=try_restore,
-                       options={"device": device})
+                       options=RestoreOptions(device=device))
     batch.run_plan("verify", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
 
 

@@ -10,7 +10,9 @@ import importlib
 _EXPORTS = {
     "alignment.matching": ("align", "warp"),
     "format.alignment": ("Alignment",),
-    "embed.budget": ("DEFAULT_BUDGET", "BudgetError"),
+    "embed.budget": ("BudgetError",),
+    "embed.options": ("DEFAULT_BUDGET", "EmbedOptions"),
+    "restore.options": ("RestoreOptions",),
     "format.camera": ("CameraFacts",),
     "format.container": ("attach", "detach", "extract"),
     "embed.jpeg": ("embed_bytes", "embed_file", "make_payload", "strip_file"),

@@ -44,7 +44,7 @@ def test_embed_inspect_strip_round_trip(work):
 
 def test_default_embed_keeps_to_the_default_budget(tmp_path):
     from rawmeta.benchmarks.synthetic import write_sample
-    from rawmeta.embed.budget import DEFAULT_BUDGET
+    from rawmeta.embed.options import DEFAULT_BUDGET
 
     dng, jpg = write_sample(tmp_path, height=240, width=320)  # 5 % of the tiny pair's JPEG is under 500 bytes
     original = len(jpg.read_bytes())

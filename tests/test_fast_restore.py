@@ -7,8 +7,7 @@ import torch
 
 from rawmeta.format.grid import Grid
 from rawmeta.metrics import psnr
-from rawmeta.restore import fast as ridge_inf
-from rawmeta.restore import highlights
+from rawmeta.restore import fast, highlights
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 from rawmeta.restore.patchwise import reconstruct
 
@@ -19,12 +18,12 @@ CPU = torch.device("cpu")
 
 def test_tent_weights_blend_between_patch_centres():
     edges = (0, 40, 80, 100)
-    w = ridge_inf.tent_weights(100, edges)
+    w = fast.tent_weights(100, edges)
     assert w.shape == (100, 3) and np.allclose(w.sum(axis=1), 1)
     assert (w[:20, 0] == 1).all() and (w[90:, 2] == 1).all()  # beyond the outer centres: the edge patch alone
     assert w[59, 1] == pytest.approx(0.9875) and w[59, 0] == pytest.approx(0.0125)  # centres 19.5, 59.5, 89.5
     assert np.all(np.diff(w[20:60, 0]) <= 0) and np.count_nonzero(w, axis=1).max() == 2
-    assert np.array_equal(ridge_inf.tent_weights(7, (0, 7)), np.ones((7, 1), np.float32))
+    assert np.array_equal(fast.tent_weights(7, (0, 7)), np.ones((7, 1), np.float32))
 
 
 @pytest.mark.parametrize("phased", [False, True])
@@ -32,8 +31,8 @@ def test_tent_weights_blend_between_patch_centres():
 def test_features_of_sample_points_and_of_blocks_agree(phased, dense):
     srgb = smooth_image(50, 70).astype(np.float32) / 255
     layout = PatchGrid.for_image(50, 70, (25, 35))
-    config = ridge_inf.FAST_DENSE if dense else ridge_inf.FAST
-    feats = ridge_inf.SharedFeatures(config, layout, seed=1, device=CPU, phased=phased)
+    config = fast.FAST_DENSE if dense else fast.FAST
+    feats = fast.SharedFeatures(config, layout, seed=1, device=CPU, phased=phased)
     per_position = 55 if dense else 31  # 7 + 3 x 16 or 3 x 8 neighbours
     # whole edge padding, one row or column of padding (the dense neighbours reach 2 pixels) and none
     for box in [(0, 25, 0, 35), (25, 50, 35, 70), (1, 12, 1, 13), (40, 49, 60, 69), (10, 20, 30, 41)]:
@@ -92,20 +91,20 @@ def test_samples_on_every_pixel_of_2x2_cells_let_the_map_differ_between_them():
 
 def test_inputs_go_per_cell_position_only_where_every_patch_has_samples_at_all_four():
     layout = PatchGrid.for_image(288, 384, (96, 128))  # a corner patch's neighbourhood: 24 x 32 samples
-    assert ridge_inf.by_cell_position(Grid.centred(288, 384), layout)
-    assert not ridge_inf.by_cell_position(Grid(288, 384, 8, 4, 4), layout)  # every sample at (even, even)
-    assert not ridge_inf.by_cell_position(Grid.centred(288, 384, 12), layout)  # 16 x 21: 80 at a position
-    assert not ridge_inf.by_cell_position(Grid.centred(288, 384), PatchGrid.for_image(288, 384, (24, 32)))
+    assert fast.by_cell_position(Grid.centred(288, 384), layout)
+    assert not fast.by_cell_position(Grid(288, 384, 8, 4, 4), layout)  # every sample at (even, even)
+    assert not fast.by_cell_position(Grid.centred(288, 384, 12), layout)  # 16 x 21: 80 at a position
+    assert not fast.by_cell_position(Grid.centred(288, 384), PatchGrid.for_image(288, 384, (24, 32)))
 
 
 def test_the_dense_configuration_needs_768_samples_at_each_cell_position_in_every_neighbourhood():
     layout = PatchGrid.for_image(1448, 2176, DEFAULT_PATCH)  # canon_eos_d30's size
-    counts = {stride: ridge_inf.fewest_per_cell_position(Grid.centred(1448, 2176, stride), layout)
+    counts = {stride: fast.fewest_per_cell_position(Grid.centred(1448, 2176, stride), layout)
               for stride in (8, 10)}
     assert counts == {8: 1020, 10: 648}  # as measured in docs/RESTORE.md
-    assert ridge_inf.preset_for(Grid.centred(1448, 2176), layout) is ridge_inf.FAST_DENSE
-    assert ridge_inf.preset_for(Grid.centred(1448, 2176, 10), layout) is ridge_inf.FAST
-    assert ridge_inf.preset_for(Grid(1448, 2176, 8, 4, 4), layout) is ridge_inf.FAST  # one cell position
+    assert fast.preset_for(Grid.centred(1448, 2176), layout) is fast.FAST_DENSE
+    assert fast.preset_for(Grid.centred(1448, 2176, 10), layout) is fast.FAST
+    assert fast.preset_for(Grid(1448, 2176, 8, 4, 4), layout) is fast.FAST  # one cell position
 
 
 @pytest.mark.parametrize("h,w,patch", [(144, 192, (48, 64)), (576, 768, (192, 256))])  # FAST, FAST_DENSE
@@ -113,7 +112,7 @@ def test_a_crop_equals_the_same_pixels_of_a_whole_restore(h, w, patch):
     srgb, raw = scene(h, w, seed=2)
     grid = Grid.centred(h, w)
     layout = PatchGrid.for_image(h, w, patch)
-    assert (ridge_inf.preset_for(grid, layout) is ridge_inf.FAST_DENSE) == (h == 576)
+    assert (fast.preset_for(grid, layout) is fast.FAST_DENSE) == (h == 576)
     ph, pw = patch
     whole = reconstruct(srgb, grid.sample(raw), grid, patch_size=patch, device="cpu")
     crop = reconstruct(srgb, grid.sample(raw), grid, patch_size=patch, patches=[(1, 1)], device="cpu")

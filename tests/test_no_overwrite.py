@@ -289,15 +289,11 @@ def test_help_answers_to_h_and_shows_examples_and_choices():
 
 
 def test_the_command_line_s_choices_are_the_library_s():
-    import importlib
-
     import rawmeta.cli.main as cli_main
 
     from rawmeta.io import outputs
-    from rawmeta.restore import paper as inf
+    from rawmeta.restore import methods
 
-    reconstruct = importlib.import_module("rawmeta.restore.patchwise")  # rawmeta.restore.patchwise is also the function
-
-    assert cli_main.METHODS == reconstruct.METHODS
-    assert set(cli_main.PRESETS) == {reconstruct.DEFAULT_PRESET, *inf.PRESETS}
+    assert cli_main.METHODS == methods.FAMILIES
+    assert cli_main.PRESETS == methods.presets()
     assert {"." + f for f in cli_main.FORMATS} | {".tif"} == set(outputs.SUPPORTED_SUFFIXES)

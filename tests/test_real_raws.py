@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rawmeta.embed.budget import DEFAULT_BUDGET
+from rawmeta.embed.options import DEFAULT_BUDGET
 from rawmeta.format import container
 from rawmeta.format import segments as js
 from rawmeta.format.grid import Grid

@@ -2,25 +2,27 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
 import torch
 
 from rawmeta.format.grid import Grid
+from rawmeta.restore import methods, rbf
 from rawmeta.restore import paper as inf
-from rawmeta.restore import rbf
 from rawmeta.restore.patches import PatchGrid, grid_slices
 from rawmeta.restore.patchwise import reconstruct, resolve_device
 
 from .helpers import scene
 
-TINY = dataclasses.replace(inf.PRESETS["paper"], hidden=32, branch_out=16, steps=150, lr=1e-3, lr_halve_every=60)
+TINY = dataclasses.replace(inf.PAPER, hidden=32, branch_out=16, steps=150, lr=1e-3, lr_halve_every=60)
 
 
 @pytest.fixture(autouse=True)
 def tiny_preset(monkeypatch):
-    monkeypatch.setitem(inf.PRESETS, "tiny", TINY)
+    tiny = methods.Method("tiny", "inf", functools.partial(inf.restore, config=TINY), "a small paper network")
+    monkeypatch.setitem(methods.REGISTRY, "tiny", tiny)
 
 
 def test_patch_grid_tiles_the_image():
@@ -44,14 +46,14 @@ def test_grid_slices_select_samples_inside_box():
 
 
 def test_paper_preset_matches_the_paper():
-    c = inf.PRESETS["paper"]
+    c = inf.PAPER
     assert (c.w0, c.lr, c.lr_halve_every, c.steps) == (30.0, 1e-4, 200, 500)
     assert (c.decay_colour, c.decay_coords, c.decay_output) == (1e-4, 0.1, 1e-3)
     assert c.parameter_count() == 397_315
 
 
 def test_initialisation_follows_siren():
-    model = inf.BatchedINF(inf.PRESETS["paper"], [1, 2], torch.device("cpu"))
+    model = inf.BatchedINF(inf.PAPER, [1, 2], torch.device("cpu"))
     first = model.colour[0].weight
     assert first.shape == (2, 3, 256) and first.abs().max() <= 1 / 3
     hidden = model.trunk[0].weight

@@ -25,6 +25,7 @@ import numpy as np
 from rawmeta.allocator import tune_for_large_arrays
 from rawmeta.batch.pairing import DEFAULT_PATTERN, Pairing, is_jpeg, is_raw, pair, scan
 from rawmeta.embed import report
+from rawmeta.embed.options import EmbedOptions
 from rawmeta.errors import MismatchError, NoPayloadError, OutputError, RawmetaError
 from rawmeta.format import container
 from rawmeta.format import payload as pl
@@ -33,6 +34,7 @@ from rawmeta.io.jpeg_pixels import check_frame
 from rawmeta.io.outputs import read_raw_rgb, write_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, payload_id, read_mark
 from rawmeta.io.userfiles import read_jpeg
+from rawmeta.restore.options import RestoreOptions
 
 #: Exit code of a task that failed through a bug (as the CLI's internal error).
 EXIT_INTERNAL = 70
@@ -79,15 +81,19 @@ class Outcome:
                 "code": self.code, "output": self.output, "where": self.where, "note": self.note}
 
 
+#: The embed settings a user gave, by name (budget, stride, bits); None or missing: not given.
+Asked = dict[str, float | None]
+
+
 @dataclass(frozen=True)
 class EmbedTask:
     """Embed ``raw``'s samples into ``jpeg`` in place, unless it already carries valid rawmeta data."""
 
     raw: str
     jpeg: str
-    options: dict = field(default_factory=dict)  # for rawmeta.embed.jpeg.make_payload
+    options: EmbedOptions = EmbedOptions()
     redo: bool = False
-    asked: dict = field(default_factory=dict)  # the settings the user gave (see embedded_already)
+    asked: Asked = field(default_factory=dict)  # the settings the user gave (see embedded_already)
 
     @property
     def path(self) -> str:
@@ -102,14 +108,14 @@ class EmbedTask:
         # torch comes with embed and restore: imported by the tasks that need them, so a verify starts fast
         from rawmeta.embed.jpeg import embed_file
 
-        r = embed_file(self.raw, self.jpeg, **self.options)
+        r = embed_file(self.raw, self.jpeg, options=self.options)
         expected = "" if math.isnan(r.payload.expected_psnr) else f", expected {r.payload.expected_psnr:.2f} dB"
         again = f"; embedded again: {', '.join(changes)}" if changes else ""
         return Outcome(self.raw, DONE, f"{r.added_bytes} bytes into {_name(self.jpeg)} "
                                        f"({r.percent_of_jpeg:.2f} %{expected}){again}", output=self.jpeg)
 
 
-def embedded_already(jpeg: bytes, asked: dict) -> tuple[str, list[str]]:
+def embedded_already(jpeg: bytes, asked: Asked) -> tuple[str, list[str]]:
     """Whether an embed can skip ``jpeg``, given the settings the user ``asked`` for.
 
     ``asked`` holds ``budget``, ``stride`` and ``bits`` as given (None or
@@ -163,7 +169,7 @@ class RestoreTask:
 
     jpeg: str
     output: str
-    options: dict = field(default_factory=dict)  # for rawmeta.restore.patchwise.reconstruct
+    options: RestoreOptions = RestoreOptions()
     redo: bool = False
     overwrite: bool = False
     note: str = ""
@@ -186,7 +192,7 @@ class RestoreTask:
                            note=self.note)
         Path(self.output).parent.mkdir(parents=True, exist_ok=True)
         warnings: list[str] = []
-        restored = restore_bytes(data, warn=warnings.append, **self.options)
+        restored = restore_bytes(data, self.options, warn=warnings.append)
         write_raw_rgb(self.output, restored.rgb, restored.payload.camera, restored.mark, replace=replace)
         h, w = restored.rgb.shape[:2]
         return Outcome(self.jpeg, DONE, "; ".join([f"{w} x {h} raw-RGB", *warnings]), output=self.output,
@@ -222,7 +228,7 @@ class VerifyTask:
     jpeg: str
     raw: str | None = None
     restore: bool = False
-    options: dict = field(default_factory=dict)  # for rawmeta.restore.patchwise.reconstruct
+    options: RestoreOptions = RestoreOptions()
 
     @property
     def path(self) -> str:
@@ -243,7 +249,7 @@ class VerifyTask:
     def _restore(self, data: bytes) -> str:
         from rawmeta.restore.jpeg import restore_bytes
 
-        restored = restore_bytes(data, **self.options)
+        restored = restore_bytes(data, self.options)
         if not np.isfinite(restored.rgb).all():
             raise RawmetaError("the restore gave non-finite values")
         if self.raw is None:
@@ -303,7 +309,7 @@ class Plan:
 
 
 def embed_plan(paths: Sequence[Path], *, pattern: str = DEFAULT_PATTERN, recursive: bool = False,
-               options: dict | None = None, redo: bool = False, asked: dict | None = None) -> Plan:
+               options: EmbedOptions = EmbedOptions(), redo: bool = False, asked: Asked | None = None) -> Plan:
     """Embed every RAW found in ``paths`` into the JPEG ``pattern`` pairs it with (see :mod:`rawmeta.batch.pairing`).
 
     A RAW without exactly one JPEG fails (its data would not be kept); a JPEG
@@ -312,13 +318,13 @@ def embed_plan(paths: Sequence[Path], *, pattern: str = DEFAULT_PATTERN, recursi
     the data's (:func:`embedded_already`).
     """
     pairing, notes = _pairing(paths, pattern, recursive)
-    tasks: list[Task] = [EmbedTask(_abs(p.raw), _abs(p.jpeg), dict(options or {}), redo, dict(asked or {}))
+    tasks: list[Task] = [EmbedTask(_abs(p.raw), _abs(p.jpeg), options, redo, dict(asked or {}))
                          for p in pairing.pairs]
     return Plan(_with_refusals(tasks, pairing), pairing.unpaired_jpegs, notes)
 
 
 def verify_plan(paths: Sequence[Path], *, pattern: str = DEFAULT_PATTERN, recursive: bool = False,
-                restore: bool = False, options: dict | None = None) -> Plan:
+                restore: bool = False, options: RestoreOptions = RestoreOptions()) -> Plan:
     """Check every JPEG found in ``paths``; a RAW among them that no JPEG pairs with fails.
 
     With ``restore``, each JPEG is restored in memory and compared with its
@@ -327,12 +333,12 @@ def verify_plan(paths: Sequence[Path], *, pattern: str = DEFAULT_PATTERN, recurs
     pairing, notes = _pairing(paths, pattern, recursive)
     raw_of = {p.jpeg.resolve(): _abs(p.raw) for p in pairing.pairs}
     jpegs = sorted({p.jpeg for p in pairing.pairs} | set(pairing.unpaired_jpegs))
-    tasks: list[Task] = [VerifyTask(_abs(j), raw_of.get(j.resolve()), restore, dict(options or {})) for j in jpegs]
+    tasks: list[Task] = [VerifyTask(_abs(j), raw_of.get(j.resolve()), restore, options) for j in jpegs]
     return Plan(_with_refusals(tasks, pairing), notes=notes)
 
 
 def restore_plan(paths: Sequence[Path], out_dir: Path, *, suffix: str = ".dng", recursive: bool = False,
-                 options: dict | None = None, redo: bool = False, overwrite: bool = False) -> Plan:
+                 options: RestoreOptions = RestoreOptions(), redo: bool = False, overwrite: bool = False) -> Plan:
     """Restore every JPEG found in ``paths`` into ``out_dir``, keeping the folders below each path given.
 
     ``IMG_0001.JPG`` in folder ``2024/`` of a DIR becomes
@@ -363,7 +369,7 @@ def restore_plan(paths: Sequence[Path], out_dir: Path, *, suffix: str = ".dng", 
                 continue
             claimed[key] = jpeg.name
             note = f"{output.name} ({taken} is an original, not rawmeta's)" if taken else ""
-            tasks.append(RestoreTask(_abs(jpeg), str(output), dict(options or {}), redo, overwrite, note))
+            tasks.append(RestoreTask(_abs(jpeg), str(output), options, redo, overwrite, note))
     return Plan(tasks)
 
 

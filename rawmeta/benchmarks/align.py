@@ -34,8 +34,9 @@ from rawmeta.alignment import matching as alignment
 from rawmeta.benchmarks.embed import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_rawtherapee, render_srgb
 from rawmeta.benchmarks.restore import common_area
-from rawmeta.embed.budget import DEFAULT_BUDGET, BudgetError
+from rawmeta.embed.budget import BudgetError
 from rawmeta.embed.jpeg import embed_bytes, make_payload
+from rawmeta.embed.options import DEFAULT_BUDGET
 from rawmeta.errors import MismatchError, RawReadError
 from rawmeta.format import orientation
 from rawmeta.format.camera import CameraFacts

@@ -23,7 +23,7 @@ from rawmeta.batch.runner import cpu_count, run_batch
 from rawmeta.batch.tasks import embed_plan, restore_plan, verify_plan
 from rawmeta.benchmarks.embed import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
-from rawmeta.embed.budget import DEFAULT_BUDGET
+from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
 
 #: Pairs in the benchmark folder (the issue asks for at least 20).
 PAIRS = 21
@@ -77,7 +77,7 @@ def bench_way(label: str, originals: Path, work: Path, *, jobs: int = 1, schedul
 
 def _plan(step: str, folder: Path, out: Path):
     if step == "embed":
-        return embed_plan([folder], options={"budget": DEFAULT_BUDGET})
+        return embed_plan([folder], options=EmbedOptions())
     if step == "verify":
         return verify_plan([folder])
     return restore_plan([folder], out, suffix=".dng")

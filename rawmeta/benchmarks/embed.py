@@ -23,8 +23,9 @@ import torch
 
 from rawmeta.batch.pairing import is_raw
 from rawmeta.benchmarks.render import write_render
-from rawmeta.embed.budget import DEFAULT_BUDGET, BudgetError
+from rawmeta.embed.budget import BudgetError
 from rawmeta.embed.jpeg import embed_file
+from rawmeta.embed.options import DEFAULT_BUDGET
 from rawmeta.errors import RawReadError
 from rawmeta.format import prediction
 from rawmeta.format import sample_coding as sc

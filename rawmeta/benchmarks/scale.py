@@ -23,8 +23,8 @@ import numpy as np
 from rawmeta import metrics
 from rawmeta.benchmarks.embed import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
-from rawmeta.embed.budget import DEFAULT_BUDGET
 from rawmeta.embed.jpeg import embed_bytes, make_payload
+from rawmeta.embed.options import DEFAULT_BUDGET
 from rawmeta.io.dng import write_linear_dng
 from rawmeta.io.outputs import read_raw_rgb
 from rawmeta.io.rawfile import read_raw

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rawmeta import metrics
+from rawmeta.embed.options import EmbedOptions
 from rawmeta.errors import UsageError
 from rawmeta.format import container, prediction, refinement
 from rawmeta.format import payload as pl
@@ -42,8 +43,6 @@ from rawmeta.format.sample_coding import dequantize, quantization_psnr, quantize
 from rawmeta.progress import Progress, part
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 
-#: Default budget, percent of the JPEG's size (chosen from the rate-distortion curves in docs/BENCHMARKS.md).
-DEFAULT_BUDGET = 5.0
 BASE_STRIDES = (8, 10, 12, 16, 20, 24, 32)
 MIN_BITS, MAX_BITS = 4, 12
 #: Quantization noise is kept this far (dB) below the estimated restore error.
@@ -87,7 +86,7 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str) -> f
     grid serves those, and clipped areas (where the error is largest, and
     quantization matters least) are left to refinement.
     """
-    # reconstruct (and torch) is imported where a restore runs, so that DEFAULT_BUDGET comes without it
+    # reconstruct (and torch) is imported where a restore runs, so that planning's module loads without it
     from rawmeta.restore.patchwise import reconstruct
 
     h, w = rgb.shape[:2]
@@ -264,22 +263,39 @@ def refinement_options(pred: np.ndarray, rgb: np.ndarray, template: Refinement, 
     return RefinementOptions(template, candidates, blocks[order], levels[order], np.cumsum(step_costs[order]))
 
 
-def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: bytes, jpeg_bytes: int,
-         budget: float | None, stride: int | None = None, bits: int | None = None,
-         device: str = "auto", alignment: Alignment | None = None, progress: Progress | None = None) -> pl.Payload:
+@dataclass(frozen=True)
+class PairFacts:
+    """What a payload records about its RAW and JPEG besides the samples.
+
+    Attributes
+    ----------
+    camera : CameraFacts
+    image_hash : bytes
+        SHA-256 of the JPEG's image data.
+    jpeg_bytes : int
+        The JPEG's size without rawmeta's segments: what the budget is a percentage of.
+    alignment : Alignment, optional
+        Where the JPEG's grid lies in the RAW (the raw-RGB is already on the JPEG's grid).
+    """
+
+    camera: CameraFacts
+    image_hash: bytes
+    jpeg_bytes: int
+    alignment: Alignment | None = None
+
+
+def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptions,
+         progress: Progress | None = None) -> pl.Payload:
     """The payload for raw-RGB ``rgb`` and its JPEG's decoded pixels ``srgb``.
 
     Parameters
     ----------
-    budget : float or None
-        Percent of the JPEG's size (``jpeg_bytes``) the payload may add.
-        None: no budget; the base grid only, as ``stride`` and ``bits`` say
-        (default 8 and the measured depth), and nothing is restored.
-    stride, bits : int, optional
-        Fix the base grid's stride or depth instead of choosing them.
-    alignment : Alignment, optional
-        Where the JPEG's grid lies in the RAW, for the payload's header
-        (``rgb`` is already on the JPEG's grid).
+    pair : PairFacts
+        What the payload records about the RAW and the JPEG.
+    options : EmbedOptions
+        The budget (None: the base grid only, as ``stride`` and ``bits`` say,
+        default 8 and the measured depth, and nothing is restored), a fixed
+        stride or depth, the device of the measuring restores.
     progress : callable, optional
         ``progress(done, total)`` as the work goes on.
 
@@ -290,9 +306,11 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
     """
     from rawmeta.restore.patchwise import resolve_device
 
+    budget, stride, bits, device = options.budget, options.stride, options.bits, options.device
+
     def make(base: Base, **extra) -> pl.Payload:
-        return pl.Payload(grid=base.grid, bits=base.bits, samples=base.samples, camera=camera,
-                          image_hash=image_hash, budget=budget or 0.0, alignment=alignment, **extra)
+        return pl.Payload(grid=base.grid, bits=base.bits, samples=base.samples, camera=pair.camera,
+                          image_hash=pair.image_hash, budget=budget or 0.0, alignment=pair.alignment, **extra)
 
     resolve_device(device)
     bits_fixed = bits is not None
@@ -300,7 +318,7 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, camera: CameraFacts, image_hash: byt
         bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device))
     if budget is None:
         return make(choose_base(rgb, srgb, make, None, stride or DEFAULT_STRIDE, bits))
-    limit = budget_bytes(budget, jpeg_bytes)
+    limit = budget_bytes(budget, pair.jpeg_bytes)
     fixed = pl.fingerprint_bytes(*rgb.shape[:2])  # a cost of every payload, not of its samples
     try:  # leave most of the budget to refinement when the base can do with less
         base = choose_base(rgb, srgb, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
@@ -317,15 +335,11 @@ def reader_restore(rgb: np.ndarray, srgb: np.ndarray, base: Base, device: str,
                    progress: Progress | None = None) -> tuple[np.ndarray, bool]:
     """The fast preset's restore from the base samples as the reader will run it, and whether the
     highlight interpolation (kept in the result if so) makes it better."""
-    from rawmeta.restore import highlights
-    from rawmeta.restore.patchwise import as_unit_float, reconstruct, resolve_device
+    from rawmeta.restore.patchwise import fast_with_and_without_highlights, patch_job
 
     values = dequantize(base.samples, base.bits)
-    pred = reconstruct(srgb, values, base.grid, device=device, highlights_hint=False, progress=progress)
-    with_highlights = pred.copy()
-    layout = PatchGrid.for_image(*rgb.shape[:2], DEFAULT_PATCH)
-    highlights.refine(with_highlights, as_unit_float(srgb), values, base.grid, layout, list(layout),
-                      resolve_device(device))
+    job = patch_job(srgb, values, base.grid, device=device, progress=progress)
+    pred, with_highlights = fast_with_and_without_highlights(job)
     if metrics.psnr(with_highlights, rgb) > metrics.psnr(pred, rgb):
         return with_highlights, True
     return pred, False

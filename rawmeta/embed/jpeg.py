@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from rawmeta.alignment.matching import align, display_orientation, warp
-from rawmeta.embed.budget import DEFAULT_BUDGET, plan
+from rawmeta.embed.budget import PairFacts, plan
+from rawmeta.embed.options import EmbedOptions
 from rawmeta.errors import JpegError, MismatchError
 from rawmeta.format import container
 from rawmeta.format import payload as pl
@@ -66,18 +67,8 @@ class EmbedReport:
         return 100.0 * self.added_bytes / self.jpeg_bytes
 
 
-def make_payload(
-    rgb: np.ndarray,
-    camera: CameraFacts,
-    jpeg: bytes,
-    *,
-    budget: float | None = DEFAULT_BUDGET,
-    stride: int | None = None,
-    bits: int | None = None,
-    device: str = "auto",
-    same_grid: bool = False,
-    progress: Progress | None = None,
-) -> pl.Payload:
+def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: EmbedOptions | None = None, *,
+                 progress: Progress | None = None, **kwargs) -> pl.Payload:
     """Sample raw-RGB on the JPEG's grid and build its payload.
 
     The JPEG may be a render of the RAW on another grid (cropped, rotated,
@@ -95,17 +86,11 @@ def make_payload(
         Facts about the RAW, kept for writing a DNG at restore.
     jpeg : bytes
         The JPEG file the payload is for (its image data is hashed).
-    budget : float or None
-        Percent of the JPEG's size the payload may add; the settings are
-        chosen to fit it with the best restore (``budget.plan``). None: no
-        budget, just the base grid (``stride``, default 8, and ``bits``).
-    stride, bits : int, optional
-        Fix the base grid's stride or sample depth instead of choosing them.
-    device : {"auto", "cpu", "cuda"}
-        Where the measuring restores run.
-    same_grid : bool
-        Take the JPEG to be on the raw-RGB's own grid without checking (it
-        must have the same size).
+    options : EmbedOptions, optional
+        Budget, fixed stride or depth, device, same grid (default
+        :class:`EmbedOptions`); any of its fields given as keyword arguments
+        replace the value in ``options``, as rawpy's ``postprocess(params,
+        **kw)`` does.
     progress : callable, optional
         ``progress(done, total)`` as the work goes on.
 
@@ -118,6 +103,7 @@ def make_payload(
     BudgetError
         If no payload fits ``budget``.
     """
+    options = dataclasses.replace(options or EmbedOptions(), **kwargs)
     layout = js.parse(jpeg)
     height, width, components = check_frame(layout)
     if components != 3:
@@ -125,19 +111,19 @@ def make_payload(
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"raw-RGB must be H x W x 3, not {rgb.shape}")
     try:
-        Grid.centred(height, width, stride or DEFAULT_STRIDE)
+        Grid.centred(height, width, options.stride or DEFAULT_STRIDE)
     except ValueError as exc:
         raise MismatchError(str(exc)) from None
     srgb = decode_jpeg(jpeg)
-    found = align(rgb, camera.white_balance, srgb, same_grid=same_grid)
+    found = align(rgb, camera.white_balance, srgb, same_grid=options.same_grid)
     rgb = warp(rgb, found, height, width)
     # The restored RAW is shown as the JPEG is: by its own tag, else as the RAW is.
     shown = exif_orientation(jpeg) or display_orientation(camera.orientation, found)
     camera = dataclasses.replace(camera, orientation=shown)
     if progress is not None:
         progress(1, 10)  # aligned
-    return plan(rgb, srgb, camera, js.image_data_hash(layout), container.size_without_ours(layout), budget, stride,
-                bits, device, found, progress=part(progress, 0.1, 1.0))
+    pair = PairFacts(camera, js.image_data_hash(layout), container.size_without_ours(layout), found)
+    return plan(rgb, srgb, pair, options, progress=part(progress, 0.1, 1.0))
 
 
 def embed_bytes(jpeg: bytes, payload: pl.Payload) -> tuple[bytes, EmbedReport]:
@@ -155,12 +141,13 @@ def embed_file(
     out: str | os.PathLike | None = None,
     *,
     overwrite: bool = False,
+    options: EmbedOptions | None = None,
     progress: Progress | None = None,
-    **options,
+    **kwargs,
 ) -> EmbedReport:
     """Embed ``raw_path``'s samples into ``jpeg_path``, in place unless ``out`` is given.
 
-    ``options`` go to :func:`make_payload`. The write is atomic: the target
+    ``options`` and ``kwargs`` go to :func:`make_payload`. The write is atomic: the target
     is either untouched or complete. An existing ``out`` other than the
     JPEG is refused before any work unless ``overwrite``; the RAW never.
     ``progress(done, total)`` is called as the work goes on.
@@ -171,7 +158,7 @@ def embed_file(
     raw = read_raw(raw_path)
     if progress is not None:
         progress(1, 10)  # the RAW is read
-    payload = make_payload(raw.rgb, raw.camera, jpeg, progress=part(progress, 0.1, 1.0), **options)
+    payload = make_payload(raw.rgb, raw.camera, jpeg, options, progress=part(progress, 0.1, 1.0), **kwargs)
     new, report = embed_bytes(jpeg, payload)
     write_output(target, new, replace=replace)
     if progress is not None:

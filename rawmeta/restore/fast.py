@@ -28,13 +28,15 @@ matrix product per quarter patch.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from rawmeta.format.grid import Grid
+from rawmeta.restore import highlights
+from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import PatchGrid, grid_slices
 
 #: Unpenalised linear inputs of one cell position: constant, sRGB, linear sRGB.
@@ -299,14 +301,17 @@ def predict_into(out: np.ndarray, features: SharedFeatures, layout: PatchGrid, s
             out[ya:yb, xa:xb] = pred.clamp_(0.0, 1.0).cpu().numpy().reshape(yb - ya, xb - xa, 3)
 
 
-def restore(srgb: np.ndarray, values: np.ndarray, grid: Grid, layout: PatchGrid, patches: list[tuple[int, int]],
-            config: RidgeINFConfig, device: torch.device, seed: int, out: np.ndarray,
-            progress: Callable[[int, int], None] | None = None) -> None:
-    """Fill ``out``'s pixels of ``patches`` with the fast preset's prediction."""
-    features = SharedFeatures(config, layout, seed, device, phased=by_cell_position(grid, layout))
-    weights = fit(features, config, layout, grid, srgb, values, _within(patches, layout.shape, 1))
+def restore(job: PatchJob, out: np.ndarray) -> None:
+    """Fill ``out``'s pixels of ``job.patches`` with the fast preset's prediction, and interpolate clipped
+    highlights if ``job.highlights``."""
+    config = preset_for(job.grid, job.layout)
+    layout = job.layout
+    features = SharedFeatures(config, layout, job.seed, job.device, phased=by_cell_position(job.grid, layout))
+    weights = fit(features, config, layout, job.grid, job.srgb, job.values, _within(job.patches, layout.shape, 1))
     blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
-    for k, ij in enumerate(patches):
-        predict_into(out, features, layout, srgb, weights, ij, blend)
-        if progress:
-            progress(k + 1, len(patches))
+    for k, ij in enumerate(job.patches):
+        predict_into(out, features, layout, job.srgb, weights, ij, blend)
+        if job.progress:
+            job.progress(k + 1, len(job.patches))
+    if job.highlights:
+        highlights.refine(out, job)

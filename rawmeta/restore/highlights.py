@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rawmeta.format.grid import Grid
 from rawmeta.restore import rbf
-from rawmeta.restore.patches import PatchGrid, grid_slices, normalised_xy
+from rawmeta.restore.job import PatchJob
+from rawmeta.restore.patches import grid_slices, normalised_xy
 
 NEAR = 240 / 255
 CLIPPED = 250 / 255
@@ -33,12 +33,12 @@ def _points(srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.concatenate([srgb[rows, cols], normalised_xy(rows, cols, *srgb.shape[:2])], axis=1).astype(np.float64)
 
 
-def refine(out: np.ndarray, srgb: np.ndarray, values: np.ndarray, grid: Grid, layout: PatchGrid,
-           patches: list[tuple[int, int]], device: torch.device) -> None:
-    """Replace ``out``'s near-clipped pixels of ``patches`` (in place) by interpolated bright samples."""
+def refine(out: np.ndarray, job: PatchJob) -> None:
+    """Replace ``out``'s near-clipped pixels of ``job.patches`` (in place) by interpolated bright samples."""
+    srgb, values, grid, layout, device = job.srgb, job.values, job.grid, job.layout, job.device
     brightest = srgb.max(axis=-1)
     sample_brightest = grid.sample(brightest[..., None])[..., 0]
-    for ij in patches:
+    for ij in job.patches:
         y0, y1, x0, x1 = layout.box(*ij)
         py, px = np.nonzero(brightest[y0:y1, x0:x1] >= NEAR)
         if not len(py):

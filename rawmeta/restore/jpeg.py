@@ -1,6 +1,7 @@
 """Restoring the RAW from a JPEG that carries a rawmeta payload (file level)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.outputs import check_suffix, write_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, payload_id
 from rawmeta.io.userfiles import check_new_output, read_jpeg, target_path
-from rawmeta.restore.patches import DEFAULT_PATCH
-from rawmeta.restore.patchwise import DEFAULT_PRESET, Progress, reconstruct
+from rawmeta.progress import Progress
+from rawmeta.restore.options import RestoreOptions
+from rawmeta.restore.patchwise import reconstruct
 
 
 @dataclass(frozen=True)
@@ -34,40 +36,43 @@ class Restored:
     mark: RestoreMark
 
 
-def restore_bytes(jpeg: bytes, *, warn: Callable[[str], None] | None = None,
-                  progress: Progress | None = None, allow_edited: bool = False, **options) -> Restored:
-    """Restore raw-RGB from JPEG bytes; ``options`` go to :func:`rawmeta.restore.patchwise.reconstruct`.
+def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: Callable[[str], None] | None = None,
+                  progress: Progress | None = None, **kwargs) -> Restored:
+    """Restore raw-RGB from JPEG bytes.
 
-    A JPEG whose image changed since embedding (``fingerprint.compare``) is
-    still restored after a call to ``warn`` when it was re-encoded (or it is
-    unknown how it changed); one whose pixels were edited or turned is
-    refused with MismatchError, unless ``allow_edited``.
+    ``options`` (default :class:`RestoreOptions`), with any of its fields
+    given as keyword arguments replaced, as rawpy's ``postprocess(params,
+    **kw)`` does. A JPEG whose image changed since embedding
+    (``fingerprint.compare``) is still restored after a call to ``warn``
+    when it was re-encoded (or it is unknown how it changed); one whose
+    pixels were edited or turned is refused with MismatchError, unless
+    ``options.allow_edited``.
     """
+    options = dataclasses.replace(options or RestoreOptions(), **kwargs)
     carried = container.extract(jpeg)
     srgb = decode_jpeg(jpeg)
     payload = pl.unpack(carried.payload, srgb)
     change = compare(payload.fingerprint, srgb, payload.image_hash == js.image_data_hash(carried.layout))
-    if change.kind == "edited" and not allow_edited:
+    if change.kind == "edited" and not options.allow_edited:
         raise MismatchError(change.describe() + " (--force restores anyway)")
     if not change.pixels_kept and warn is not None:
         warn(change.describe())
     try:
-        rgb = reconstruct(srgb, payload, progress=progress, **options)
+        rgb = reconstruct(srgb, payload, progress=progress, **options.reconstruct_kwargs())
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return Restored(rgb=rgb, srgb=srgb, payload=payload, change=change,
                     mark=mark_for(payload_id(carried.payload), options))
 
 
-def mark_for(payload: str, options: dict) -> RestoreMark:
-    """The mark of a restore of the payload with id ``payload`` and ``options`` for ``reconstruct``."""
-    return RestoreMark(payload=payload, method=options.get("method", "inf"),
-                       preset=options.get("preset", DEFAULT_PRESET),
-                       patch=tuple(options.get("patch_size", DEFAULT_PATCH)), seed=options.get("seed", 0))
+def mark_for(payload: str, options: RestoreOptions) -> RestoreMark:
+    """The mark of a restore of the payload with id ``payload`` made with ``options``."""
+    return RestoreMark(payload=payload, method=options.method, preset=options.preset,
+                       patch=tuple(options.patch_size), seed=options.seed)
 
 
-def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, *, overwrite: bool = False,
-                 **kwargs) -> Restored:
+def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, options: RestoreOptions | None = None,
+                 *, overwrite: bool = False, **kwargs) -> Restored:
     """Restore ``jpeg_path`` into ``out_path`` (.npy, .tif/.tiff or .dng by extension), atomically.
 
     An existing ``out_path`` is refused with OutputError before the restore
@@ -76,6 +81,6 @@ def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, *, o
     out_path = target_path(out_path)
     check_suffix(out_path)  # refuse before the long part
     check_new_output(out_path, overwrite=overwrite, inputs=[("JPEG", jpeg_path)])
-    restored = restore_bytes(read_jpeg(jpeg_path), **kwargs)
+    restored = restore_bytes(read_jpeg(jpeg_path), options, **kwargs)
     write_raw_rgb(out_path, restored.rgb, restored.payload.camera, restored.mark, replace=overwrite)
     return restored

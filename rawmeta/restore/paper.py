@@ -14,7 +14,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from rawmeta.restore.job import PatchJob
+from rawmeta.restore.patches import PatchData, box_inputs, patch_data, place
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,10 @@ class INFConfig:
         return branch(3) + branch(2) + trunk + (self.hidden + 1) * 3
 
 
-PRESETS: dict[str, INFConfig] = {"paper": INFConfig()}
+#: The ``paper`` preset: the paper's networks and schedule.
+PAPER = INFConfig()
+# Peak training memory per sample and network (float32 on CPU), with headroom; docs/RESTORE.md has the measurement.
+_BYTES_PER_SAMPLE = 40 * 1024
 
 
 @dataclass
@@ -147,3 +154,50 @@ def predict(model: BatchedINF, srgb: torch.Tensor, xy: torch.Tensor, chunk: int 
     """raw-RGB for (P, M, 3) / (P, M, 2) inputs, in chunks of ``chunk`` pixels a patch, clipped to [0, 1]."""
     out = [model(srgb[:, k : k + chunk], xy[:, k : k + chunk]) for k in range(0, srgb.shape[1], chunk)]
     return torch.cat(out, dim=1).clamp_(0.0, 1.0)
+
+
+def restore(job: PatchJob, out: np.ndarray, config: INFConfig = PAPER) -> None:
+    """Fill ``out``'s pixels of ``job.patches``: one network per patch, trained on its neighbourhood's samples,
+    in batches of patches that fit ``job.memory_mb``."""
+    data = [patch_data(job.layout, job.grid, job.srgb, job.values, ij) for ij in job.patches]
+    dev = job.device
+    total = len(data) * config.steps
+    done = 0
+    for batch in _batches(data, job.memory_mb):
+        n = max(len(p.train_raw) for p in batch)
+        weight = _padded([np.ones((len(p.train_raw), 1), np.float32) for p in batch], n, dev)[..., 0]
+        model = BatchedINF(config, [_patch_seed(job.seed, p.index) for p in batch], dev)
+
+        def on_step(step: int, base: int = done, count: int = len(batch)) -> None:
+            if job.progress:
+                job.progress(base + step * count, total)
+
+        train(model, _padded([p.train_srgb for p in batch], n, dev), _padded([p.train_xy for p in batch], n, dev),
+              _padded([p.train_raw for p in batch], n, dev), weight, on_step)
+        done += config.steps * len(batch)
+        inputs = [box_inputs(job.srgb, p.box) for p in batch]
+        m = max(len(s) for s, _ in inputs)
+        pred = predict(model, _padded([s for s, _ in inputs], m, dev), _padded([xy for _, xy in inputs], m, dev))
+        pred = pred.cpu().numpy()
+        for k, p in enumerate(batch):
+            place(out, p.box, pred[k, : len(inputs[k][0])])
+
+
+def _batches(data: list[PatchData], memory_mb: int) -> list[list[PatchData]]:
+    """Consecutive groups of patches whose training fits the memory budget."""
+    per_patch = max(len(p.train_raw) for p in data) * _BYTES_PER_SAMPLE
+    size = max(1, (memory_mb * 1024 * 1024) // per_patch)
+    return [data[k : k + size] for k in range(0, len(data), size)]
+
+
+def _padded(arrays: list[np.ndarray], n: int, dev: torch.device) -> torch.Tensor:
+    """(len(arrays), n, C): the arrays stacked, zero-padded to ``n`` rows."""
+    out = np.zeros((len(arrays), n, arrays[0].shape[1]), dtype=np.float32)
+    for k, a in enumerate(arrays):
+        out[k, : len(a)] = a
+    return torch.from_numpy(out).to(dev)
+
+
+def _patch_seed(seed: int, index: tuple[int, int]) -> int:
+    """A patch's initialisation seed: depends on the run's seed and the patch, not on batching."""
+    return (seed * 1_000_003 + index[0] * 65_537 + index[1]) % (2**63)

@@ -85,3 +85,40 @@ def grid_slices(grid: Grid, box: Box) -> tuple[slice, slice]:
 def normalised_xy(rows: np.ndarray, cols: np.ndarray, h: int, w: int) -> np.ndarray:
     """(N, 2) coordinates (x, y) normalised over the whole image to [0, 1]."""
     return np.stack([cols / max(w - 1, 1), rows / max(h - 1, 1)], axis=-1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PatchData:
+    """What the model of one patch is trained on (its 3 x 3 neighbourhood's samples) and where it predicts."""
+
+    index: tuple[int, int]
+    box: Box
+    train_srgb: np.ndarray  # (N, 3)
+    train_xy: np.ndarray  # (N, 2)
+    train_raw: np.ndarray  # (N, 3)
+
+
+def patch_data(layout: PatchGrid, grid: Grid, srgb: np.ndarray, values: np.ndarray, ij: tuple[int, int]) -> PatchData:
+    """Patch ``ij``'s training samples: sRGB, normalised xy and raw-RGB of the samples around it."""
+    rs, cs = grid_slices(grid, layout.neighbourhood(*ij))
+    rows, cols = np.meshgrid(grid.rows()[rs], grid.cols()[cs], indexing="ij")
+    return PatchData(
+        index=ij,
+        box=layout.box(*ij),
+        train_srgb=srgb[rows, cols].reshape(-1, 3),
+        train_xy=normalised_xy(rows.ravel(), cols.ravel(), layout.height, layout.width),
+        train_raw=values[rs, cs].reshape(-1, 3),
+    )
+
+
+def box_inputs(srgb: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """The sRGB (N, 3) and normalised xy (N, 2) of the pixels of ``box``, row-major."""
+    y0, y1, x0, x1 = box
+    rows, cols = np.mgrid[y0:y1, x0:x1]
+    return srgb[y0:y1, x0:x1].reshape(-1, 3), normalised_xy(rows.ravel(), cols.ravel(), *srgb.shape[:2])
+
+
+def place(out: np.ndarray, box: Box, flat: np.ndarray) -> None:
+    """Write a box's row-major (N, 3) prediction into ``out``."""
+    y0, y1, x0, x1 = box
+    out[y0:y1, x0:x1] = flat.reshape(y1 - y0, x1 - x0, 3)

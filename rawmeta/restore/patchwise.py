@@ -1,12 +1,13 @@
 """Restore raw-RGB from an sRGB image and the payload's samples, patch by patch.
 
 ``reconstruct`` is the library entry point researchers call on arrays; the
-``restore`` command runs it on a JPEG's own pixels and payload.
+``restore`` command runs it on a JPEG's own pixels and payload. The methods
+it runs are in :mod:`rawmeta.restore.methods`.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -15,31 +16,14 @@ from rawmeta.format import refinement
 from rawmeta.format.grid import Grid
 from rawmeta.format.payload import Payload
 from rawmeta.progress import Progress
-from rawmeta.restore import fast as ridge_inf
-from rawmeta.restore import highlights, rbf
-from rawmeta.restore import paper as inf
-from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid, grid_slices, normalised_xy
-
-METHODS = ("inf", "rbf")
-#: The INF preset solved in closed form (``ridge_inf``); the others are ``inf.PRESETS`` (the paper's).
-DEFAULT_PRESET = "fast"
-#: Memory the INF engine may use for one batch of patches during training.
-DEFAULT_MEMORY_MB = 2048
-# Peak training memory per sample and network for the paper preset: 36 KB
-# measured (ru_maxrss, 2 x 9000 samples, float32 on CPU), with headroom.
-_BYTES_PER_SAMPLE_PAPER = 40 * 1024
+from rawmeta.restore import highlights, methods
+from rawmeta.restore.job import PatchJob
+from rawmeta.restore.methods import DEFAULT_PRESET
+from rawmeta.restore.options import DEFAULT_MEMORY_MB
+from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid, grid_slices
 
 #: Fewest samples (a patch's and its neighbours') that a local model may be fitted to.
 MIN_TRAINING_SAMPLES = 16
-
-
-@dataclass(frozen=True)
-class _PatchData:
-    index: tuple[int, int]
-    box: tuple[int, int, int, int]
-    train_srgb: np.ndarray  # (N, 3)
-    train_xy: np.ndarray  # (N, 2)
-    train_raw: np.ndarray  # (N, 3)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -84,8 +68,8 @@ def reconstruct(
     preset : {"fast", "paper"}
         INF preset: ``"fast"`` solves each patch's output layer in closed form
         over a shared sine layer, blends neighbouring patches and treats
-        clipped highlights apart (``ridge_inf``, ``highlights``); ``"paper"``
-        trains the paper's networks with Adam (``inf``).
+        clipped highlights apart (``fast``, ``highlights``); ``"paper"``
+        trains the paper's networks with Adam (``paper``). :mod:`rawmeta.restore.methods` lists them.
     patch_size : (int, int)
         Approximate patch height and width.
     patches : iterable of (int, int), optional
@@ -110,11 +94,7 @@ def reconstruct(
     -------
     ndarray, float32, (H, W, 3)
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
-    presets = (DEFAULT_PRESET, *inf.PRESETS)
-    if method == "inf" and preset not in presets:
-        raise ValueError(f"unknown INF preset {preset!r}; presets: {', '.join(presets)}")
+    chosen_method = methods.resolve(method, preset)
     h, w = srgb.shape[:2]
     payload = samples if isinstance(samples, Payload) else None
     if payload is not None:
@@ -124,30 +104,11 @@ def reconstruct(
         values = np.asarray(samples, dtype=np.float32)
     if (grid.height, grid.width) != (h, w):
         raise ValueError(f"samples are for a {grid.width} x {grid.height} image, the sRGB is {w} x {h}")
-    srgb_f = as_unit_float(srgb)
-    layout = PatchGrid.for_image(h, w, patch_size)
-    chosen = sorted(set(patches)) if patches is not None else list(layout)
-    rows, cols = layout.shape
-    if not chosen or any(not (0 <= i < rows and 0 <= j < cols) for i, j in chosen):
-        raise ValueError(f"patches must be a non-empty choice of (row, col) in a {rows} x {cols} patch grid")
-    if min(_training_count(layout, grid, ij) for ij in chosen) < MIN_TRAINING_SAMPLES:
-        raise ValueError(f"patches of {patch_size} pixels hold fewer than {MIN_TRAINING_SAMPLES} samples "
-                         f"with their neighbours at stride {grid.stride}; use larger patches")
-    out = np.full((h, w, 3), np.nan, dtype=np.float32)
-    dev = resolve_device(device)
-    if method == "inf" and preset == DEFAULT_PRESET:
-        ridge_inf.restore(srgb_f, values, grid, layout, chosen, ridge_inf.preset_for(grid, layout), dev, seed, out,
-                          progress)
-        if highlights_hint is None:
-            highlights_hint = payload is None or payload.highlights
-        if highlights_hint:
-            highlights.refine(out, srgb_f, values, grid, layout, chosen, dev)
-    else:
-        data = [_patch_data(layout, grid, srgb_f, values, ij) for ij in chosen]
-        if method == "rbf":
-            _run_rbf(data, srgb_f, out, dev, progress)
-        else:
-            _run_inf(data, srgb_f, out, inf.PRESETS[preset], dev, seed, memory_mb, progress)
+    if highlights_hint is None:
+        highlights_hint = payload is None or payload.highlights
+    job = patch_job(srgb, values, grid, patch_size=patch_size, patches=patches, device=device, seed=seed,
+                    memory_mb=memory_mb, highlights=highlights_hint, progress=progress)
+    out = run(chosen_method, job)
     if payload is not None and payload.refinement is not None:
         rows, cols = payload.refinement.positions(h, w)
         refinement.apply(out, payload.refinement, rows, cols, payload.refined_values())
@@ -173,82 +134,39 @@ def _training_count(layout: PatchGrid, grid: Grid, ij: tuple[int, int]) -> int:
     return (rs.stop - rs.start) * (cs.stop - cs.start)
 
 
-def _patch_data(layout: PatchGrid, grid: Grid, srgb: np.ndarray, values: np.ndarray, ij) -> _PatchData:
-    rs, cs = grid_slices(grid, layout.neighbourhood(*ij))
-    rows, cols = np.meshgrid(grid.rows()[rs], grid.cols()[cs], indexing="ij")
-    return _PatchData(
-        index=ij,
-        box=layout.box(*ij),
-        train_srgb=srgb[rows, cols].reshape(-1, 3),
-        train_xy=normalised_xy(rows.ravel(), cols.ravel(), layout.height, layout.width),
-        train_raw=values[rs, cs].reshape(-1, 3),
-    )
+def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: tuple[int, int] = DEFAULT_PATCH,
+              patches: Iterable[tuple[int, int]] | None = None, device: str = "auto", seed: int = 0,
+              memory_mb: int = DEFAULT_MEMORY_MB, highlights: bool = True,
+              progress: Progress | None = None) -> PatchJob:
+    """The job of restoring ``patches`` (default: all) of the image ``srgb`` from ``values`` at ``grid``.
+
+    Raises ValueError for patches outside the grid or with too few samples to fit a model.
+    """
+    h, w = srgb.shape[:2]
+    layout = PatchGrid.for_image(h, w, patch_size)
+    chosen = sorted(set(patches)) if patches is not None else list(layout)
+    rows, cols = layout.shape
+    if not chosen or any(not (0 <= i < rows and 0 <= j < cols) for i, j in chosen):
+        raise ValueError(f"patches must be a non-empty choice of (row, col) in a {rows} x {cols} patch grid")
+    if min(_training_count(layout, grid, ij) for ij in chosen) < MIN_TRAINING_SAMPLES:
+        raise ValueError(f"patches of {patch_size} pixels hold fewer than {MIN_TRAINING_SAMPLES} samples "
+                         f"with their neighbours at stride {grid.stride}; use larger patches")
+    return PatchJob(srgb=as_unit_float(srgb), values=values, grid=grid, layout=layout, patches=chosen,
+                    device=resolve_device(device), seed=seed, memory_mb=memory_mb, highlights=highlights,
+                    progress=progress)
 
 
-def _box_inputs(srgb: np.ndarray, box) -> tuple[np.ndarray, np.ndarray]:
-    y0, y1, x0, x1 = box
-    rows, cols = np.mgrid[y0:y1, x0:x1]
-    return srgb[y0:y1, x0:x1].reshape(-1, 3), normalised_xy(rows.ravel(), cols.ravel(), *srgb.shape[:2])
+def run(method: methods.Method, job: PatchJob) -> np.ndarray:
+    """``method``'s restore of ``job``: float32 (H, W, 3), NaN outside ``job.patches``."""
+    out = np.full((job.layout.height, job.layout.width, 3), np.nan, dtype=np.float32)
+    method.run(job, out)
+    return out
 
 
-def _run_rbf(data: Sequence[_PatchData], srgb, out, dev, progress) -> None:
-    for k, p in enumerate(data):
-        keep = rbf.centre_subset(len(p.train_raw))
-        centres = torch.from_numpy(np.concatenate([p.train_srgb[keep], p.train_xy[keep]], 1)).to(dev, torch.float64)
-        weights, coeffs = rbf.fit(centres, torch.from_numpy(p.train_raw[keep]).to(dev, torch.float64))
-        s, xy = _box_inputs(srgb, p.box)
-        points = torch.from_numpy(np.concatenate([s, xy], 1)).to(dev, torch.float64)
-        pred = rbf.evaluate(centres, weights, coeffs, points).clamp(0, 1)
-        _place(out, p.box, pred.float().cpu().numpy())
-        if progress:
-            progress(k + 1, len(data))
-
-
-def _place(out: np.ndarray, box, flat: np.ndarray) -> None:
-    y0, y1, x0, x1 = box
-    out[y0:y1, x0:x1] = flat.reshape(y1 - y0, x1 - x0, 3)
-
-
-def _batches(data: Sequence[_PatchData], memory_mb: int) -> list[list[_PatchData]]:
-    """Consecutive groups of patches whose training fits the memory budget."""
-    n_max = max(len(p.train_raw) for p in data)
-    per_patch = n_max * _BYTES_PER_SAMPLE_PAPER
-    size = max(1, (memory_mb * 1024 * 1024) // per_patch)
-    return [list(data[k : k + size]) for k in range(0, len(data), size)]
-
-
-def _padded(arrays: list[np.ndarray], n: int, dev) -> torch.Tensor:
-    out = np.zeros((len(arrays), n, arrays[0].shape[1]), dtype=np.float32)
-    for k, a in enumerate(arrays):
-        out[k, : len(a)] = a
-    return torch.from_numpy(out).to(dev)
-
-
-def _run_inf(data, srgb, out, config: inf.INFConfig, dev, seed, memory_mb, progress) -> None:
-    total = len(data) * config.steps
-    done = 0
-    for batch in _batches(data, memory_mb):
-        n = max(len(p.train_raw) for p in batch)
-        weight = _padded([np.ones((len(p.train_raw), 1), np.float32) for p in batch], n, dev)[..., 0]
-        seeds = [_patch_seed(seed, p.index) for p in batch]
-        model = inf.BatchedINF(config, seeds, dev)
-        base = done
-
-        def on_step(step: int, base=base, count=len(batch)) -> None:
-            if progress:
-                progress(base + step * count, total)
-
-        inf.train(model, _padded([p.train_srgb for p in batch], n, dev), _padded([p.train_xy for p in batch], n, dev),
-                  _padded([p.train_raw for p in batch], n, dev), weight, on_step)
-        done += config.steps * len(batch)
-        inputs = [_box_inputs(srgb, p.box) for p in batch]
-        m = max(len(s) for s, _ in inputs)
-        pred = inf.predict(model, _padded([s for s, _ in inputs], m, dev), _padded([xy for _, xy in inputs], m, dev))
-        pred = pred.cpu().numpy()
-        for k, p in enumerate(batch):
-            _place(out, p.box, pred[k, : len(inputs[k][0])])
-
-
-def _patch_seed(seed: int, index: tuple[int, int]) -> int:
-    """A patch's initialisation seed: depends on the run's seed and the patch, not on batching."""
-    return (seed * 1_000_003 + index[0] * 65_537 + index[1]) % (2**63)
+def fast_with_and_without_highlights(job: PatchJob) -> tuple[np.ndarray, np.ndarray]:
+    """The fast preset's restore of ``job`` without and with clipped highlights interpolated (what a reader
+    gets for either value of the payload's highlights hint), for one fit of the networks."""
+    plain = run(methods.REGISTRY["fast"], replace(job, highlights=False))
+    with_highlights = plain.copy()
+    highlights.refine(with_highlights, job)
+    return plain, with_highlights

@@ -15,7 +15,11 @@ patch never needs more than about 1.3 GB.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+from rawmeta.restore.job import PatchJob
+from rawmeta.restore.patches import box_inputs, patch_data, place
 
 #: Most centres one patch's RBF gets; the default stride's largest neighbourhood has about 8,700.
 MAX_CENTRES = 9000
@@ -68,3 +72,19 @@ def evaluate(centres: torch.Tensor, weights: torch.Tensor, coeffs: torch.Tensor,
         dist = torch.cdist(p, centres)
         out.append(-dist @ weights + coeffs[0] + p @ coeffs[1:])
     return torch.cat(out)
+
+
+def restore(job: PatchJob, out: np.ndarray) -> None:
+    """Fill ``out``'s pixels of ``job.patches`` with each patch's RBF interpolant of its neighbourhood's samples."""
+    for k, ij in enumerate(job.patches):
+        p = patch_data(job.layout, job.grid, job.srgb, job.values, ij)
+        keep = centre_subset(len(p.train_raw))
+        centres = torch.from_numpy(np.concatenate([p.train_srgb[keep], p.train_xy[keep]], 1)).to(job.device,
+                                                                                                 torch.float64)
+        weights, coeffs = fit(centres, torch.from_numpy(p.train_raw[keep]).to(job.device, torch.float64))
+        s, xy = box_inputs(job.srgb, p.box)
+        points = torch.from_numpy(np.concatenate([s, xy], 1)).to(job.device, torch.float64)
+        pred = evaluate(centres, weights, coeffs, points).clamp(0, 1)
+        place(out, p.box, pred.float().cpu().numpy())
+        if job.progress:
+            job.progress(k + 1, len(job.patches))

@@ -1,0 +1,50 @@
+"""What every restore method is given: the image, its samples and the patches to fill."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rawmeta.format.grid import Grid
+from rawmeta.progress import Progress
+from rawmeta.restore.options import DEFAULT_MEMORY_MB
+from rawmeta.restore.patches import PatchGrid
+
+
+@dataclass(frozen=True)
+class PatchJob:
+    """A restore of some patches of one image.
+
+    Attributes
+    ----------
+    srgb : ndarray, float32, (H, W, 3)
+        The sRGB image in [0, 1].
+    values : ndarray, float32, (rows, cols, 3)
+        Raw-RGB samples in [0, 1] at ``grid``.
+    grid : Grid
+    layout : PatchGrid
+        The image's patches.
+    patches : list of (int, int)
+        The patches to fill, sorted.
+    device : torch.device
+    seed : int
+        Seed of whatever a method draws at random; results are deterministic for a seed on a device.
+    memory_mb : int
+        Memory one batch of trained networks may use (paper preset).
+    highlights : bool
+        Whether clipped highlights are interpolated (fast preset).
+    progress : callable, optional
+        ``progress(done, total)``.
+    """
+
+    srgb: np.ndarray
+    values: np.ndarray
+    grid: Grid
+    layout: PatchGrid
+    patches: list[tuple[int, int]]
+    device: torch.device
+    seed: int = 0
+    memory_mb: int = DEFAULT_MEMORY_MB
+    highlights: bool = True
+    progress: Progress | None = None

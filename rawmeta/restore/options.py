@@ -1,0 +1,44 @@
+"""How a restore runs: the options of ``rawmeta restore`` as one typed value (no torch needed to make one)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rawmeta.restore.patches import DEFAULT_PATCH
+
+#: Memory the paper preset may use for one batch of patches during training.
+DEFAULT_MEMORY_MB = 2048
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    """Options of a restore, as :func:`rawmeta.restore_bytes` and folder restores take them.
+
+    Attributes
+    ----------
+    method : {"inf", "rbf"}
+        Patch-wise implicit neural functions, or SAM's RBF baseline.
+    preset : str
+        INF preset (:func:`rawmeta.restore.methods.presets`): ``"fast"`` or ``"paper"``.
+    patch_size : (int, int)
+        Approximate patch height and width.
+    device : {"auto", "cpu", "cuda"}
+    seed : int
+        Seed of the networks' initialisation.
+    memory_mb : int
+        Memory budget for one batch of paper-preset patches.
+    allow_edited : bool
+        Restore a JPEG whose pixels were edited since embedding (refused otherwise).
+    """
+
+    method: str = "inf"
+    preset: str = "fast"
+    patch_size: tuple[int, int] = DEFAULT_PATCH
+    device: str = "auto"
+    seed: int = 0
+    memory_mb: int = DEFAULT_MEMORY_MB
+    allow_edited: bool = False
+
+    def reconstruct_kwargs(self) -> dict[str, object]:
+        """The keyword arguments of :func:`rawmeta.reconstruct` these options set."""
+        return {"method": self.method, "preset": self.preset, "patch_size": tuple(self.patch_size),
+                "device": self.device, "seed": self.seed, "memory_mb": self.memory_mb}
