@@ -11,25 +11,12 @@ import click
 
 from rawmeta.batch.runner import default_jobs, run_batch
 from rawmeta.batch.tasks import FAILED, Outcome, Plan
-from rawmeta.errors import RawmetaError
+from rawmeta.errors import BatchFailed, Interrupted
 
 from .progress import ProgressBar
 
-
-class Interrupted(RawmetaError):
-    """Ctrl-C during a batch (exit 130, as for one file)."""
-
-    exit_code = 130
-
-
 #: Skipped and done files the summary names one by one (all failures are named).
 LISTED = 10
-
-
-class BatchFailed(RawmetaError):
-    """Some files of a batch failed; the summary names them (exit 9)."""
-
-    exit_code = 9
 
 
 def options(command):

@@ -1,12 +1,4 @@
-"""``rawmeta``: keep only a JPEG and still get the RAW back.
-
-Exit codes: 0 success; 2 bad usage; 3 bad or unreadable JPEG; 4 bad or
-unreadable RAW; 5 RAW and JPEG do not match; 6 no rawmeta data in the JPEG;
-7 rawmeta data corrupt, incomplete or of an unknown version; 8 output cannot
-be written; 9 some files of a folder batch failed (the summary names them);
-10 the Dask scheduler cannot be reached; 70 internal error (a bug: please
-report it); 130 interrupted.
-"""
+"""``rawmeta``: the command line, a thin layer over the library."""
 from __future__ import annotations
 
 import contextlib
@@ -25,7 +17,7 @@ from rawmeta.batch.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg, is_ra
 from rawmeta.batch.tasks import embed_plan, embedded_already, restore_plan, verify_plan
 from rawmeta.embed import report
 from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
-from rawmeta.errors import RawmetaError
+from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, RawmetaError
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
 from rawmeta.restore.options import RestoreOptions
 
@@ -35,13 +27,15 @@ from .progress import ProgressBar
 if TYPE_CHECKING:  # embed imports torch: the commands that need it import it themselves
     from rawmeta.embed.jpeg import EmbedReport
 
-EXIT_INTERNAL = 70
-EXIT_INTERRUPTED = 130
 #: Choices of restore's options (rawmeta.restore.methods: FAMILIES and presets(), rawmeta.io.outputs' formats),
 #: spelled out here so that the command line starts without importing torch; a test keeps them in step.
 METHODS = ("inf", "rbf")
 PRESETS = ("fast", "paper")
 FORMATS = ("dng", "npy", "tiff")
+
+
+HELP = ("Keep only a JPEG and still get the RAW back.\n\nExit codes: "
+        + "; ".join(f"{int(code)} {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items()) + ".")
 
 
 class _Group(click.Group):
@@ -53,7 +47,7 @@ class _Group(click.Group):
         except RawmetaError as exc:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            _fail("interrupted; no output was written", EXIT_INTERRUPTED)
+            _fail("interrupted; no output was written", ExitCode.INTERRUPTED)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             _fail(exc.format_message() + hint, exc.exit_code)
@@ -62,7 +56,7 @@ class _Group(click.Group):
         except Exception as exc:  # a bug: still one line, unless debugging
             if os.environ.get("RAWMETA_DEBUG"):
                 raise
-            _fail(f"internal error: {type(exc).__name__}: {exc} (set RAWMETA_DEBUG=1 for details)", EXIT_INTERNAL)
+            _fail(f"internal error: {type(exc).__name__}: {exc} (set RAWMETA_DEBUG=1 for details)", ExitCode.INTERNAL)
 
 
 def _fail(message: str, code: int) -> None:
@@ -70,7 +64,7 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-@click.group(cls=_Group, help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rawmeta")
 def main() -> None:
     tune_for_large_arrays()

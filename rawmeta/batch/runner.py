@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from rawmeta.batch.tasks import EXIT_INTERNAL, FAILED, Outcome, Task, run
-from rawmeta.errors import RawmetaError
+from rawmeta.batch.tasks import FAILED, Outcome, Task, run
+from rawmeta.errors import ExitCode, SchedulerError
 
 #: Peak resident memory of one worker per JPEG pixel (measured at 12 and 24 MP).
 WORKER_BYTES_PER_PIXEL = 130
@@ -32,12 +32,6 @@ WORKER_BYTES_PER_PIXEL = 130
 PLANNED_PIXELS = 24_000_000
 
 OnOutcome = Callable[[Outcome], None]
-
-
-class SchedulerError(RawmetaError):
-    """The Dask scheduler cannot be reached or used (exit 10)."""
-
-    exit_code = 10
 
 
 def cpu_count() -> int:
@@ -109,7 +103,7 @@ def _in_processes(tasks: Sequence[Task], jobs: int, report: OnOutcome) -> dict[i
     for i in suspects:
         if _pool_round(tasks, [i], 1, cpu_count(), outcomes, report):
             outcomes[i] = Outcome(tasks[i].path, FAILED, "its worker process died (killed, or out of memory)",
-                                  code=EXIT_INTERNAL)
+                                  code=ExitCode.INTERNAL)
             report(outcomes[i])
     return outcomes
 
@@ -168,7 +162,7 @@ def _on_dask(tasks: Sequence[Task], scheduler: str, report: OnOutcome) -> dict[i
                 outcomes[i] = future.result()
             except Exception as exc:  # the task's worker died, or the cluster lost it
                 outcomes[i] = Outcome(tasks[i].path, FAILED, f"Dask: {type(exc).__name__}: {exc}",
-                                      code=EXIT_INTERNAL)
+                                      code=ExitCode.INTERNAL)
             report(outcomes[i])
     finally:
         client.close()

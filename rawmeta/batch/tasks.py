@@ -26,7 +26,13 @@ from rawmeta.allocator import tune_for_large_arrays
 from rawmeta.batch.pairing import DEFAULT_PATTERN, Pairing, is_jpeg, is_raw, pair, scan
 from rawmeta.embed import report
 from rawmeta.embed.options import EmbedOptions
-from rawmeta.errors import MismatchError, NoPayloadError, OutputError, RawmetaError
+from rawmeta.errors import (
+    ExitCode,
+    MismatchError,
+    NoPayloadError,
+    OutputError,
+    RawmetaError,
+)
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format.segments import parse
@@ -37,7 +43,6 @@ from rawmeta.io.userfiles import read_jpeg
 from rawmeta.restore.options import RestoreOptions
 
 #: Exit code of a task that failed through a bug (as the CLI's internal error).
-EXIT_INTERNAL = 70
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 
@@ -293,9 +298,9 @@ def run(task: Task, threads: int | None = None) -> Outcome:
     except RawmetaError as exc:
         outcome = Outcome(task.path, FAILED, str(exc), code=exc.exit_code)
     except MemoryError:
-        outcome = Outcome(task.path, FAILED, "out of memory", code=EXIT_INTERNAL)
+        outcome = Outcome(task.path, FAILED, "out of memory", code=ExitCode.INTERNAL)
     except Exception as exc:  # a bug: reported for this file, and the batch goes on
-        outcome = Outcome(task.path, FAILED, f"internal error: {type(exc).__name__}: {exc}", code=EXIT_INTERNAL)
+        outcome = Outcome(task.path, FAILED, f"internal error: {type(exc).__name__}: {exc}", code=ExitCode.INTERNAL)
     return replace(outcome, seconds=time.monotonic() - start, where=f"{socket.gethostname()}:{os.getpid()}")
 
 
