@@ -1,6 +1,7 @@
 """How a restore runs: the options of ``rawmeta restore`` as one typed value (no torch needed to make one)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rawmeta.restore.patches import DEFAULT_PATCH
@@ -26,6 +27,8 @@ class RestoreOptions:
         Seed of the networks' initialisation.
     memory_mb : int
         Memory budget for one batch of paper-preset patches.
+    patches : sequence of (int, int), optional
+        Restore only these patches (row, col) of the patch grid; other pixels are NaN. Default: all.
     allow_edited : bool
         Restore a JPEG whose pixels were edited since embedding (refused otherwise).
     """
@@ -36,9 +39,10 @@ class RestoreOptions:
     device: str = "auto"
     seed: int = 0
     memory_mb: int = DEFAULT_MEMORY_MB
+    patches: Sequence[tuple[int, int]] | None = None
     allow_edited: bool = False
 
     def reconstruct_kwargs(self) -> dict[str, object]:
         """The keyword arguments of :func:`rawmeta.reconstruct` these options set."""
         return {"method": self.method, "preset": self.preset, "patch_size": tuple(self.patch_size),
-                "device": self.device, "seed": self.seed, "memory_mb": self.memory_mb}
+                "device": self.device, "seed": self.seed, "memory_mb": self.memory_mb, "patches": self.patches}
