@@ -16,12 +16,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rawmeta.metrics.clipping import CLIP_THRESHOLD
 from rawmeta.restore import rbf
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import grid_slices, normalised_xy
 
 NEAR = 240 / 255
-CLIPPED = 250 / 255
+#: Where the interpolation replaces the networks' result fully: the level metrics counts as clipped.
+CLIPPED = CLIP_THRESHOLD / 255
 BRIGHT = 200 / 255
 #: Fewest bright samples worth an interpolation; of more than MAX_CENTRES, those nearest the patch are used.
 MIN_CENTRES = 8
