@@ -21,8 +21,8 @@ from rawmeta.format.alignment import Alignment
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.rawfile import RawImage, read_raw
 
-from .conftest import RAW_DIR, raw_params, shared_raws
-from .helpers import run
+from ..conftest import RAW_DIR, raw_params, shared_raws
+from ..helpers import run
 
 pytestmark = pytest.mark.slow
 

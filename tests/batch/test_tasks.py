@@ -27,8 +27,8 @@ from rawmeta.format import container
 from rawmeta.format import segments as js
 from rawmeta.io.outputs import read_raw_rgb
 
-from .helpers import RAWMETA, assert_one_line_error, snapshot
-from .helpers import run as rawmeta
+from ..helpers import RAWMETA, assert_one_line_error, snapshot
+from ..helpers import run as rawmeta
 
 FAST = {"stride": 8, "bits": 12, "budget": None}  # embed options that skip the budget search (seconds saved per file)
 

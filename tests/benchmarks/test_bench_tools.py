@@ -12,8 +12,8 @@ from rawmeta.benchmarks import rate_distortion as rd_bench
 from rawmeta.benchmarks import scale as scale_bench
 from rawmeta.benchmarks.restore import common_area
 
-from .conftest import require_tool
-from .helpers import smooth_image
+from ..conftest import require_tool
+from ..helpers import smooth_image
 
 
 def test_common_area_finds_the_crop_offset_despite_a_different_tone_curve():

@@ -16,7 +16,7 @@ from PIL import Image
 from rawmeta.format import container
 from rawmeta.format import segments as js
 
-from .helpers import assert_one_line_error, run, snapshot
+from ..helpers import assert_one_line_error, run, snapshot
 
 
 def test_embed_inspect_strip_round_trip(work):
@@ -294,7 +294,7 @@ def test_a_version_1_file_still_inspects_and_restores(tmp_path):
     """tests/data/v1_payload.jpg was written by rawmeta's format-version-1 writer."""
     from pathlib import Path
 
-    old = Path(__file__).parent / "data" / "v1_payload.jpg"
+    old = Path(__file__).parent.parent / "data" / "v1_payload.jpg"
     info = json.loads(run("inspect", old, "--json", check_rc=0).stdout)
     assert info["format_version"] == 1 and info["sample_bits"] == 12 and info["refinement"]["samples"] == 0
     assert info["budget_percent"] is None and info["expected_restore_psnr"] is None and info["highlights"]

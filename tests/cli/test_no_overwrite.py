@@ -17,7 +17,7 @@ from rawmeta.io.atomic import atomic_write_bytes
 from rawmeta.io.outputs import read_raw_rgb, write_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, read_mark
 
-from .helpers import CAMERA
+from ..helpers import CAMERA
 
 FAST = {"stride": 8, "bits": 12, "budget": None}  # embed options that skip the budget search
 

@@ -17,7 +17,7 @@ from rawmeta.format import segments as js
 from rawmeta.io.outputs import read_raw_rgb
 from rawmeta.io.rawfile import read_raw
 
-from .helpers import RAWMETA, assert_one_line_error, run, snapshot
+from ..helpers import RAWMETA, assert_one_line_error, run, snapshot
 
 
 @pytest.fixture

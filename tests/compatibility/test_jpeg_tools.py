@@ -32,8 +32,8 @@ from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.rawfile import read_raw
 from rawmeta.restore.jpeg import restore_bytes
 
-from .conftest import require_tool
-from .helpers import assert_one_line_error, run
+from ..conftest import require_tool
+from ..helpers import assert_one_line_error, run
 
 ROTATE_180_UNDO = "jpegtran -copy all -rotate 180"
 

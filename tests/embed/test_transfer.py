@@ -21,8 +21,8 @@ from rawmeta.format import payload as pl
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.restore.jpeg import restore_bytes
 
-from .conftest import REPO, require_tool
-from .helpers import assert_one_line_error, run, snapshot
+from ..conftest import REPO, require_tool
+from ..helpers import assert_one_line_error, run, snapshot
 
 
 def _resaved(jpeg: bytes, **save) -> bytes:

@@ -9,7 +9,7 @@ from rawmeta.errors import NoPayloadError, PayloadError
 from rawmeta.format import container
 from rawmeta.format import segments as js
 
-from .helpers import jpeg, smooth_image
+from ..helpers import jpeg, smooth_image
 
 BIG = bytes(random.Random(0).randbytes(200_000)) + b"\0" * 32  # 4 segments
 

@@ -13,11 +13,11 @@ from rawmeta.format.fingerprint import fingerprint
 from rawmeta.format.refinement import Refinement
 from rawmeta.io.jpeg_pixels import decode_jpeg
 
-from .helpers import CAMERA, jpeg, patch_header, payload_for, reseal
+from ..helpers import CAMERA, jpeg, patch_header, payload_for, reseal
 
 J = jpeg()
 SRGB = decode_jpeg(J)
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 
 
 def packed(p: pl.Payload | None = None) -> bytes:

@@ -4,7 +4,7 @@ import pytest
 from rawmeta.format import prediction
 from rawmeta.format.sample_coding import quantize
 
-from .helpers import scene
+from ..helpers import scene
 
 
 def test_local_means_average_the_3x3_neighbourhood_with_clamped_edges():

@@ -7,8 +7,8 @@ from PIL import Image
 from rawmeta.errors import JpegError
 from rawmeta.format import segments as js
 
-from .conftest import require_tool
-from .helpers import jpeg, smooth_image
+from ..conftest import require_tool
+from ..helpers import jpeg, smooth_image
 
 
 def test_parse_baseline():

@@ -1,7 +1,7 @@
-"""A long fuzz run of the properties in tests/fuzz_targets.py (issue #6); not collected by pytest.
+"""A long fuzz run of the properties in tests/fuzz/targets.py (issue #6); not collected by pytest.
 
-    .venv/bin/python -m tests.fuzz_long --minutes 20
-    .venv/bin/python -m tests.fuzz_long --examples 5000 --only unpack inspect
+    .venv/bin/python -m tests.fuzz.long_run --minutes 20
+    .venv/bin/python -m tests.fuzz.long_run --examples 5000 --only unpack inspect
 
 Each property runs in turn, in chunks of hypothesis examples with fresh
 random seeds, until the time or the examples are used up, in one process
@@ -29,9 +29,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, Verbosity, given, seed, settings
 
-from . import fuzz_targets as ft
+from . import targets as ft
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 class TooSlow(Exception):

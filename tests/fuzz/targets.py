@@ -1,4 +1,4 @@
-"""Fuzz properties shared by the bounded CI tests (tests/test_fuzz.py) and the long run (tests/fuzz_long.py).
+"""Fuzz properties shared by the bounded CI tests (tests/fuzz/test_fuzz.py) and the long run (tests/fuzz/long_run.py).
 
 Each :class:`Property` pairs a hypothesis strategy of inputs with a check.
 rawmeta's readers may refuse bad input only with a ``RawmetaError``
@@ -43,9 +43,9 @@ from rawmeta.format.refinement import Refinement
 from rawmeta.format.sample_coding import plane_bytes
 from rawmeta.io.jpeg_pixels import decode_jpeg
 
-from .helpers import jpeg, payload_for, reseal, smooth_image
+from ..helpers import jpeg, payload_for, reseal, smooth_image
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 TRAILER = 32  # the payload's SHA-256
 #: Address space a check may take beyond what the process holds (see :func:`memory_cap`).
 HEADROOM = 1 << 30
@@ -731,7 +731,7 @@ def check_pack(case: tuple[pl.Payload, np.ndarray]) -> None:
 
 @dataclass(frozen=True)
 class Property:
-    """A check and the strategy of its inputs; ``ci_examples`` bounds the CI run (tests/test_fuzz.py)."""
+    """A check and the strategy of its inputs; ``ci_examples`` bounds the CI run (tests/fuzz/test_fuzz.py)."""
 
     name: str
     inputs: Callable[[], st.SearchStrategy]

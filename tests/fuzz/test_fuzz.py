@@ -1,6 +1,6 @@
 """Property-based fuzzing of rawmeta's readers, bounded and reproducible for CI (issue #6).
 
-The properties live in tests/fuzz_targets.py, and tests/fuzz_long.py runs
+The properties live in tests/fuzz/targets.py, and tests/fuzz/long_run.py runs
 them for longer. Here each runs a fixed number of derandomized examples
 under a memory cap. The plain tests below pin the resource bounds and the
 bugs the fuzzing found, each built from its minimal input.
@@ -26,8 +26,8 @@ from rawmeta.format.grid import Grid
 from rawmeta.format.payload import MAX_JPEG_PIXELS
 from rawmeta.io.jpeg_pixels import decode_jpeg
 
-from . import fuzz_targets as ft
-from .helpers import CAMERA, jpeg, payload_for
+from . import targets as ft
+from ..helpers import CAMERA, jpeg, payload_for
 
 #: Address space a forged input may take while it is refused, and the time it may take.
 SMALL_HEADROOM, QUICK_S = 256 << 20, 2.0

@@ -35,7 +35,7 @@ RAW of another shot                          -        -        -      5
 (d) click's check of the path argument: a usage error, told in one line.
 
 Cases marked ``limited`` ask for absurd amounts of memory. They run in a
-child process (``python -m tests.hostile_corpus``) whose address space may
+child process (``python -m tests.hostile.corpus``) whose address space may
 grow by only :data:`MEMORY_HEADROOM` past what its imports took (torch's
 alone maps about 0.7 GB), so allocating before refusing fails the test
 instead of taking the machine down.
@@ -64,7 +64,7 @@ from rawmeta.format import segments as js
 from rawmeta.io.dng import write_cfa_dng
 from rawmeta.io.jpeg_pixels import decode_jpeg
 
-from .helpers import patch_header, payload_for, reseal
+from ..helpers import patch_header, payload_for, reseal
 
 COMMANDS = ("inspect", "restore", "strip", "embed")
 #: How much the child process's address space may grow past its state after imports.
@@ -572,5 +572,5 @@ def run_limited(argvs: list[list[str]], headroom: int = MEMORY_HEADROOM) -> list
     return results
 
 
-if __name__ == "__main__":  # python -m tests.hostile_corpus < argvs.json > results.json
+if __name__ == "__main__":  # python -m tests.hostile.corpus < argvs.json > results.json
     json.dump(run_limited(json.load(sys.stdin)), sys.stdout)

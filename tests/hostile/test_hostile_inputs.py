@@ -1,4 +1,4 @@
-"""Hostile inputs (issue #6, "Reliability"): every command on every case of ``tests/hostile_corpus.py``.
+"""Hostile inputs (issue #6, "Reliability"): every command on every case of ``tests/hostile/corpus.py``.
 
 Each (case, command) is one test. A refusal must be one ``rawmeta: error:``
 line naming the problem with the documented exit code (70, an internal
@@ -28,10 +28,10 @@ from rawmeta.format import container
 from rawmeta.format import segments as js
 from rawmeta.io.atomic import TEMP_MARKER
 
-from . import hostile_corpus as corpus
-from .conftest import REPO
-from .helpers import assert_one_line_error, run
-from .hostile_corpus import CASES, matrix
+from . import corpus
+from ..conftest import REPO
+from ..helpers import assert_one_line_error, run
+from .corpus import CASES, matrix
 
 JPEG_NAME = "shot.jpg"
 OUTPUTS = {"inspect": None, "restore": "out.npy", "strip": "out.jpg", "embed": "out.jpg"}
@@ -133,7 +133,7 @@ def limited(base, tmp_path_factory) -> dict[tuple[str, str], tuple[Prepared, Out
     runs = {(name, command): prepare(tmp_path_factory.mktemp("limited"), base, name, command)
             for name, command in matrix() if CASES[name].limited}
     argvs = json.dumps([p.argv for p in runs.values()])
-    proc = subprocess.run([sys.executable, "-m", "tests.hostile_corpus"], input=argvs, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "tests.hostile.corpus"], input=argvs, capture_output=True, text=True,
                           cwd=REPO, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     return {key: (prep, Outcome(**result)) for (key, prep), result in zip(runs.items(), json.loads(proc.stdout))}

@@ -19,7 +19,7 @@ from rawmeta.io.dng import XYZ_TO_SRGB, write_cfa_dng, write_linear_dng
 from rawmeta.io.outputs import SUPPORTED_SUFFIXES, read_raw_rgb, write_raw_rgb
 from rawmeta.io.rawfile import read_raw
 
-from .helpers import CAMERA
+from ..helpers import CAMERA
 
 H, W = 64, 96
 LSB = 1 / 65535

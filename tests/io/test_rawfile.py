@@ -5,7 +5,7 @@ import rawpy
 from rawmeta.errors import RawReadError
 from rawmeta.io.rawfile import postprocess_params, read_raw
 
-from .conftest import RAW_DIR, raw_params
+from ..conftest import RAW_DIR, raw_params
 
 EXPECTED = {  # facts from the MANIFEST and LibRaw, per file
     "nikon_d1.nef": dict(cfa="BGGR", white_level=4095, make="Nikon"),

@@ -18,8 +18,8 @@ from rawmeta.format import segments as js
 from rawmeta.format.grid import Grid
 from rawmeta.io.rawfile import read_raw
 
-from .conftest import raw_params, require_tool
-from .helpers import assert_one_line_error, run
+from ..conftest import raw_params, require_tool
+from ..helpers import assert_one_line_error, run
 
 pytestmark = [pytest.mark.slow, require_tool("jpeginfo"), require_tool("exiftool"), require_tool("djpeg"),
               require_tool("jpegtran")]

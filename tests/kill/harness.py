@@ -1,6 +1,6 @@
-"""Kill a ``rawmeta`` command with SIGKILL at random moments, many times over (used by tests/test_kill.py).
+"""Kill a ``rawmeta`` command with SIGKILL at random moments, many times over (used by tests/kill/test_kill.py).
 
-Run as ``python -m tests.kill_harness`` with a JSON object on stdin:
+Run as ``python -m tests.kill.harness`` with a JSON object on stdin:
 
 - ``args``: the command line after ``rawmeta``;
 - ``watch``: the file whose state is recorded after each kill;

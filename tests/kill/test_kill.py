@@ -19,7 +19,7 @@ import pytest
 
 from rawmeta.io.atomic import TEMP_MARKER
 
-from .conftest import REPO
+from ..conftest import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 def _kill_runs(args: list, watch: Path, reset: bytes | None, runs: int, seed: int = 0) -> dict:
     spec = {"args": [str(a) for a in args], "watch": str(watch), "reset": None if reset is None else reset.hex(),
             "runs": runs, "seed": seed}
-    proc = subprocess.run([sys.executable, "-m", "tests.kill_harness"], input=json.dumps(spec), cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "tests.kill.harness"], input=json.dumps(spec), cwd=REPO,
                           capture_output=True, text=True, check=True, timeout=900)
     return json.loads(proc.stdout)
 

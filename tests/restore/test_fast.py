@@ -11,7 +11,7 @@ from rawmeta.restore import fast, highlights
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 from rawmeta.restore.patchwise import reconstruct
 
-from .helpers import scene, smooth_image
+from ..helpers import scene, smooth_image
 
 CPU = torch.device("cpu")
 

@@ -14,7 +14,7 @@ from rawmeta.restore import paper as inf
 from rawmeta.restore.patches import PatchGrid, grid_slices
 from rawmeta.restore.patchwise import reconstruct, resolve_device
 
-from .helpers import scene
+from ..helpers import scene
 
 TINY = dataclasses.replace(inf.PAPER, hidden=32, branch_out=16, steps=150, lr=1e-3, lr_halve_every=60)
 

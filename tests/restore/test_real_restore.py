@@ -12,7 +12,7 @@ from rawmeta.io.rawfile import read_raw
 from rawmeta.metrics import psnr
 from rawmeta.restore.patchwise import reconstruct
 
-from .conftest import raw_params, require_tool
+from ..conftest import raw_params, require_tool
 
 pytestmark = pytest.mark.slow
 

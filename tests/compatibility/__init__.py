@@ -1,0 +1,1 @@
+"""Compatibility of embedded JPEGs with other JPEG tools and re-encoders."""

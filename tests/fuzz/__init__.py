@@ -1,0 +1,1 @@
+"""Fuzzing of every parser: targets, the pytest run and the long run."""

@@ -1,0 +1,1 @@
+"""Hostile inputs: a corpus of malformed files run through every command."""

@@ -1,0 +1,1 @@
+"""Crashes mid-write: commands killed at every stage leave the user's files intact."""
