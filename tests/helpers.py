@@ -71,8 +71,23 @@ def patch_header(packed: bytes, fmt: str, offset: int, *values) -> bytes:
 RAWMETA = str(Path(sys.executable).with_name("rawmeta"))
 
 
-def run(*args, check_rc=None) -> subprocess.CompletedProcess:
-    """Run the installed ``rawmeta`` command; with ``check_rc``, assert its exit code."""
+def run(*args, check_rc=None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the command line in this process with click's ``CliRunner``, as ``rawmeta ARGS`` would run;
+    with ``check_rc``, assert its exit code. The result is shaped like a finished process."""
+    from click.testing import CliRunner
+
+    from rawmeta.cli.main import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args], prog_name="rawmeta", env=env)
+    proc = subprocess.CompletedProcess(["rawmeta", *map(str, args)], result.exit_code, result.stdout, result.stderr)
+    if check_rc is not None:
+        assert proc.returncode == check_rc, proc.stderr
+    return proc
+
+
+def run_process(*args, check_rc=None) -> subprocess.CompletedProcess:
+    """Run the installed ``rawmeta`` command in a process of its own (for what only a real process shows:
+    start-up, signals, the script's installation); with ``check_rc``, assert its exit code."""
     proc = subprocess.run([RAWMETA, *map(str, args)], capture_output=True, text=True)
     if check_rc is not None:
         assert proc.returncode == check_rc, proc.stderr

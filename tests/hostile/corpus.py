@@ -561,6 +561,7 @@ def run_limited(argvs: list[list[str]], headroom: int = MEMORY_HEADROOM) -> list
     from rawmeta.cli.main import main
 
     import rawmeta.embed.jpeg  # noqa: F401  the commands import these (and torch) on first use
+    import rawmeta.restore.jpeg  # noqa: F401
 
     vm = next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
               if line.startswith("VmSize:"))
