@@ -3,10 +3,10 @@
 glibc hands a freed block above its mmap threshold straight back to the
 kernel, and the next array of that size page-faults in afresh. A restore
 makes and frees many arrays of tens of megabytes, so the threshold matters:
-on ``canon_eos_d30.crw`` (one torch thread) a restore took 5.3 s with glibc's
-own, self-adjusting threshold, 4.5 s with :data:`MMAP_THRESHOLD` and 8.5 s
-in a Dask worker, whose nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` and so
-fixes the threshold at its 128 KiB start. :func:`tune_for_large_arrays`
+a restore is slower with glibc's own, self-adjusting threshold than with
+:data:`MMAP_THRESHOLD`, and slower still in a Dask worker, whose nanny sets
+``MALLOC_TRIM_THRESHOLD_=65536`` and so fixes the threshold at its 128 KiB
+start (docs/CONSTANTS.md). :func:`tune_for_large_arrays`
 sets the threshold explicitly, which also undoes Dask's setting.
 """
 from __future__ import annotations

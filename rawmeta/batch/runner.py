@@ -8,8 +8,8 @@ the task that killed it.
 
 Memory: one worker holds one image's work at a time. A restore (and an
 embed, which restores to choose its settings) peaks at about
-:data:`WORKER_BYTES_PER_PIXEL` bytes per JPEG pixel (1.6 GB at 12 MP, 2.9 GB
-at 24 MP, measured by ``rawmeta bench --section scale``), so N workers need
+:data:`WORKER_BYTES_PER_PIXEL` bytes per JPEG pixel (docs/CONSTANTS.md;
+``rawmeta bench --section scale`` measures it), so N workers need
 N times that. :func:`default_jobs` takes no more workers than cores, nor
 more than the memory now available holds at 24 MP each.
 """
@@ -26,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from rawmeta.batch.tasks import FAILED, Outcome, Task, run
 from rawmeta.errors import ExitCode, SchedulerError
 
-#: Peak resident memory of one worker per JPEG pixel (measured at 12 and 24 MP).
+#: Peak resident memory of one worker per JPEG pixel, from the 12 and 24 MP runs in docs/CONSTANTS.md.
 WORKER_BYTES_PER_PIXEL = 130
 #: The image size :func:`default_jobs` plans memory for.
 PLANNED_PIXELS = 24_000_000

@@ -9,8 +9,8 @@ instead of guessing. Given a budget in percent of the JPEG's size:
    buy nothing, docs/BENCHMARKS.md).
 2. **Base grid.** The densest stride of ``BASE_STRIDES`` whose payload fits
    ``BASE_SHARE`` of the budget (fewer bits only if even the sparsest does
-   not). Grids denser than 8 gain little (+0.1-0.7 dB for 3-4x the bytes),
-   and bytes left to refinement buy more than a denser base.
+   not). Grids denser than 8 gain little for their bytes, and bytes left
+   to refinement buy more than a denser base (docs/CONSTANTS.md).
 3. **The restore the reader will run**, on exactly the samples it will
    decode; with and without the highlight interpolation (``highlights``),
    keeping the better (a flag in the payload).
@@ -49,9 +49,8 @@ MIN_BITS, MAX_BITS = 4, 12
 QUANT_MARGIN_DB = 5.0
 #: Patches restored to estimate the restore's PSNR before choosing the bit depth.
 PROBE_PATCHES = 12
-#: Share of the budget the base grid may take when it can; the rest is left to refinement. Measured
-#: on blackmagic_pocket_4k, canon_eos_d30 and the 550D at 3-30 %: 0.35 beat 0.5-0.8 by up to 2.2 dB
-#: (BM, 8 %) and matched 0.2 within 0.15 dB (docs/RATE.md).
+#: Share of the budget the base grid may take when it can; the rest is left to refinement, which buys
+#: more per byte where the error is than a denser base does everywhere (docs/CONSTANTS.md).
 BASE_SHARE = 0.35
 #: Packings tried while fitting the refinement to the budget (a bisection).
 _FIT_TRIES = 8

@@ -26,9 +26,8 @@ from rawmeta.format import orientation
 
 #: Cells per side of the fingerprint grid (fewer for an image under 8 pixels on a side).
 CELLS = 8
-#: RMS difference of the cell means (sRGB levels) above which the pixels were edited, not re-encoded.
-#: Measured on the sample (samples/): Pillow re-encodes at quality 95 to 20 move them 0.3-1.0 levels; a 10 %
-#: brightness edit 12, a 180-degree turn 74.
+#: RMS difference of the cell means (sRGB levels) above which the pixels were edited, not re-encoded: a
+#: re-encode moves the means by about a level, an edit or a turn by many more (docs/CONSTANTS.md).
 EDITED_RMS = 2.0
 # Same-size turns and mirrors a tool may have applied to the pixels, with the jpegtran call that undoes each.
 _UNDO = {3: "jpegtran -copy all -rotate 180", 2: "jpegtran -copy all -flip horizontal",

@@ -4,13 +4,13 @@ The reader has the JPEG, so a sample's raw-RGB is largely known before any
 payload byte is read: it is a smooth function of the sRGB around it. The
 writer fits one global polynomial per channel from the 3 x 3 mean sRGB
 ``m`` around each sample to its quantized raw-RGB value, stores its
-coefficients (float32), and codes ``q - round(prediction)``. On the shared
-camera RAWs this makes the coded samples 23-37 % smaller than version 1's
-row-delta filter (docs/BENCHMARKS.md).
+coefficients (float32), and codes ``q - round(prediction)``. The residuals
+are smaller than version 1's row deltas, so the coded samples are too
+(docs/CONSTANTS.md, docs/BENCHMARKS.md).
 
 Decoders of one JPEG do not agree to the bit: libjpeg-turbo's fast integer
-IDCT without fancy upsampling differs from Pillow's decode by up to 37
-levels at chroma edges (canon_eos_d30). The 3 x 3 mean damps that, and a sample decoded
+IDCT without fancy upsampling differs from Pillow's decode most at chroma
+edges (docs/CONSTANTS.md). The 3 x 3 mean damps that, and a sample decoded
 with such a decoder is off by exactly its prediction's change, which
 docs/FORMAT.md bounds and docs/BENCHMARKS.md measures.
 

@@ -32,9 +32,8 @@ def default_levels(bits: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     Stride 4 at the base depth; strides 2 and 1 at one bit less and at the
     base depth (more samples for the bytes where noise dominates); stride 1
     at 2 and 4 more bits, where quantization would otherwise limit a fully
-    sampled block. The levels with one bit less gained 0.1-0.5 dB on
-    canon_eos_d30 at 5-30 % and changed the 550D and blackmagic_pocket_4k
-    by under 0.05 dB (docs/RATE.md).
+    sampled block. The levels with one bit less help files where noise
+    dominates and barely change the others (docs/CONSTANTS.md).
     """
     strides = (4, 2, 2, 1, 1, 1, 1)
     return strides, tuple(min(max(bits + extra, 1), 16) for extra in (0, -1, 0, -1, 0, 2, 4))

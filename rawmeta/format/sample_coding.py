@@ -128,8 +128,8 @@ def byte_planes(z: np.ndarray, nb: int) -> bytes:
 
 
 def compress(stream: bytes, level: int = ZSTD_LEVEL) -> bytes:
-    """zstandard (level 17 by default: within 0.1 % of level 19's size in 60 % of its time,
-    docs/BENCHMARKS.md), with the content size in the frame header."""
+    """zstandard (level 17 by default: about level 19's size in less of its time, docs/CONSTANTS.md),
+    with the content size in the frame header."""
     return zstandard.ZstdCompressor(level=level).compress(stream)
 
 

@@ -17,11 +17,10 @@ def clipped_mask(srgb_uint8: np.ndarray, threshold: int = CLIP_THRESHOLD) -> np.
 
     Why 250 and not 255: JPEG compression rings around highlight edges and
     its colour subsampling blurs them, so a pixel that was 255 in the render
-    often decodes to 250..254. On LibRaw renders of the shared RAWs saved as
-    Pillow q95 JPEGs, ``>= 255`` in the decoded JPEG finds only 51-74 % of the
-    pixels that were 255 in the render, ``>= 254`` 63-80 % and ``>= 250``
-    91-95 %. The price is flagging highlights that are bright but were not
-    clipped (on one of the three test RAWs, most of the flagged pixels).
+    often decodes to 250..254, and ``>= 255`` in the decoded JPEG misses many
+    of the pixels that were clipped. The price is flagging some highlights
+    that are bright but were not clipped. How much each threshold finds, and
+    flags wrongly, is in docs/CONSTANTS.md.
 
     Parameters
     ----------

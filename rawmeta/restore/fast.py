@@ -43,12 +43,11 @@ from rawmeta.restore.patches import PatchGrid, grid_slices
 _UNPENALISED = 7
 #: Fewest samples at each of the four 2 x 2 cell positions, in every patch's training neighbourhood,
 #: for the linear inputs to be given per cell position: about 4 per linear input of a position. With
-#: 16, the 600 x 338 lg_h815 at the default budget (stride 20) restored 1.0 dB worse split than not.
+#: far fewer, the split inputs overfit and restore worse than unsplit ones (docs/CONSTANTS.md).
 MIN_SAMPLES_PER_CELL_POSITION = 128
-#: Fewest samples, counted the same way, for the dense configuration (FAST_DENSE). On the shared RAWs'
-#: whole images, stride 8 gives 777-1024 and FAST_DENSE gained -0.00 dB (LibRaw renders) and +0.06 dB
-#: (RawTherapee renders) on average; stride 10 gives 510-667 and it gained -0.03 / +0.04 dB; strides
-#: 12 and 16 lost up to 0.33 dB (docs/RESTORE.md).
+#: Fewest samples, counted the same way, for the dense configuration (FAST_DENSE): its extra inputs pay
+#: only where samples are dense and lose where they are sparser, so the threshold lies between the
+#: counts of strides 10 and 8 (docs/CONSTANTS.md, docs/RESTORE.md).
 MIN_SAMPLES_FOR_DENSE = 768
 
 

@@ -2,8 +2,8 @@
 
 Where a channel of the sRGB reaches 255 the image no longer says how bright
 the scene was, and a colour-to-RAW mapping fitted mostly on unclipped
-pixels extrapolates badly there: on the shared camera RAWs these 1-8 % of
-pixels carried 30-75 % of the fast preset's squared error. For the pixels of
+pixels extrapolates badly there, so these few pixels carry much of the
+fast preset's squared error (docs/CONSTANTS.md). For the pixels of
 a patch whose brightest sRGB channel is at least ``near`` (240 of 255), this
 module fits SAM's linear RBF (``rbf``) over (sRGB, xy) to the bright samples
 (brightest channel at least ``bright``, 200 of 255) of the patch and its 8
