@@ -15,9 +15,16 @@ import click
 from rawmeta.allocator import tune_for_large_arrays
 from rawmeta.batch.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg, is_raw
 from rawmeta.batch.tasks import embed_plan, embedded_already, restore_plan, verify_plan
+from rawmeta.benchmarks.sections import (
+    SECTIONS,
+    BenchOptions,
+    BenchRun,
+    is_report,
+    merge_report,
+)
 from rawmeta.embed import report
 from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
-from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, RawmetaError
+from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, RawmetaError, UsageError
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
 from rawmeta.restore.options import RestoreOptions
 
@@ -493,14 +500,9 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/BENCHMARKS.md"),
               show_default=True, help="Markdown file to write.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=3, show_default=True, help="Runs per embed timing (median).")
-@click.option("--section", type=click.Choice(["embed", "rd", "restore", "align", "scale", "archive", "all"]),
-              default="all",
-              show_default=True,
-              help="Which benchmarks to run; the others' sections in OUTPUT are kept. rd (rate-distortion "
-                   "against JPEG XL, needs libjxl-tools) takes about half an hour on 2 CPU cores for the shared "
-                   "RAWs, restore about an hour (mostly the paper preset), align (JPEGs on other grids) about a "
-                   "quarter of an hour, scale a few minutes, archive (21 pairs, three ways) about a quarter of an "
-                   "hour.")
+@click.option("--section", type=click.Choice([*SECTIONS, "all"]), default="all", show_default=True,
+              help="Which benchmarks to run; the others' sections in OUTPUT are kept. "
+                   + "; ".join(f"{s.name}: {s.summary}" for s in SECTIONS.values()) + ".")
 @click.option("--budgets", default="3,5,8,12,20,30,40", show_default=True,
               help="Comma-separated embed budgets (% of the JPEG) for the rd section.")
 @click.option("--paper-patches", type=click.IntRange(1, 64), default=2, show_default=True,
@@ -513,73 +515,31 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
 def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, paper_patches: int, regime: str,
           rbf_whole: bool, device: str, overwrite: bool) -> None:
     """Benchmark embed (payload size, time), rate against distortion (against JPEG XL), restore (PSNR,
-    SSIM, time), alignment of JPEGs on other grids and restore at 12/24 MP.
+    SSIM, time), alignment of JPEGs on other grids, restore at 12/24 MP and folder work.
 
     Results go into OUTPUT (Markdown), section by section; rd and restore
     also draw plots next to it.
     """
-    from rawmeta.benchmarks import align as align_bench
-    from rawmeta.benchmarks import embed as bench_api
-    from rawmeta.benchmarks import rate_distortion as rd_bench
-    from rawmeta.benchmarks import restore as restore_bench
-    from rawmeta.benchmarks import scale as scale_bench
-    from rawmeta.errors import UsageError
+    from rawmeta.benchmarks.harness import find_raws
 
     if not raw_dir.is_dir():
         raise UsageError(f"RAW folder {raw_dir} does not exist (use --raw-dir or RAWMETA_RAW_DIR)")
-    raws = bench_api.find_raws(raw_dir)
+    raws = find_raws(raw_dir)
     if not raws:
         raise UsageError(f"RAW folder {raw_dir} holds no RAW files")
-    log = lambda m: click.echo(m, err=True)
+    try:
+        chosen = tuple(float(b) for b in budgets.split(","))
+    except ValueError:
+        raise UsageError(f"--budgets must be numbers separated by commas, not {budgets!r}") from None
     text = output.read_text(errors="replace") if output.is_file() else ""
-    if output.exists() and not overwrite and not bench_api.is_report(text):
+    if output.exists() and not overwrite and not is_report(text):
         raise UsageError(f"{output} exists and is not a rawmeta bench report (its sections would replace it); "
                          "--overwrite replaces it")
-    if section in ("embed", "all"):
-        rows, skipped = bench_api.run_bench(raws, repeat, log=log)
-        command = "rawmeta bench --section embed" + (f" --repeat {repeat}" if repeat != 3 else "")
-        text = bench_api.merge_report(text, "embed", bench_api.embed_markdown(rows, skipped, command, repeat))
-        write_output(output, text.encode())
-    if section in ("rd", "all"):
-        try:
-            chosen = tuple(float(b) for b in budgets.split(","))
-        except ValueError:
-            raise UsageError(f"--budgets must be numbers separated by commas, not {budgets!r}") from None
-        rows, skipped = rd_bench.run(raws, chosen, device, log=log)
-        command = "rawmeta bench --section rd" + (f" --budgets {budgets}" if chosen != rd_bench.BUDGETS else "")
-        figure = output.with_name("rate_distortion.png") if rows else None
-        if figure:
-            rd_bench.write_plot(figure, rows)
-        text = bench_api.merge_report(text, "rd", rd_bench.markdown(rows, skipped, command,
-                                                                     figure.name if figure else None))
-        write_output(output, text.encode())
-    if section in ("restore", "all"):
-        regimes = restore_bench.REGIMES if regime == "both" else (regime,)
-        rows, skipped = restore_bench.run(raws, paper_patches, device, rbf_whole, regimes, log=log)
-        command = (f"rawmeta bench --section restore --paper-patches {paper_patches} --regime {regime}"
-                   + (" --rbf-whole" if rbf_whole else ""))
-        figure = output.with_name("restore_psnr_time.png") if rows else None
-        if figure:
-            restore_bench.write_plot(figure, rows)
-        text = bench_api.merge_report(text, "restore", restore_bench.markdown(
-            rows, skipped, command, device, figure.name if figure else None))
-        write_output(output, text.encode())
-    if section in ("align", "all"):
-        rows, skipped = align_bench.run(raws, device, log=log)
-        text = bench_api.merge_report(text, "align", align_bench.markdown(rows, skipped, "rawmeta bench --section align"))
-        write_output(output, text.encode())
-    if section in ("scale", "all"):
-        source = max(raws, key=lambda p: p.stat().st_size)
-        rows = scale_bench.run(source, device, log=log)
-        command = "rawmeta bench --section scale"
-        text = bench_api.merge_report(text, "scale", scale_bench.markdown(rows, source, command, device))
-        write_output(output, text.encode())
-    if section in ("archive", "all"):
-        from rawmeta.benchmarks import archive as archive_bench
-
-        rows, worker_rss = archive_bench.run(raws, log=log)
-        text = bench_api.merge_report(text, "archive", archive_bench.markdown(
-            rows, raws, worker_rss, "rawmeta bench --section archive"))
+    options = BenchOptions(repeat=repeat, budgets=chosen, paper_patches=paper_patches, regime=regime,
+                           rbf_whole=rbf_whole, device=device)
+    run = BenchRun(raws, output, options, log=lambda m: click.echo(m, err=True))
+    for name in SECTIONS if section == "all" else (section,):
+        text = merge_report(text, name, SECTIONS[name].run(run))
         write_output(output, text.encode())
     click.echo(text)
     click.echo(f"written to {output}", err=True)

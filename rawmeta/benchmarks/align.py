@@ -31,9 +31,10 @@ from PIL import Image
 
 from rawmeta import metrics
 from rawmeta.alignment import matching as alignment
-from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.harness import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_rawtherapee, render_srgb
 from rawmeta.benchmarks.restore import common_area
+from rawmeta.benchmarks.sections import BenchRun
 from rawmeta.embed.budget import BudgetError
 from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.embed.options import DEFAULT_BUDGET
@@ -224,3 +225,9 @@ def markdown(rows: list[AlignRow], skipped: list[str], command: str) -> str:
     if skipped:
         out += ["", "Skipped: " + "; ".join(skipped)]
     return "\n".join(out) + "\n"
+
+
+def section(bench: BenchRun) -> str:
+    """The align section of ``rawmeta bench``."""
+    rows, skipped = run(bench.raws, bench.options.device, log=bench.log)
+    return markdown(rows, skipped, "rawmeta bench --section align")

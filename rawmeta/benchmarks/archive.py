@@ -21,8 +21,9 @@ from pathlib import Path
 
 from rawmeta.batch.runner import cpu_count, run_batch
 from rawmeta.batch.tasks import embed_plan, restore_plan, verify_plan
-from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.harness import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
+from rawmeta.benchmarks.sections import BenchRun
 from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
 
 #: Pairs in the benchmark folder (the issue asks for at least 20).
@@ -127,3 +128,9 @@ def markdown(rows: list[ArchiveRow], raws: list[Path], worker_rss: float, comman
     out += ["", (f"Largest peak resident memory of one worker process in the {rows[1].label} run: "
                  f"{worker_rss:.0f} MB (`getrusage` of the reaped workers).")]
     return "\n".join(out) + "\n"
+
+
+def section(bench: BenchRun) -> str:
+    """The archive section of ``rawmeta bench``."""
+    rows, worker_rss = run(bench.raws, log=bench.log)
+    return markdown(rows, bench.raws, worker_rss, "rawmeta bench --section archive")

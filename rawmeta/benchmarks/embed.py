@@ -6,23 +6,17 @@ the ratios stay meaningful on a busy machine.
 """
 from __future__ import annotations
 
-import datetime
-import os
-import platform
-import re
-import statistics
 import tempfile
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import rawpy
-import torch
 
-from rawmeta.batch.pairing import is_raw
+from rawmeta.benchmarks.harness import machine_line, median_time
 from rawmeta.benchmarks.render import write_render
+from rawmeta.benchmarks.sections import BenchRun
 from rawmeta.embed.budget import BudgetError
 from rawmeta.embed.jpeg import embed_file
 from rawmeta.embed.options import DEFAULT_BUDGET
@@ -61,20 +55,6 @@ class EmbedRow:
     @property
     def percent(self) -> float:
         return 100 * self.added_bytes / self.jpeg_bytes
-
-
-def find_raws(folder: Path) -> list[Path]:
-    """RAW files in ``folder`` by extension, sorted."""
-    return sorted(p for p in folder.iterdir() if is_raw(p))
-
-
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def libraw_decode(path: Path) -> None:
@@ -160,34 +140,6 @@ def run_bench(raws: Iterable[Path], repeat: int = 3, log: Callable[[str], None] 
     return rows, skipped
 
 
-SECTIONS = ("embed", "rd", "restore", "align", "scale", "archive")
-
-
-def machine_line(command: str) -> str:
-    """Who wrote a section, when and where."""
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"Written by `{command}` on {now}; {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, torch {torch.__version__}, "
-            f"LibRaw {'.'.join(map(str, rawpy.libraw_version))}.")
-
-
-def is_report(text: str) -> bool:
-    """Whether ``text`` is a report :func:`merge_report` wrote (it has a section of its own)."""
-    return any(f"<!-- bench:{name} -->" in text for name in SECTIONS)
-
-
-def merge_report(existing: str, name: str, section: str) -> str:
-    """BENCHMARKS.md with section ``name`` replaced (others kept as they were)."""
-    parts = {}
-    for other in SECTIONS:
-        m = re.search(rf"<!-- bench:{other} -->\n(.*?)<!-- /bench:{other} -->", existing, re.S)
-        if m:
-            parts[other] = m.group(1)
-    parts[name] = section
-    body = "".join(f"<!-- bench:{k} -->\n{parts[k]}<!-- /bench:{k} -->\n\n" for k in SECTIONS if k in parts)
-    return "# Benchmarks\n\nEach section is rewritten by the `rawmeta bench` run named at its top.\n\n" + body
-
-
 def embed_markdown(rows: list[EmbedRow], skipped: list[str], command: str, repeat: int) -> str:
     """The embed section of docs/BENCHMARKS.md."""
     out = [
@@ -269,3 +221,11 @@ def _percent_row(first: list[str], sizes: list[int], rows: list[EmbedRow]) -> st
     pct = [100 * size / r.jpeg_bytes for size, r in zip(sizes, rows)]
     mean = f"{np.mean(pct):.2f}" if pct else "n/a"
     return "| " + " | ".join(first + [f"{p:.2f}" for p in pct] + [mean]) + " |"
+
+
+def section(bench: BenchRun) -> str:
+    """The embed section of ``rawmeta bench``."""
+    repeat = bench.options.repeat
+    rows, skipped = run_bench(bench.raws, repeat, log=bench.log)
+    command = "rawmeta bench --section embed" + (f" --repeat {repeat}" if repeat != 3 else "")
+    return embed_markdown(rows, skipped, command, repeat)

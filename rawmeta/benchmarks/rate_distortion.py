@@ -35,8 +35,9 @@ import rawpy
 
 from rawmeta import metrics
 from rawmeta.benchmarks import plot
-from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.harness import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
+from rawmeta.benchmarks.sections import BenchRun
 from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.errors import RawReadError, UsageError
 from rawmeta.format.camera import CameraFacts
@@ -233,3 +234,15 @@ def _jxl_version() -> str:
     proc = subprocess.run(["cjxl", "--version"], capture_output=True, text=True, check=False)
     m = re.search(r"v(\d+\.\d+\.\d+)", proc.stdout + proc.stderr)
     return m.group(1) if m else "(version unknown)"
+
+
+def section(bench: BenchRun) -> str:
+    """The rd section of ``rawmeta bench``: rows, and the figure ``rate_distortion.png`` next to the report."""
+    budgets = bench.options.budgets or BUDGETS
+    rows, skipped = run(bench.raws, budgets, bench.options.device, log=bench.log)
+    command = "rawmeta bench --section rd" + (f" --budgets {','.join(f'{b:g}' for b in budgets)}"
+                                              if budgets != BUDGETS else "")
+    figure = bench.output.with_name("rate_distortion.png") if rows else None
+    if figure:
+        write_plot(figure, rows)
+    return markdown(rows, skipped, command, figure.name if figure else None)

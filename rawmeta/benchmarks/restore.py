@@ -31,8 +31,9 @@ import numpy as np
 
 from rawmeta import metrics
 from rawmeta.benchmarks import plot
-from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.harness import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_rawtherapee, render_srgb
+from rawmeta.benchmarks.sections import BenchRun
 from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.errors import RawReadError
 from rawmeta.io.rawfile import read_raw
@@ -273,3 +274,16 @@ def markdown(rows: list[RestoreRow], skipped: list[str], command: str, device: s
     if skipped:
         out += ["Skipped: " + "; ".join(skipped), ""]
     return "\n".join(out)
+
+
+def section(bench: BenchRun) -> str:
+    """The restore section of ``rawmeta bench``: rows, and the figure ``restore_psnr_time.png`` next to the report."""
+    o = bench.options
+    regimes = REGIMES if o.regime == "both" else (o.regime,)
+    rows, skipped = run(bench.raws, o.paper_patches, o.device, o.rbf_whole, regimes, log=bench.log)
+    command = (f"rawmeta bench --section restore --paper-patches {o.paper_patches} --regime {o.regime}"
+               + (" --rbf-whole" if o.rbf_whole else ""))
+    figure = bench.output.with_name("restore_psnr_time.png") if rows else None
+    if figure:
+        write_plot(figure, rows)
+    return markdown(rows, skipped, command, o.device, figure.name if figure else None)

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from rawmeta import metrics
-from rawmeta.benchmarks.embed import machine_line
+from rawmeta.benchmarks.harness import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
+from rawmeta.benchmarks.sections import BenchRun
 from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.embed.options import DEFAULT_BUDGET
 from rawmeta.io.dng import write_linear_dng
@@ -110,3 +111,10 @@ def markdown(rows: list[ScaleRow], source: Path, command: str, device: str) -> s
     out += [f"| {r.label} | {r.width} x {r.height} | {r.seconds:.1f} | {r.peak_rss_mb:.0f} | {r.psnr:.2f} |"
             for r in rows]
     return "\n".join(out) + "\n"
+
+
+def section(bench: BenchRun) -> str:
+    """The scale section of ``rawmeta bench``: on the largest of the RAWs."""
+    source = max(bench.raws, key=lambda p: p.stat().st_size)
+    rows = run(source, bench.options.device, log=bench.log)
+    return markdown(rows, source, "rawmeta bench --section scale", bench.options.device)

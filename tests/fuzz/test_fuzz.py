@@ -26,8 +26,8 @@ from rawmeta.format.grid import Grid
 from rawmeta.format.payload import MAX_JPEG_PIXELS
 from rawmeta.io.jpeg_pixels import decode_jpeg
 
-from . import targets as ft
 from ..helpers import CAMERA, jpeg, payload_for
+from . import targets as ft
 
 #: Address space a forged input may take while it is refused, and the time it may take.
 SMALL_HEADROOM, QUICK_S = 256 << 20, 2.0

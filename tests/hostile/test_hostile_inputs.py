@@ -28,9 +28,9 @@ from rawmeta.format import container
 from rawmeta.format import segments as js
 from rawmeta.io.atomic import TEMP_MARKER
 
-from . import corpus
 from ..conftest import REPO
 from ..helpers import assert_one_line_error, run
+from . import corpus
 from .corpus import CASES, matrix
 
 JPEG_NAME = "shot.jpg"
