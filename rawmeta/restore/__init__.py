@@ -6,5 +6,6 @@
 ``patchwise`` runs a method over the patches of an image (``reconstruct``, on
 arrays) and ``jpeg`` restores a JPEG file into a DNG, TIFF or NumPy file.
 
-May import: ``rawmeta.format``, ``rawmeta.io`` and the top-level helpers.
+May import: ``rawmeta.format``, ``rawmeta.io``, ``rawmeta.metrics`` (the clip threshold) and the
+top-level helpers.
 """
