@@ -75,6 +75,7 @@ def run(*args, check_rc=None, env: dict[str, str] | None = None) -> subprocess.C
     """Run the command line in this process with click's ``CliRunner``, as ``rawmeta ARGS`` would run;
     with ``check_rc``, assert its exit code. The result is shaped like a finished process."""
     from click.testing import CliRunner
+
     from rawmeta.cli.main import main
 
     result = CliRunner().invoke(main, [str(a) for a in args], prog_name="rawmeta", env=env)

@@ -121,7 +121,7 @@ def bench_file(raw_path: Path, work: Path, repeat: int) -> EmbedRow:
 def zstd_levels(stream: bytes, repeat: int) -> dict[int, tuple[int, float]]:
     """Compressed size and median time of ``stream`` at each of ZSTD_LEVELS."""
     return {
-        level: (len(sc.compress(stream, level)), median_time(lambda: sc.compress(stream, level), repeat))
+        level: (len(sc.compress(stream, level)), median_time(lambda level=level: sc.compress(stream, level), repeat))
         for level in ZSTD_LEVELS
     }
 

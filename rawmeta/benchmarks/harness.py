@@ -31,7 +31,7 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
 
 def machine_line(command: str) -> str:
     """Who wrote a section, when and where."""
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (f"Written by `{command}` on {now}; {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, torch {torch.__version__}, "
             f"LibRaw {'.'.join(map(str, rawpy.libraw_version))}.")

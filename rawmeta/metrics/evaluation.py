@@ -97,9 +97,8 @@ class Evaluation:
             ("SSIM (whole image, mean of R, G, B)", f"{self.ssim:.4f}"),
         ]
         if self.patch_psnr_mean is not None:
-            rows.append(
-                (f"PSNR (mean of {self.patch_count} per-patch values, as the paper reports)", db(self.patch_psnr_mean, "inf dB (some patch is exact)"))
-            )
+            rows.append((f"PSNR (mean of {self.patch_count} per-patch values, as the paper reports)",
+                         db(self.patch_psnr_mean, "inf dB (some patch is exact)")))
         if self.clipped_share is not None:
             rows.append(
                 ("clipped sRGB pixels", f"{100 * self.clipped_share:.2f} % (any channel >= {self.clip_threshold})")

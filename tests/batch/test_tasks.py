@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from rawmeta.cli.progress import ProgressBar
 
 from rawmeta.batch.runner import run_batch
 from rawmeta.batch.tasks import FAILED, Outcome, RestoreTask, restore_plan, run
 from rawmeta.benchmarks.synthetic import write_sample
+from rawmeta.cli.progress import ProgressBar
 from rawmeta.embed.jpeg import embed_file
 from rawmeta.embed.report import inspect_file
 from rawmeta.format import container

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from rawmeta.cli.main import main
 
 from rawmeta.benchmarks.synthetic import write_sample
+from rawmeta.cli.main import main
 from rawmeta.embed.jpeg import embed_file
 from rawmeta.io.atomic import atomic_write_bytes
 from rawmeta.io.outputs import read_raw_rgb, write_raw_rgb
@@ -290,7 +290,6 @@ def test_help_answers_to_h_and_shows_examples_and_choices():
 
 def test_the_command_line_s_choices_are_the_library_s():
     import rawmeta.cli.main as cli_main
-
     from rawmeta.io import outputs
     from rawmeta.restore import methods
 

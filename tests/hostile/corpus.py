@@ -558,10 +558,10 @@ def run_limited(argvs: list[list[str]], headroom: int = MEMORY_HEADROOM) -> list
     """Run each argv through the CLI in this process after capping its address space at its current size plus
     ``headroom`` bytes; returns exit code, stdout and stderr of each."""
     from click.testing import CliRunner
-    from rawmeta.cli.main import main
 
     import rawmeta.embed.jpeg  # noqa: F401  the commands import these (and torch) on first use
     import rawmeta.restore.jpeg  # noqa: F401
+    from rawmeta.cli.main import main
 
     vm = next(int(line.split()[1]) * 1024 for line in Path("/proc/self/status").read_text().splitlines()
               if line.startswith("VmSize:"))

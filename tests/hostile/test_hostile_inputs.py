@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 import zstandard
 from click.testing import CliRunner
-from rawmeta.cli.main import main
 
+from rawmeta.cli.main import main
 from rawmeta.embed.report import inspect_bytes
 from rawmeta.format import container
 from rawmeta.format import segments as js

@@ -34,9 +34,8 @@ import sys
 import time
 from pathlib import Path
 
-from rawmeta.cli.main import main as rawmeta_main
-
 import rawmeta.embed.jpeg  # noqa: F401  the commands import these (and torch) on first use: once here
+from rawmeta.cli.main import main as rawmeta_main
 from rawmeta.io.atomic import TEMP_MARKER
 
 
