@@ -33,6 +33,7 @@ demo: $(STAMP)
 	@echo "  error-map.png  per-pixel error of the restore against samples/sample.dng"
 
 test: $(STAMP)
+	$(PY) -m ruff check rawmeta cli tests
 	$(PY) -m pytest -m "not slow"
 
 test-slow: $(STAMP)
