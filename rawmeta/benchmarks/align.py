@@ -3,7 +3,7 @@
 For each RAW, the base JPEG is RawTherapee-cli's render (its crop differs
 from LibRaw's), or LibRaw's own where RawTherapee cannot read the file.
 RawTherapee crops whole pixels, so its map is the integer shift that best
-matches LibRaw's render (``restore_bench.common_area``, found independently
+matches LibRaw's render (``rawmeta.benchmarks.restore.common_area``, found independently
 of ``alignment``). From the base come the cases with a known map: rotated
 90/180/270 degrees in its pixels, shown rotated by an EXIF Orientation tag
 only, resized to 50 % and 1/3 by Pillow (Lanczos), and cropped by 10 % on

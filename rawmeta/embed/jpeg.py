@@ -73,7 +73,7 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
 
     The JPEG may be a render of the RAW on another grid (cropped, rotated,
     resized): its map into the raw-RGB is found by matching content
-    (``alignment.align``), the raw-RGB is resampled onto the JPEG's grid and
+    (:func:`rawmeta.alignment.matching.align`), the raw-RGB is resampled onto the JPEG's grid and
     the map goes into the payload's header. The payload's orientation (for
     the restored DNG) is the JPEG's EXIF Orientation tag if it has one,
     else the RAW's as seen through the map.

@@ -1,6 +1,6 @@
 """A fingerprint of the JPEG's pixels, and what changed in a JPEG since its payload was written.
 
-The image-data hash (``jpeg_segments.image_data_hash``) tells whether the
+The image-data hash (``segments.image_data_hash``) tells whether the
 JPEG's image bytes changed, not how. A lossless rewrite (``jpegtran
 -optimize``), a re-encode, an edit and a 180-degree turn all change it, and
 all but the turn keep the image's size. They matter very differently: the

@@ -7,7 +7,7 @@ against predictions from the decoded JPEG (``prediction``), so reading one
 needs the JPEG's pixels; version 3 adds where the JPEG's grid lies in the
 RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
 (``fingerprint``), version 5 a flag for an alternating sampling grid
-(``sampling.Grid.alternate``).
+(``grid.Grid.alternate``).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ READABLE_VERSIONS = (1, 2, 3, 4, 5)
 CHANNELS = 3
 #: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
 FLAG_HIGHLIGHTS = 1
-#: Header flag bit 1 (version 5 and later): the sampling grid alternates (``sampling.Grid.alternate``).
+#: Header flag bit 1 (version 5 and later): the sampling grid alternates (``grid.Grid.alternate``).
 FLAG_ALTERNATE = 2
 #: Refinement block sizes a reader accepts (bounds the block map before it is allocated).
 MIN_BLOCK, MAX_BLOCK = 8, 256
@@ -72,7 +72,7 @@ class Payload:
     camera : CameraFacts
         Facts about the source RAW.
     image_hash : bytes
-        SHA-256 of the JPEG's image data (see ``jpeg_segments.image_data_hash``).
+        SHA-256 of the JPEG's image data (see ``segments.image_data_hash``).
     refinement : Refinement, optional
         Blocks with extra samples; None for none (and for version 1 payloads).
     refined : ndarray, uint16, shape (N, 3), optional
