@@ -1,4 +1,4 @@
-"""The command line, run as a user runs it: a subprocess, exit codes, one-line errors."""
+"""The command line as a user meets it: exit codes, one-line errors, outputs (in-process through CliRunner)."""
 from __future__ import annotations
 
 import io
