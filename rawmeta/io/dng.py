@@ -1,7 +1,9 @@
 """Writing DNG files with tifffile.
 
-Two kinds of DNG, both single-IFD, uncompressed and strip-based, enough for
-LibRaw, the Adobe DNG SDK, darktable and RawTherapee to read and render them:
+Two kinds of DNG, both single-IFD and losslessly compressed as cameras and
+Adobe write them (lossless JPEG, Compression 7, in 256 x 256 tiles;
+:mod:`rawmeta.io.ljpeg`), enough for LibRaw, the Adobe DNG SDK, darktable
+and RawTherapee to read and render them:
 
 - :func:`write_cfa_dng`: a CFA (Bayer mosaic) DNG of RAW sensor values;
 - :func:`write_linear_dng`: a LinearRaw DNG of demosaiced raw-RGB (camera
@@ -21,11 +23,13 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 
 import numpy as np
 import tifffile
 
 from rawmeta.format.camera import ILLUMINANT_D65, CameraFacts
+from rawmeta.io import ljpeg
 from rawmeta.io.atomic import atomic_write_bytes
 
 #: Value of the Software tag.
@@ -57,6 +61,11 @@ _CFA_CODE = {"R": 0, "G": 1, "B": 2}
 _MATRIX_DENOMINATOR = 10_000
 _NEUTRAL_DENOMINATOR = 1_000_000
 
+#: TIFF Compression value of (lossless) JPEG tiles in DNG.
+_LOSSLESS_JPEG = 7
+#: Side of the square tiles the image data is stored in, each a lossless JPEG stream.
+TILE = 256
+
 # Rows converted at a time by linear_samples.
 _ROWS_PER_BAND = 256
 
@@ -64,7 +73,7 @@ _ROWS_PER_BAND = 256
 def write_cfa_dng(path: str | os.PathLike, cfa: np.ndarray, camera: CameraFacts) -> None:
     """Write a Bayer mosaic and its camera facts as a CFA DNG.
 
-    The DNG has one IFD holding the whole mosaic, uncompressed, in one strip:
+    The DNG has one IFD holding the whole mosaic in lossless JPEG tiles:
     PhotometricInterpretation 32803 (CFA), 16 bits per sample, DNG version
     1.4 (readable as 1.1), with ColorMatrix1, AsShotNeutral, per-position
     BlackLevel and WhiteLevel taken from ``camera``.
@@ -95,7 +104,7 @@ def write_cfa_dng(path: str | os.PathLike, cfa: np.ndarray, camera: CameraFacts)
 def write_linear_dng(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts) -> None:
     """Write raw-RGB and its camera facts as a LinearRaw DNG.
 
-    The DNG has one IFD holding the whole image, uncompressed, in one strip:
+    The DNG has one IFD holding the whole image in lossless JPEG tiles:
     PhotometricInterpretation 34892 (LinearRaw), 3 samples per pixel stored
     interleaved (PlanarConfiguration 1), 16 bits per sample, DNG version 1.4
     (readable as 1.1), with ColorMatrix1, CalibrationIlluminant1,
@@ -148,7 +157,6 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
     private : bytes, optional
         DNGPrivateData (tag 50740): an application's own data, starting with
         its NUL-terminated name (rawmeta's restore mark, :mod:`rawmeta.io.restore_mark`).
-
     Returns
     -------
     bytes
@@ -216,25 +224,48 @@ def linear_samples(rgb: np.ndarray) -> np.ndarray:
 
 
 def _dng_bytes(data: np.ndarray, photometric: str, extratags: list[tuple]) -> bytes:
-    """``data`` as a single-IFD, uncompressed, one-strip DNG file."""
+    """``data`` as a single-IFD DNG file, in lossless JPEG tiles or, narrower than a tile, one strip (Compression 7)."""
+    # LibRaw misreads tiles wider than the image and reads one strip only: a narrow image is one strip.
+    tiled = data.shape[1] >= TILE
+    tiles = list(_lossless_jpeg_tiles(data)) if tiled else [ljpeg.encode(data)]
     # Built in memory: tifffile cannot write to the os.fdopen() file object
     # atomic_write yields (its ``name`` is an int, not a path).
     buffer = io.BytesIO()
     # shaped=False / metadata=None: no tifffile JSON ImageDescription.
     with tifffile.TiffWriter(buffer, byteorder="<", bigtiff=False, shaped=False) as tif:
         tif.write(
-            data,
+            iter(tiles),
+            shape=data.shape,
+            dtype=data.dtype,
             photometric=photometric,
-            compression=None,
+            # tifffile encodes JPEG only through imagecodecs: the segments come encoded, are written as if
+            # deflated (which tifffile does not re-check), and the Compression tag is set to 7 below.
+            compression="zlib",
             planarconfig="contig" if data.ndim == 3 else None,
-            rowsperstrip=data.shape[0],
+            tile=(TILE, TILE) if tiled else None,
+            rowsperstrip=None if tiled else data.shape[0],
             subfiletype=0,
             software=SOFTWARE,
             metadata=None,
             datetime=None,
             extratags=extratags,
         )
-    return buffer.getvalue()
+    with tifffile.TiffFile(io.BytesIO(buffer.getvalue())) as written:
+        compression = written.pages[0].tags["Compression"].valueoffset
+    out = bytearray(buffer.getvalue())
+    out[compression : compression + 2] = struct.pack("<H", _LOSSLESS_JPEG)
+    return bytes(out)
+
+
+def _lossless_jpeg_tiles(data: np.ndarray):
+    """Each TILE x TILE tile of ``data``, row by row, as a lossless JPEG stream; edge tiles are padded by
+    repeating the last row and column (DNG readers crop them away)."""
+    height, width = data.shape[:2]
+    for y in range(0, height, TILE):
+        for x in range(0, width, TILE):
+            tile = data[y : y + TILE, x : x + TILE]
+            pad = ((0, TILE - tile.shape[0]), (0, TILE - tile.shape[1])) + ((0, 0),) * (data.ndim - 2)
+            yield ljpeg.encode(np.pad(tile, pad, mode="edge"))
 
 
 def _libraw_colour_indices(cfa: str) -> tuple[int, int, int, int]:

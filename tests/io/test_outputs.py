@@ -167,7 +167,7 @@ def test_dng_tags(dng):
     }  # strips only: no TileWidth/Length/Offsets/ByteCounts (322-325), no CFA tags
     assert value[254] == 0 and tags[254].dtype == 4  # NewSubFileType, LONG
     assert (value[256], value[257]) == (W, H)
-    assert tuple(value[258]) == (16, 16, 16) and value[259] == 1
+    assert tuple(value[258]) == (16, 16, 16) and value[259] == 7  # lossless JPEG
     assert value[262] == 34892 and value[277] == 3 and value[284] == 1
     assert value[278] == H  # one strip
     assert (value[271], value[272], value[50708]) == ("Test", "Cam", "Test Cam")
