@@ -2,8 +2,9 @@
 
 ``rawfile`` (LibRaw through rawpy, LinearRaw DNGs through tifffile),
 ``libraw_ids``, ``jpeg_pixels`` (the one JPEG decoder), ``dng`` (DNG writing),
-``outputs`` (restored .dng/.tiff/.npy), ``restore_mark`` (the mark every
-restored file carries), ``atomic`` (temp file, fsync, rename) and
+``outputs`` (restored .dng/.tiff/.npy), ``ljpeg`` (the DNG tiles' lossless
+JPEG), ``shot_metadata`` (the JPEG's EXIF and XMP, for the DNG),
+``restore_mark`` (the mark every restored file carries), ``atomic`` (temp file, fsync, rename) and
 ``userfiles`` (reading and writing the user's files, never overwriting one).
 
 May import: ``rawmeta.format`` and the top-level helpers (``errors``,

@@ -31,6 +31,7 @@ import tifffile
 from rawmeta.format.camera import ILLUMINANT_D65, CameraFacts
 from rawmeta.io import ljpeg
 from rawmeta.io.atomic import atomic_write_bytes
+from rawmeta.io.shot_metadata import ShotMetadata
 
 #: Value of the Software tag.
 SOFTWARE = "rawmeta"
@@ -52,7 +53,10 @@ XYZ_TO_SRGB = (
 LINEAR_WHITE = 65535
 
 # TIFF field types.
-_BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _SRATIONAL = 1, 2, 3, 4, 5, 10
+_BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _SBYTE, _UNDEFINED, _SRATIONAL = 1, 2, 3, 4, 5, 6, 7, 10
+_STRUCT = {3: "H", 4: "I", 5: "I", 8: "h", 9: "i", 10: "i", 11: "f", 12: "d"}
+# IFD0 tags: XMLPacket, and the pointers to the EXIF and GPS IFDs.
+_XMP, _EXIF_IFD, _GPS_IFD = 700, 34665, 34853
 
 # CFAPattern / CFAPlaneColor colour codes.
 _CFA_CODE = {"R": 0, "G": 1, "B": 2}
@@ -145,7 +149,8 @@ def write_linear_dng(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFac
     atomic_write_bytes(path, linear_dng_bytes(rgb, camera))
 
 
-def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = None) -> bytes:
+def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = None,
+                     shot: ShotMetadata | None = None) -> bytes:
     """The bytes of the LinearRaw DNG :func:`write_linear_dng` writes.
 
     Parameters
@@ -157,6 +162,11 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
     private : bytes, optional
         DNGPrivateData (tag 50740): an application's own data, starting with
         its NUL-terminated name (rawmeta's restore mark, :mod:`rawmeta.io.restore_mark`).
+    shot : ShotMetadata, optional
+        The EXIF and XMP of the JPEG restored from (:mod:`rawmeta.io.shot_metadata`): its IFD0
+        tags (Make and Model as the camera wrote them replace ``camera``'s), an EXIF IFD, a GPS IFD
+        and the XMP packet (XMLPacket, tag 700).
+
     Returns
     -------
     bytes
@@ -170,7 +180,9 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
     tags = _linear_tags(camera)  # checked before the pixels are converted
     if private is not None:
         tags.append((PRIVATE_DATA_TAG, _BYTE, len(private), private, True))
-    return _dng_bytes(linear_samples(rgb), "LINEAR_RAW", tags)
+    shot = shot or ShotMetadata()
+    tags = _with_shot_tags(tags, shot)
+    return _with_sub_ifds(_dng_bytes(linear_samples(rgb), "LINEAR_RAW", tags), {_EXIF_IFD: shot.exif, _GPS_IFD: shot.gps})
 
 
 def check_raw_rgb(rgb: np.ndarray) -> None:
@@ -266,6 +278,80 @@ def _lossless_jpeg_tiles(data: np.ndarray):
             tile = data[y : y + TILE, x : x + TILE]
             pad = ((0, TILE - tile.shape[0]), (0, TILE - tile.shape[1])) + ((0, 0),) * (data.ndim - 2)
             yield ljpeg.encode(np.pad(tile, pad, mode="edge"))
+
+
+def _with_shot_tags(tags: list[tuple], shot: ShotMetadata) -> list[tuple]:
+    """``tags`` with the shot's IFD0 tags (replacing Make and Model), its XMP, and pointers (0 for now)
+    to the EXIF and GPS IFDs it has."""
+    extra = []
+    for code, (dtype, value) in sorted(shot.ifd0.items()):
+        count, data = _tag_data(dtype, value)
+        extra.append((code, dtype, count, data, True))
+    replaced = {code for code, *_ in extra}
+    tags = [t for t in tags if t[0] not in replaced] + extra
+    if shot.xmp:
+        tags.append((_XMP, _BYTE, len(shot.xmp), shot.xmp, True))
+    for pointer, ifd in ((_EXIF_IFD, shot.exif), (_GPS_IFD, shot.gps)):
+        if ifd:  # tifffile will not write the pointer tags: a stand-in in the same place of the sort order
+            tags.append((pointer + 1, _LONG, 1, 0, True))
+    return tags
+
+
+def _with_sub_ifds(tiff: bytes, ifds: dict[int, dict[int, tuple[int, object]]]) -> bytes:
+    """``tiff`` with each non-empty IFD of ``ifds`` appended and IFD0's pointer tag to it set."""
+    ifds = {pointer: tags for pointer, tags in ifds.items() if tags}
+    if not ifds:
+        return tiff
+    with tifffile.TiffFile(io.BytesIO(tiff)) as written:
+        entries = {pointer: written.pages[0].tags[pointer + 1] for pointer in ifds}
+        where = {pointer: (tag.offset, tag.valueoffset) for pointer, tag in entries.items()}
+    out = bytearray(tiff)
+    for pointer, tags in ifds.items():
+        out += b"\0" * (-len(out) % 4)
+        entry, value = where[pointer]
+        struct.pack_into("<H", out, entry, pointer)  # the stand-in becomes the pointer tag
+        struct.pack_into("<I", out, value, len(out))
+        out += _ifd_bytes(tags, len(out))
+    return bytes(out)
+
+
+def _ifd_bytes(tags: dict[int, tuple[int, object]], offset: int) -> bytes:
+    """A little-endian TIFF IFD of ``tags`` (tag -> (type, value)) starting at file offset ``offset``,
+    with the values that do not fit an entry after it."""
+    entries = sorted(tags.items())
+    values_at = offset + 2 + 12 * len(entries) + 4
+    table, values = bytearray(struct.pack("<H", len(entries))), bytearray()
+    for code, (dtype, value) in entries:
+        count, data = _tag_data(dtype, value)
+        raw = _tag_bytes(dtype, data)
+        if len(raw) <= 4:
+            table += struct.pack("<HHI", code, dtype, count) + raw.ljust(4, b"\0")
+        else:
+            table += struct.pack("<HHII", code, dtype, count, values_at + len(values))
+            values += raw + b"\0" * (len(raw) % 2)
+    return bytes(table + struct.pack("<I", 0) + values)
+
+
+def _tag_data(dtype: int, value: object) -> tuple[int, object]:
+    """The count and the flat value (bytes, or a tuple of numbers) of a tag as piexif gives it."""
+    if dtype in (_ASCII,):
+        text = value.encode("latin-1", "replace") if isinstance(value, str) else bytes(value)
+        text = text if text.endswith(b"\0") else text + b"\0"
+        return len(text), text
+    if dtype in (_BYTE, _SBYTE, _UNDEFINED):
+        data = bytes([value]) if isinstance(value, int) else bytes(value)
+        return len(data), data
+    items = value if isinstance(value, tuple | list) else (value,)
+    if dtype in (_RATIONAL, _SRATIONAL):
+        pairs = items if items and isinstance(items[0], tuple | list) else (items,)
+        return len(pairs), tuple(int(v) for pair in pairs for v in pair)
+    return len(items), tuple(items)
+
+
+def _tag_bytes(dtype: int, data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    return struct.pack("<" + _STRUCT[dtype] * len(data), *data)
 
 
 def _libraw_colour_indices(cfa: str) -> tuple[int, int, int, int]:

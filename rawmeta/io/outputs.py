@@ -54,6 +54,7 @@ from rawmeta.io.dng import (
 )
 from rawmeta.io.rawfile import MAX_RAW_BYTES, libraw_message
 from rawmeta.io.restore_mark import RestoreMark
+from rawmeta.io.shot_metadata import ShotMetadata
 from rawmeta.io.userfiles import read_input, write_output
 
 #: Extensions :func:`write_raw_rgb` and :func:`read_raw_rgb` know (compared
@@ -64,7 +65,7 @@ _SCALE = np.float32(65535)
 
 
 def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts, mark: RestoreMark | None = None,
-                  *, replace: bool = True) -> None:
+                  *, replace: bool = True, shot: ShotMetadata | None = None) -> None:
     """Write raw-RGB in the format its extension names (see the module docstring).
 
     The extension is checked before anything else is done.
@@ -85,6 +86,9 @@ def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts,
     replace : bool
         Replace an existing ``path``; if False, refuse with OutputError when
         it exists, even if it appears while the file is written.
+    shot : ShotMetadata, optional
+        The EXIF and XMP of the JPEG restored from; the DNG carries them
+        (:func:`rawmeta.io.dng.linear_dng_bytes`), the other formats do not.
 
     Raises
     ------
@@ -98,7 +102,7 @@ def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts,
     """
     path = Path(path)
     encode = _ENCODERS[check_suffix(path, "write")]
-    write_output(path, encode(rgb, camera, None if mark is None else mark.to_bytes()), replace=replace)
+    write_output(path, encode(rgb, camera, None if mark is None else mark.to_bytes(), shot), replace=replace)
 
 
 def read_raw_rgb(path: str | os.PathLike) -> np.ndarray:
@@ -142,7 +146,7 @@ def check_suffix(path: Path, verb: str = "write") -> str:
 # Writers: raw-RGB and camera facts -> file bytes.
 
 
-def _npy_bytes(rgb: np.ndarray, camera: CameraFacts, mark: bytes | None) -> bytes:
+def _npy_bytes(rgb: np.ndarray, camera: CameraFacts, mark: bytes | None, shot: ShotMetadata | None) -> bytes:
     check_raw_rgb(rgb)
     values = np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
     buffer = io.BytesIO()
@@ -150,7 +154,7 @@ def _npy_bytes(rgb: np.ndarray, camera: CameraFacts, mark: bytes | None) -> byte
     return buffer.getvalue() + (mark or b"")  # after the data, where .npy readers do not look
 
 
-def _tiff_bytes(rgb: np.ndarray, camera: CameraFacts, mark: bytes | None) -> bytes:
+def _tiff_bytes(rgb: np.ndarray, camera: CameraFacts, mark: bytes | None, shot: ShotMetadata | None) -> bytes:
     samples = linear_samples(rgb)
     private = [] if mark is None else [(PRIVATE_DATA_TAG, 1, len(mark), mark, True)]
     buffer = io.BytesIO()
@@ -255,7 +259,8 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-_ENCODERS: dict[str, Callable[[np.ndarray, CameraFacts, bytes | None], bytes]] = {
+#: Encoders by suffix: (rgb, camera, restore mark, shot metadata) -> file bytes; only the DNG keeps the shot's.
+_ENCODERS: dict[str, Callable[[np.ndarray, CameraFacts, bytes | None, ShotMetadata | None], bytes]] = {
     ".npy": _npy_bytes,
     ".tif": _tiff_bytes,
     ".tiff": _tiff_bytes,

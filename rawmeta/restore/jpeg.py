@@ -16,6 +16,7 @@ from rawmeta.format.fingerprint import ImageChange, compare
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.outputs import check_suffix, write_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, payload_id
+from rawmeta.io.shot_metadata import ShotMetadata, read_shot_metadata
 from rawmeta.io.userfiles import check_new_output, read_jpeg, target_path
 from rawmeta.progress import Progress
 from rawmeta.restore.options import RestoreOptions
@@ -26,7 +27,8 @@ from rawmeta.restore.patchwise import reconstruct
 class Restored:
     """A restore's result and what it was made from.
 
-    ``mark`` is what a file written from it carries (:mod:`rawmeta.io.restore_mark`).
+    ``mark`` is what a file written from it carries (:mod:`rawmeta.io.restore_mark`);
+    ``shot`` the JPEG's EXIF and XMP, which a DNG written from it carries.
     """
 
     rgb: np.ndarray
@@ -34,6 +36,7 @@ class Restored:
     payload: pl.Payload
     change: ImageChange
     mark: RestoreMark
+    shot: ShotMetadata = ShotMetadata()
 
 
 def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: Callable[[str], None] | None = None,
@@ -62,7 +65,7 @@ def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: C
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return Restored(rgb=rgb, srgb=srgb, payload=payload, change=change,
-                    mark=mark_for(payload_id(carried.payload), options))
+                    mark=mark_for(payload_id(carried.payload), options), shot=read_shot_metadata(jpeg))
 
 
 def mark_for(payload: str, options: RestoreOptions) -> RestoreMark:
@@ -82,5 +85,6 @@ def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, opti
     check_suffix(out_path)  # refuse before the long part
     check_new_output(out_path, overwrite=overwrite, inputs=[("JPEG", jpeg_path)])
     restored = restore_bytes(read_jpeg(jpeg_path), options, **kwargs)
-    write_raw_rgb(out_path, restored.rgb, restored.payload.camera, restored.mark, replace=overwrite)
+    write_raw_rgb(out_path, restored.rgb, restored.payload.camera, restored.mark, replace=overwrite,
+                  shot=restored.shot)
     return restored
