@@ -199,7 +199,7 @@ class RestoreTask:
         warnings: list[str] = []
         restored = restore_bytes(data, self.options, warn=warnings.append)
         write_raw_rgb(self.output, restored.rgb, restored.payload.camera, restored.mark, replace=replace,
-                      shot=restored.shot)
+                      shot=restored.shot, preview=restored.srgb)
         h, w = restored.rgb.shape[:2]
         return Outcome(self.jpeg, DONE, "; ".join([f"{w} x {h} raw-RGB", *warnings]), output=self.output,
                        note=self.note)

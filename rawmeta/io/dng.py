@@ -27,6 +27,7 @@ import struct
 
 import numpy as np
 import tifffile
+from PIL import Image
 
 from rawmeta.format.camera import ILLUMINANT_D65, CameraFacts
 from rawmeta.io import ljpeg
@@ -65,6 +66,8 @@ _CFA_CODE = {"R": 0, "G": 1, "B": 2}
 _MATRIX_DENOMINATOR = 10_000
 _NEUTRAL_DENOMINATOR = 1_000_000
 
+#: Long side of the thumbnail in IFD0 of a DNG with a preview (Adobe's DNG converter writes 256).
+THUMBNAIL = 256
 #: TIFF Compression value of (lossless) JPEG tiles in DNG.
 _LOSSLESS_JPEG = 7
 #: Side of the square tiles the image data is stored in, each a lossless JPEG stream.
@@ -102,7 +105,7 @@ def write_cfa_dng(path: str | os.PathLike, cfa: np.ndarray, camera: CameraFacts)
     ValueError
         If ``cfa`` or ``camera`` cannot make a CFA DNG (see above).
     """
-    atomic_write_bytes(path, _dng_bytes(cfa, "CFA", _cfa_tags(cfa, camera)))
+    atomic_write_bytes(path, _dng_bytes(cfa, "CFA", *_cfa_tags(cfa, camera)))
 
 
 def write_linear_dng(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts) -> None:
@@ -150,7 +153,7 @@ def write_linear_dng(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFac
 
 
 def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = None,
-                     shot: ShotMetadata | None = None) -> bytes:
+                     shot: ShotMetadata | None = None, preview: np.ndarray | None = None) -> bytes:
     """The bytes of the LinearRaw DNG :func:`write_linear_dng` writes.
 
     Parameters
@@ -166,6 +169,11 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
         The EXIF and XMP of the JPEG restored from (:mod:`rawmeta.io.shot_metadata`): its IFD0
         tags (Make and Model as the camera wrote them replace ``camera``'s), an EXIF IFD, a GPS IFD
         and the XMP packet (XMLPacket, tag 700).
+    preview : numpy.ndarray, optional
+        The sRGB picture (uint8 H x W x 3, the JPEG's pixels): IFD0 then holds
+        a thumbnail of it (at most THUMBNAIL pixels on its long side, 8-bit
+        RGB) for file browsers, and the raw image moves to IFD0's SubIFD, as
+        cameras and Adobe lay DNGs out.
 
     Returns
     -------
@@ -177,12 +185,13 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
     ValueError
         As :func:`write_linear_dng`.
     """
-    tags = _linear_tags(camera)  # checked before the pixels are converted
+    camera_tags, raw_tags = _linear_tags(camera)  # checked before the pixels are converted
     if private is not None:
-        tags.append((PRIVATE_DATA_TAG, _BYTE, len(private), private, True))
+        camera_tags.append((PRIVATE_DATA_TAG, _BYTE, len(private), private, True))
     shot = shot or ShotMetadata()
-    tags = _with_shot_tags(tags, shot)
-    return _with_sub_ifds(_dng_bytes(linear_samples(rgb), "LINEAR_RAW", tags), {_EXIF_IFD: shot.exif, _GPS_IFD: shot.gps})
+    data = _dng_bytes(linear_samples(rgb), "LINEAR_RAW", _with_shot_tags(camera_tags, shot), raw_tags,
+                      None if preview is None else thumbnail(preview))
+    return _with_sub_ifds(data, {_EXIF_IFD: shot.exif, _GPS_IFD: shot.gps})
 
 
 def check_raw_rgb(rgb: np.ndarray) -> None:
@@ -235,8 +244,14 @@ def linear_samples(rgb: np.ndarray) -> np.ndarray:
     return samples
 
 
-def _dng_bytes(data: np.ndarray, photometric: str, extratags: list[tuple]) -> bytes:
-    """``data`` as a single-IFD DNG file, in lossless JPEG tiles or, narrower than a tile, one strip (Compression 7)."""
+def _dng_bytes(data: np.ndarray, photometric: str, camera_tags: list[tuple], raw_tags: list[tuple],
+               thumb: np.ndarray | None = None) -> bytes:
+    """A DNG file of ``data`` in lossless JPEG tiles or, narrower than a tile, one strip (Compression 7).
+
+    Without ``thumb``, one IFD holds the image and all tags. With it, IFD0 holds
+    the thumbnail (NewSubFileType 1) and the camera-level tags, and the image
+    with its own tags (``raw_tags``: levels, CFA) is IFD0's SubIFD.
+    """
     # LibRaw misreads tiles wider than the image and reads one strip only: a narrow image is one strip.
     tiled = data.shape[1] >= TILE
     tiles = list(_lossless_jpeg_tiles(data)) if tiled else [ljpeg.encode(data)]
@@ -244,7 +259,11 @@ def _dng_bytes(data: np.ndarray, photometric: str, extratags: list[tuple]) -> by
     # atomic_write yields (its ``name`` is an int, not a path).
     buffer = io.BytesIO()
     # shaped=False / metadata=None: no tifffile JSON ImageDescription.
+    common = {"software": SOFTWARE, "metadata": None, "datetime": None}
     with tifffile.TiffWriter(buffer, byteorder="<", bigtiff=False, shaped=False) as tif:
+        if thumb is not None:
+            tif.write(thumb, photometric="rgb", compression=None, subfiletype=1, subifds=1, extratags=camera_tags,
+                      **common)
         tif.write(
             iter(tiles),
             shape=data.shape,
@@ -257,16 +276,25 @@ def _dng_bytes(data: np.ndarray, photometric: str, extratags: list[tuple]) -> by
             tile=(TILE, TILE) if tiled else None,
             rowsperstrip=None if tiled else data.shape[0],
             subfiletype=0,
-            software=SOFTWARE,
-            metadata=None,
-            datetime=None,
-            extratags=extratags,
+            extratags=raw_tags if thumb is not None else camera_tags + raw_tags,
+            **common,
         )
     with tifffile.TiffFile(io.BytesIO(buffer.getvalue())) as written:
-        compression = written.pages[0].tags["Compression"].valueoffset
+        image = next(iter(tifffile.TiffPages(written.pages[0]))) if thumb is not None else written.pages[0]
+        compression = image.tags["Compression"].valueoffset
+        subifds = written.pages[0].tags["SubIFDs"].offset if thumb is not None else None
     out = bytearray(buffer.getvalue())
     out[compression : compression + 2] = struct.pack("<H", _LOSSLESS_JPEG)
+    if subifds is not None:  # tifffile types the pointer IFD (13); DNG readers and exiftool expect LONG
+        out[subifds + 2 : subifds + 4] = struct.pack("<H", _LONG)
     return bytes(out)
+
+
+def thumbnail(srgb: np.ndarray) -> np.ndarray:
+    """``srgb`` (uint8 H x W x 3) reduced to at most THUMBNAIL pixels on its long side (never enlarged)."""
+    image = Image.fromarray(np.ascontiguousarray(srgb, dtype=np.uint8))
+    image.thumbnail((THUMBNAIL, THUMBNAIL), Image.Resampling.LANCZOS)
+    return np.asarray(image)
 
 
 def _lossless_jpeg_tiles(data: np.ndarray):
@@ -381,8 +409,8 @@ def _libraw_colour_indices(cfa: str) -> tuple[int, int, int, int]:
     return tuple(indices)  # type: ignore[return-value]
 
 
-def _cfa_tags(cfa: np.ndarray, camera: CameraFacts) -> list[tuple]:
-    """Check the inputs and return the CFA DNG tags as tifffile ``extratags``."""
+def _cfa_tags(cfa: np.ndarray, camera: CameraFacts) -> tuple[list[tuple], list[tuple]]:
+    """Check the inputs and return the CFA DNG's camera-level and image tags as tifffile ``extratags``."""
     if not isinstance(cfa, np.ndarray) or cfa.dtype != np.uint16:
         dtype = getattr(cfa, "dtype", type(cfa).__name__)
         raise ValueError(f"CFA mosaic must be a uint16 numpy array, not {dtype}")
@@ -403,7 +431,7 @@ def _cfa_tags(cfa: np.ndarray, camera: CameraFacts) -> list[tuple]:
 
     pattern = tuple(_CFA_CODE[c] for c in camera.cfa)
     black = tuple(camera.black_levels[i] for i in _libraw_colour_indices(camera.cfa))
-    return _camera_tags(camera, camera.xyz_to_camera, camera.calibration_illuminant) + [
+    return _camera_tags(camera, camera.xyz_to_camera, camera.calibration_illuminant), [
         (33421, _SHORT, 2, (2, 2), True),  # CFARepeatPatternDim
         (33422, _BYTE, 4, pattern, True),  # CFAPattern
         (50710, _BYTE, 3, (0, 1, 2), True),  # CFAPlaneColor
@@ -414,15 +442,15 @@ def _cfa_tags(cfa: np.ndarray, camera: CameraFacts) -> list[tuple]:
     ]
 
 
-def _linear_tags(camera: CameraFacts) -> list[tuple]:
-    """Check ``camera`` and return the LinearRaw DNG tags as tifffile ``extratags``."""
+def _linear_tags(camera: CameraFacts) -> tuple[list[tuple], list[tuple]]:
+    """Check ``camera`` and return the LinearRaw DNG's camera-level and image tags as tifffile ``extratags``."""
     if camera.xyz_to_camera is None:
         matrix, illuminant = XYZ_TO_SRGB, ILLUMINANT_D65
     else:
         matrix, illuminant = camera.xyz_to_camera, camera.calibration_illuminant
     # BlackLevel and WhiteLevel have one value per sample (BlackLevelRepeatDim
     # defaults to 1 x 1).
-    return _camera_tags(camera, matrix, illuminant) + [
+    return _camera_tags(camera, matrix, illuminant), [
         (50714, _LONG, 3, (0, 0, 0), True),  # BlackLevel
         (50717, _LONG, 3, (LINEAR_WHITE,) * 3, True),  # WhiteLevel
     ]

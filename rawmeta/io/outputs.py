@@ -36,6 +36,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ _SCALE = np.float32(65535)
 
 
 def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts, mark: RestoreMark | None = None,
-                  *, replace: bool = True, shot: ShotMetadata | None = None) -> None:
+                  *, replace: bool = True, shot: ShotMetadata | None = None, preview: np.ndarray | None = None) -> None:
     """Write raw-RGB in the format its extension names (see the module docstring).
 
     The extension is checked before anything else is done.
@@ -89,6 +90,8 @@ def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts,
     shot : ShotMetadata, optional
         The EXIF and XMP of the JPEG restored from; the DNG carries them
         (:func:`rawmeta.io.dng.linear_dng_bytes`), the other formats do not.
+    preview : numpy.ndarray, optional
+        The JPEG's sRGB pixels (uint8 H x W x 3); the DNG carries a thumbnail of them.
 
     Raises
     ------
@@ -102,7 +105,8 @@ def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts,
     """
     path = Path(path)
     encode = _ENCODERS[check_suffix(path, "write")]
-    write_output(path, encode(rgb, camera, None if mark is None else mark.to_bytes(), shot), replace=replace)
+    extras = _Extras(None if mark is None else mark.to_bytes(), shot, preview)
+    write_output(path, encode(rgb, camera, extras), replace=replace)
 
 
 def read_raw_rgb(path: str | os.PathLike) -> np.ndarray:
@@ -146,16 +150,31 @@ def check_suffix(path: Path, verb: str = "write") -> str:
 # Writers: raw-RGB and camera facts -> file bytes.
 
 
-def _npy_bytes(rgb: np.ndarray, camera: CameraFacts, mark: bytes | None, shot: ShotMetadata | None) -> bytes:
+@dataclass(frozen=True)
+class _Extras:
+    """What a restored file carries besides raw-RGB: the restore mark (every format), the shot's EXIF and
+    XMP and a preview (the DNG)."""
+
+    mark: bytes | None = None
+    shot: ShotMetadata | None = None
+    preview: np.ndarray | None = None
+
+
+def _dng_bytes(rgb: np.ndarray, camera: CameraFacts, extras: _Extras) -> bytes:
+    return linear_dng_bytes(rgb, camera, extras.mark, extras.shot, extras.preview)
+
+
+def _npy_bytes(rgb: np.ndarray, camera: CameraFacts, extras: _Extras) -> bytes:
     check_raw_rgb(rgb)
     values = np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
     buffer = io.BytesIO()
     np.save(buffer, values, allow_pickle=False)
-    return buffer.getvalue() + (mark or b"")  # after the data, where .npy readers do not look
+    return buffer.getvalue() + (extras.mark or b"")  # after the data, where .npy readers do not look
 
 
-def _tiff_bytes(rgb: np.ndarray, camera: CameraFacts, mark: bytes | None, shot: ShotMetadata | None) -> bytes:
+def _tiff_bytes(rgb: np.ndarray, camera: CameraFacts, extras: _Extras) -> bytes:
     samples = linear_samples(rgb)
+    mark = extras.mark
     private = [] if mark is None else [(PRIVATE_DATA_TAG, 1, len(mark), mark, True)]
     buffer = io.BytesIO()
     with tifffile.TiffWriter(buffer, byteorder="<", bigtiff=False, shaped=False) as tif:
@@ -259,12 +278,12 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-#: Encoders by suffix: (rgb, camera, restore mark, shot metadata) -> file bytes; only the DNG keeps the shot's.
-_ENCODERS: dict[str, Callable[[np.ndarray, CameraFacts, bytes | None, ShotMetadata | None], bytes]] = {
+#: Encoders by suffix: (rgb, camera, extras) -> file bytes.
+_ENCODERS: dict[str, Callable[[np.ndarray, CameraFacts, _Extras], bytes]] = {
     ".npy": _npy_bytes,
     ".tif": _tiff_bytes,
     ".tiff": _tiff_bytes,
-    ".dng": linear_dng_bytes,
+    ".dng": _dng_bytes,
 }
 _DECODERS: dict[str, Callable[[bytes, str], np.ndarray]] = {
     ".npy": _read_npy,

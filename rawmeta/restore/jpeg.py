@@ -86,5 +86,5 @@ def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, opti
     check_new_output(out_path, overwrite=overwrite, inputs=[("JPEG", jpeg_path)])
     restored = restore_bytes(read_jpeg(jpeg_path), options, **kwargs)
     write_raw_rgb(out_path, restored.rgb, restored.payload.camera, restored.mark, replace=overwrite,
-                  shot=restored.shot)
+                  shot=restored.shot, preview=restored.srgb)
     return restored

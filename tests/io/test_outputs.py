@@ -424,3 +424,24 @@ def test_reader_refuses_bad_files(tmp_path, name, message):
     with pytest.raises(RawReadError, match=f"^cannot read raw-RGB {re.escape(str(path))}: {message}") as info:
         read_raw_rgb(path)
     assert "\n" not in str(info.value)
+
+
+def test_a_dng_with_a_preview_shows_its_thumbnail_and_keeps_the_raw_in_a_subifd(tmp_path, rgb):
+    srgb = np.linspace(0, 255, H * W * 3).reshape(H, W, 3).astype(np.uint8)
+    path = tmp_path / "preview.dng"
+    write_raw_rgb(path, rgb, CAMERA, preview=srgb)
+    with tifffile.TiffFile(path) as tif:
+        ifd0 = tif.pages[0]
+        raw = next(iter(tifffile.TiffPages(ifd0)))
+        assert ifd0.tags["NewSubfileType"].value == 1 and raw.tags["NewSubfileType"].value == 0
+        assert ifd0.tags["SubIFDs"].dtype == 4  # LONG, as DNG readers expect
+        assert max(ifd0.shape[:2]) == min(256, max(H, W)) and ifd0.shape[2] == 3
+        assert "ColorMatrix1" in ifd0.tags and "ColorMatrix1" not in raw.tags  # camera-level tags in IFD0
+        assert "WhiteLevel" in raw.tags and "WhiteLevel" not in ifd0.tags  # image tags with the image
+        thumb = ifd0.asarray()
+    np.testing.assert_allclose(thumb.mean(axis=(0, 1)), srgb.mean(axis=(0, 1)), atol=2)
+    plain = tmp_path / "plain.dng"
+    write_raw_rgb(plain, rgb, CAMERA)
+    np.testing.assert_array_equal(read_raw_rgb(path), read_raw_rgb(plain))
+    with rawpy.imread(str(path)) as image:
+        assert image.extract_thumb().data.shape == thumb.shape  # what LibRaw offers file browsers
