@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import struct
 import subprocess
 
 import numpy as np
@@ -137,3 +138,19 @@ def _without_app1(jpeg: bytes) -> bytes:
             out += jpeg[at : seg.start]
             at = seg.end
     return bytes(out + jpeg[at:])
+
+
+def test_exif_tags_in_ifd0_as_tiff_ep_writes_them_go_to_the_exif_ifd():
+    """Old cameras (and exiftool copying from them) put ExposureTime, FNumber, ... in IFD0, little-endian."""
+    from rawmeta.io.dng import _ifd_bytes
+
+    ifd0 = {271: (2, b"Kodak\0"), 33434: (5, (1, 230)), 33437: (5, (62, 10)), 37386: (5, (37, 1)), 37385: (3, 24),
+            256: (4, 768)}
+    app1 = b"Exif\0\0II*\0" + struct.pack("<I", 8) + _ifd_bytes(ifd0, 8)
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    jpeg = jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
+    shot = read_shot_metadata(jpeg)
+    assert shot.ifd0 == {271: (2, b"Kodak\0")}  # ImageWidth describes the JPEG: left out
+    assert shot.exif == {33434: (5, (1, 230)), 33437: (5, (62, 10)), 37386: (5, (37, 1)), 37385: (3, 24)}
