@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # embed imports torch: the commands that need it import it th
 METHODS = ("inf", "rbf")
 PRESETS = ("fast", "paper")
 FORMATS = ("dng", "npy", "tiff")
+DNG_LAYOUTS = ("linear", "cfa")
 
 
 HELP = ("Keep only a JPEG and still get the RAW back.\n\nExit codes: "
@@ -335,13 +336,17 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
 @click.option("--out", "old_out_dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="With --out-dir: the format of the restored files. [default: dng]")
+@click.option("--dng", "dng_layout", type=click.Choice(DNG_LAYOUTS), default="linear", show_default=True,
+              help="A DNG's layout: LinearRaw raw-RGB, or the camera's Bayer mosaic (cfa: the size of the camera's "
+                   "RAW, demosaiced by the raw developer; where the RAW had one and the JPEG is on its grid).")
 @_overwrite_opt
 @_redo_opt
 @_json_opt
 @batch.options
 def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, device: str, seed: int, memory_mb: int,
             reference: Path | None, error_map: Path | None, force: bool, out_dir: Path | None,
-            old_out_dir: Path | None, fmt: str | None, overwrite: bool, redo: bool, as_json: bool, jobs: int | None,
+            old_out_dir: Path | None, fmt: str | None, dng_layout: str, overwrite: bool, redo: bool, as_json: bool,
+            jobs: int | None,
             scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Restore the RAW from JPEG's rawmeta data into OUTPUT (.dng, .tif/.tiff or .npy).
 
@@ -366,7 +371,7 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     if error_map is not None and reference is None:
         raise click.UsageError("--error-map needs --reference")
     options = RestoreOptions(method=method, preset=preset, patch_size=_patch_size(patch), device=device, seed=seed,
-                             memory_mb=memory_mb, allow_edited=force)
+                             memory_mb=memory_mb, allow_edited=force, dng=dng_layout)
     if out_dir is not None or any(p.is_dir() for p in paths):
         if out_dir is None:
             folder = next(p for p in paths if p.is_dir())

@@ -37,7 +37,7 @@ from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format.segments import parse
 from rawmeta.io.jpeg_pixels import check_frame
-from rawmeta.io.outputs import read_raw_rgb, write_raw_rgb
+from rawmeta.io.outputs import read_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, payload_id, read_mark
 from rawmeta.io.userfiles import read_jpeg
 from rawmeta.restore.options import RestoreOptions
@@ -189,7 +189,7 @@ class RestoreTask:
             carried = container.extract(data)
         except NoPayloadError:
             return Outcome(self.jpeg, SKIPPED, "carries no rawmeta data")
-        from rawmeta.restore.jpeg import mark_for, restore_bytes
+        from rawmeta.restore.jpeg import mark_for, restore_bytes, write_restored
 
         replace = self._may_replace(mark_for(payload_id(carried.payload), self.options), data)
         if replace is None:
@@ -198,8 +198,7 @@ class RestoreTask:
         Path(self.output).parent.mkdir(parents=True, exist_ok=True)
         warnings: list[str] = []
         restored = restore_bytes(data, self.options, warn=warnings.append)
-        write_raw_rgb(self.output, restored.rgb, restored.payload.camera, restored.mark, replace=replace,
-                      shot=restored.shot, preview=restored.srgb)
+        write_restored(self.output, restored, self.options.dng, replace=replace, warn=warnings.append)
         h, w = restored.rgb.shape[:2]
         return Outcome(self.jpeg, DONE, "; ".join([f"{w} x {h} raw-RGB", *warnings]), output=self.output,
                        note=self.note)

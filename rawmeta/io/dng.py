@@ -21,6 +21,7 @@ ResolutionUnit = 1 (none), which is harmless.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import struct
@@ -186,10 +187,55 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
         As :func:`write_linear_dng`.
     """
     camera_tags, raw_tags = _linear_tags(camera)  # checked before the pixels are converted
+    return _restored_dng_bytes(linear_samples(rgb), "LINEAR_RAW", camera_tags, raw_tags, private, shot, preview)
+
+
+def cfa_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = None,
+                  shot: ShotMetadata | None = None, preview: np.ndarray | None = None) -> bytes:
+    """A CFA DNG of raw-RGB mosaiced again as the camera's sensor saw it (:func:`mosaic`).
+
+    Raw developers then demosaic, reconstruct highlights and apply camera
+    profiles as they do for the camera's own RAW, and the file is about as
+    large as that RAW (the camera's levels, one sample a pixel). ``rgb`` must
+    be on the RAW's own pixel grid, its top-left 2 x 2 block laid out as
+    ``camera.cfa`` (a Bayer pattern). Without the camera's colour matrix,
+    :data:`XYZ_TO_SRGB` stands in as for the LinearRaw DNG. The other
+    parameters are as for :func:`linear_dng_bytes`.
+    """
+    if camera.xyz_to_camera is None:
+        camera = dataclasses.replace(camera, xyz_to_camera=XYZ_TO_SRGB, calibration_illuminant=ILLUMINANT_D65)
+    check_raw_rgb(rgb)
+    cfa = mosaic(rgb, camera)
+    camera_tags, raw_tags = _cfa_tags(cfa, camera)
+    return _restored_dng_bytes(cfa, "CFA", camera_tags, raw_tags, private, shot, preview)
+
+
+def mosaic(rgb: np.ndarray, camera: CameraFacts) -> np.ndarray:
+    """The Bayer mosaic (uint16 H x W) of raw-RGB in [0, 1] at the camera's black and white levels.
+
+    Each pixel keeps the channel its CFA position records, scaled as LibRaw
+    scaled it: ``value * (white - black) + black``, with the black level of
+    that position (``camera.black_levels`` in LibRaw's R, G, B, G2 order).
+    """
+    if camera.cfa not in BAYER_PATTERNS:
+        raise ValueError(f"camera.cfa must be one of {BAYER_PATTERNS} to mosaic, not {camera.cfa!r}")
+    out = np.empty(rgb.shape[:2], np.uint16)
+    channel = {0: 0, 1: 1, 2: 2, 3: 1}  # LibRaw's colour index -> raw-RGB channel (G2 is green)
+    for k, index in enumerate(_libraw_colour_indices(camera.cfa)):
+        dy, dx = divmod(k, 2)
+        black = camera.black_levels[index]
+        plane = np.clip(rgb[dy::2, dx::2, channel[index]], 0.0, 1.0, dtype=np.float64)
+        out[dy::2, dx::2] = np.rint(plane * (camera.white_level - black) + black)
+    return out
+
+
+def _restored_dng_bytes(samples: np.ndarray, photometric: str, camera_tags: list[tuple], raw_tags: list[tuple],
+                        private: bytes | None, shot: ShotMetadata | None, preview: np.ndarray | None) -> bytes:
+    """A restored DNG: the image with the restore mark, the shot's EXIF and XMP, and a thumbnail."""
     if private is not None:
-        camera_tags.append((PRIVATE_DATA_TAG, _BYTE, len(private), private, True))
+        camera_tags = camera_tags + [(PRIVATE_DATA_TAG, _BYTE, len(private), private, True)]
     shot = shot or ShotMetadata()
-    data = _dng_bytes(linear_samples(rgb), "LINEAR_RAW", _with_shot_tags(camera_tags, shot), raw_tags,
+    data = _dng_bytes(samples, photometric, _with_shot_tags(camera_tags, shot), raw_tags,
                       None if preview is None else thumbnail(preview))
     return _with_sub_ifds(data, {_EXIF_IFD: shot.exif, _GPS_IFD: shot.gps})
 

@@ -21,7 +21,11 @@ output's extension (upper or lower case):
     samples as the TIFF with BlackLevel 0 and WhiteLevel 65535, plus the
     camera's make, model, colour matrix, as-shot white balance
     (AsShotNeutral) and Orientation, so raw developers (darktable,
-    RawTherapee, Adobe Camera Raw) render it like the original RAW.
+    RawTherapee, Adobe Camera Raw) render it like the original RAW. With
+    ``dng="cfa"``, a CFA DNG of the camera's Bayer mosaic at its own black
+    and white levels instead (:func:`rawmeta.io.dng.cfa_dng_bytes`), read
+    back through LibRaw's demosaic. Both in lossless JPEG tiles, with a
+    thumbnail and the JPEG's EXIF and XMP when restored from a JPEG.
 
 Values are clipped to [0, 1] before writing, in every format. Every format
 can carry rawmeta's restore mark (:mod:`rawmeta.io.restore_mark`): a TIFF tag in
@@ -49,11 +53,12 @@ from rawmeta.format.payload import MAX_JPEG_PIXELS
 from rawmeta.io.dng import (
     PRIVATE_DATA_TAG,
     SOFTWARE,
+    cfa_dng_bytes,
     check_raw_rgb,
     linear_dng_bytes,
     linear_samples,
 )
-from rawmeta.io.rawfile import MAX_RAW_BYTES, libraw_message
+from rawmeta.io.rawfile import MAX_RAW_BYTES, libraw_message, read_raw
 from rawmeta.io.restore_mark import RestoreMark
 from rawmeta.io.shot_metadata import ShotMetadata
 from rawmeta.io.userfiles import read_input, write_output
@@ -61,12 +66,15 @@ from rawmeta.io.userfiles import read_input, write_output
 #: Extensions :func:`write_raw_rgb` and :func:`read_raw_rgb` know (compared
 #: case-insensitively).
 SUPPORTED_SUFFIXES = (".npy", ".tif", ".tiff", ".dng")
+#: Layouts of a restored DNG: LinearRaw raw-RGB, or the camera's Bayer mosaic.
+DNG_LAYOUTS = ("linear", "cfa")
 
 _SCALE = np.float32(65535)
 
 
 def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts, mark: RestoreMark | None = None,
-                  *, replace: bool = True, shot: ShotMetadata | None = None, preview: np.ndarray | None = None) -> None:
+                  *, replace: bool = True, shot: ShotMetadata | None = None, preview: np.ndarray | None = None,
+                  dng: str = "linear") -> None:
     """Write raw-RGB in the format its extension names (see the module docstring).
 
     The extension is checked before anything else is done.
@@ -92,6 +100,9 @@ def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts,
         (:func:`rawmeta.io.dng.linear_dng_bytes`), the other formats do not.
     preview : numpy.ndarray, optional
         The JPEG's sRGB pixels (uint8 H x W x 3); the DNG carries a thumbnail of them.
+    dng : {"linear", "cfa"}
+        A DNG's layout: LinearRaw raw-RGB (:func:`rawmeta.io.dng.linear_dng_bytes`), or the camera's
+        Bayer mosaic (:func:`rawmeta.io.dng.cfa_dng_bytes`; ``rgb`` must be on the RAW's own grid).
 
     Raises
     ------
@@ -105,7 +116,9 @@ def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts,
     """
     path = Path(path)
     encode = _ENCODERS[check_suffix(path, "write")]
-    extras = _Extras(None if mark is None else mark.to_bytes(), shot, preview)
+    if dng not in DNG_LAYOUTS:
+        raise ValueError(f"dng must be one of {DNG_LAYOUTS}, not {dng!r}")
+    extras = _Extras(None if mark is None else mark.to_bytes(), shot, preview, dng)
     write_output(path, encode(rgb, camera, extras), replace=replace)
 
 
@@ -158,10 +171,12 @@ class _Extras:
     mark: bytes | None = None
     shot: ShotMetadata | None = None
     preview: np.ndarray | None = None
+    dng: str = "linear"
 
 
 def _dng_bytes(rgb: np.ndarray, camera: CameraFacts, extras: _Extras) -> bytes:
-    return linear_dng_bytes(rgb, camera, extras.mark, extras.shot, extras.preview)
+    encode = cfa_dng_bytes if extras.dng == "cfa" else linear_dng_bytes
+    return encode(rgb, camera, extras.mark, extras.shot, extras.preview)
 
 
 def _npy_bytes(rgb: np.ndarray, camera: CameraFacts, extras: _Extras) -> bytes:
@@ -249,8 +264,8 @@ def _read_dng(data: bytes, name: str) -> np.ndarray:
     except (rawpy.LibRawError, OSError, ValueError) as exc:
         raise RawReadError(f"cannot read raw-RGB {name}: not a DNG LibRaw can read ({libraw_message(exc)})") from None
     with raw:
-        if raw.raw_type != rawpy.RawType.Stack:
-            raise RawReadError(f"cannot read raw-RGB {name}: it is a mosaic RAW, not a demosaiced (LinearRaw) DNG")
+        if raw.raw_type != rawpy.RawType.Stack:  # a mosaic (rawmeta's --dng cfa): LibRaw demosaics it
+            return read_raw(name).rgb
         if raw.num_colors != 3:
             raise RawReadError(f"cannot read raw-RGB {name}: it has {raw.num_colors} colours, not 3")
         try:

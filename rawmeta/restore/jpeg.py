@@ -13,6 +13,7 @@ from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
 from rawmeta.format.fingerprint import ImageChange, compare
+from rawmeta.io.dng import BAYER_PATTERNS
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.outputs import check_suffix, write_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, payload_id
@@ -75,16 +76,45 @@ def mark_for(payload: str, options: RestoreOptions) -> RestoreMark:
 
 
 def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, options: RestoreOptions | None = None,
-                 *, overwrite: bool = False, **kwargs) -> Restored:
+                 *, overwrite: bool = False, warn: Callable[[str], None] | None = None,
+                 progress: Progress | None = None, **kwargs) -> Restored:
     """Restore ``jpeg_path`` into ``out_path`` (.npy, .tif/.tiff or .dng by extension), atomically.
 
-    An existing ``out_path`` is refused with OutputError before the restore
-    starts, unless ``overwrite``; ``out_path`` is never the JPEG itself.
+    ``options`` and ``kwargs`` as for :func:`restore_bytes`. An existing
+    ``out_path`` is refused with OutputError before the restore starts,
+    unless ``overwrite``; ``out_path`` is never the JPEG itself.
     """
     out_path = target_path(out_path)
     check_suffix(out_path)  # refuse before the long part
     check_new_output(out_path, overwrite=overwrite, inputs=[("JPEG", jpeg_path)])
-    restored = restore_bytes(read_jpeg(jpeg_path), options, **kwargs)
-    write_raw_rgb(out_path, restored.rgb, restored.payload.camera, restored.mark, replace=overwrite,
-                  shot=restored.shot, preview=restored.srgb)
+    options = dataclasses.replace(options or RestoreOptions(), **kwargs)
+    restored = restore_bytes(read_jpeg(jpeg_path), options, warn=warn, progress=progress)
+    write_restored(out_path, restored, options.dng, replace=overwrite, warn=warn)
     return restored
+
+
+def write_restored(path: str | os.PathLike, restored: Restored, dng: str = "linear", *, replace: bool = False,
+                   warn: Callable[[str], None] | None = None) -> None:
+    """Write a restore with its mark, and in a DNG the JPEG's EXIF, XMP and thumbnail, in layout ``dng``
+    where the payload allows it (:func:`dng_layout`; ``warn`` is told when it does not)."""
+    layout, why = dng_layout(dng, restored.payload, restored.rgb.shape[:2])
+    if why and warn is not None and str(path).lower().endswith(".dng"):
+        warn(why)
+    write_raw_rgb(path, restored.rgb, restored.payload.camera, restored.mark, replace=replace, shot=restored.shot,
+                  preview=restored.srgb, dng=layout)
+
+
+def dng_layout(asked: str, payload: pl.Payload, shape: tuple[int, int]) -> tuple[str, str]:
+    """The layout a restored DNG gets, and why it is not the one ``asked`` for (empty if it is).
+
+    A mosaic needs the RAW's Bayer pattern and the JPEG on the RAW's own pixel grid (where the pattern's
+    phase is known); otherwise the DNG is LinearRaw.
+    """
+    if asked != "cfa":
+        return asked, ""
+    if payload.camera.cfa not in BAYER_PATTERNS:
+        return "linear", (f"the RAW was not a Bayer mosaic (CFA {payload.camera.cfa or 'none'}): "
+                          "the DNG is LinearRaw")
+    if payload.alignment is not None and not payload.alignment.is_same_grid(*shape):
+        return "linear", "the JPEG is not on the RAW's own pixel grid, so its mosaic is unknown: the DNG is LinearRaw"
+    return "cfa", ""

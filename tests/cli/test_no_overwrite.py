@@ -296,3 +296,4 @@ def test_the_command_line_s_choices_are_the_library_s():
     assert cli_main.METHODS == methods.FAMILIES
     assert cli_main.PRESETS == methods.presets()
     assert {"." + f for f in cli_main.FORMATS} | {".tif"} == set(outputs.SUPPORTED_SUFFIXES)
+    assert cli_main.DNG_LAYOUTS == outputs.DNG_LAYOUTS

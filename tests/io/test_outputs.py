@@ -415,7 +415,6 @@ def write_bad(folder, name: str):
         ("rgb8.tif", r"it holds uint8 samples, not 16-bit \(uint16\)"),
         ("huge.tif", r"it declares 60000 x 60000 x 3 samples, more than rawmeta restores \(160 MP\)"),
         ("text.dng", "not a DNG LibRaw can read"),
-        ("cfa.dng", r"it is a mosaic RAW, not a demosaiced \(LinearRaw\) DNG"),
         ("missing.npy", "no such file"),
     ],
 )
@@ -424,6 +423,12 @@ def test_reader_refuses_bad_files(tmp_path, name, message):
     with pytest.raises(RawReadError, match=f"^cannot read raw-RGB {re.escape(str(path))}: {message}") as info:
         read_raw_rgb(path)
     assert "\n" not in str(info.value)
+
+
+def test_a_mosaic_dng_reads_through_libraw_s_demosaic(tmp_path):
+    rgb = read_raw_rgb(write_bad(tmp_path, "cfa.dng"))  # a flat mosaic of 300 at black 256, white 4095
+    assert rgb.shape == (H, W, 3)
+    np.testing.assert_allclose(rgb, (300 - 256) / (4095 - 256), atol=2e-4)
 
 
 def test_a_dng_with_a_preview_shows_its_thumbnail_and_keeps_the_raw_in_a_subifd(tmp_path, rgb):
