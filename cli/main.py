@@ -336,9 +336,10 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
 @click.option("--out", "old_out_dir", type=click.Path(file_okay=False, path_type=Path), hidden=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="With --out-dir: the format of the restored files. [default: dng]")
-@click.option("--dng", "dng_layout", type=click.Choice(DNG_LAYOUTS), default="linear", show_default=True,
-              help="A DNG's layout: LinearRaw raw-RGB, or the camera's Bayer mosaic (cfa: the size of the camera's "
-                   "RAW, demosaiced by the raw developer; where the RAW had one and the JPEG is on its grid).")
+@click.option("--dng", "dng_layout", type=click.Choice(DNG_LAYOUTS), default="cfa", show_default=True,
+              help="A DNG's layout: the camera's Bayer mosaic at its own levels (cfa: about the size of the camera's "
+                   "RAW, demosaiced by the raw developer; where the RAW had one and the JPEG is on its grid, "
+                   "LinearRaw otherwise), or LinearRaw raw-RGB (linear).")
 @_overwrite_opt
 @_redo_opt
 @_json_opt

@@ -93,7 +93,7 @@ def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, opti
     return restored
 
 
-def write_restored(path: str | os.PathLike, restored: Restored, dng: str = "linear", *, replace: bool = False,
+def write_restored(path: str | os.PathLike, restored: Restored, dng: str = "cfa", *, replace: bool = False,
                    warn: Callable[[str], None] | None = None) -> None:
     """Write a restore with its mark, and in a DNG the JPEG's EXIF, XMP and thumbnail, in layout ``dng``
     where the payload allows it (:func:`dng_layout`; ``warn`` is told when it does not)."""

@@ -31,9 +31,10 @@ class RestoreOptions:
         Restore only these patches (row, col) of the patch grid; other pixels are NaN. Default: all.
     allow_edited : bool
         Restore a JPEG whose pixels were edited since embedding (refused otherwise).
-    dng : {"linear", "cfa"}
-        Layout of a DNG output: LinearRaw raw-RGB, or the camera's Bayer mosaic where the payload's RAW had one
-        and the JPEG is on its pixel grid (LinearRaw otherwise, with a warning).
+    dng : {"cfa", "linear"}
+        Layout of a DNG output: the camera's Bayer mosaic where the payload's RAW had one and the JPEG is on its
+        pixel grid (LinearRaw otherwise, with a warning), or LinearRaw raw-RGB. The mosaic renders closer to
+        the original RAW in LibRaw and darktable and is several times smaller (docs/RESTORE.md).
     """
 
     method: str = "inf"
@@ -44,7 +45,7 @@ class RestoreOptions:
     memory_mb: int = DEFAULT_MEMORY_MB
     patches: Sequence[tuple[int, int]] | None = None
     allow_edited: bool = False
-    dng: str = "linear"
+    dng: str = "cfa"
 
     def reconstruct_kwargs(self) -> dict[str, object]:
         """The keyword arguments of :func:`rawmeta.reconstruct` these options set."""

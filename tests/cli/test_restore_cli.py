@@ -14,6 +14,7 @@ from PIL import Image
 
 from rawmeta.format import container
 from rawmeta.format import segments as js
+from rawmeta.io.dng import mosaic
 from rawmeta.io.outputs import read_raw_rgb
 from rawmeta.io.rawfile import read_raw
 
@@ -30,14 +31,16 @@ def embedded_pair(work):
 def test_rbf_restore_to_every_format_and_eval(embedded_pair):
     folder, dng, jpg = embedded_pair
     truth = read_raw(dng).rgb
-    for name in ("out.npy", "out.tiff", "out.dng"):
-        proc = run("restore", jpg, folder / name, "--method", "rbf", "--quiet", check_rc=0)
+    for name, *layout in (("out.npy",), ("out.tiff",), ("out.dng", "--dng", "linear"), ("mosaic.dng",)):
+        proc = run("restore", jpg, folder / name, "--method", "rbf", "--quiet", *layout, check_rc=0)
         assert "restored 128 x 96 raw-RGB" in proc.stdout and proc.stderr == ""
     npy = np.load(folder / "out.npy", allow_pickle=False)
     assert npy.shape == truth.shape and npy.dtype == np.float32
     assert np.abs(read_raw_rgb(folder / "out.tiff") - npy).max() <= 1 / 65535 + 1e-7
     with rawpy.imread(str(folder / "out.dng")) as r:
         assert np.abs(r.raw_image[..., :3].astype(np.float64) - np.round(npy * 65535)).max() <= 1
+    with rawpy.imread(str(folder / "mosaic.dng")) as r:  # the default: the camera's mosaic of the same restore
+        np.testing.assert_array_equal(r.raw_image, mosaic(npy, read_raw(dng).camera))
     info = json.loads(run("eval", folder / "out.npy", dng, "--jpeg", jpg, "--json", check_rc=0).stdout)
     assert info["psnr_db"] > 25 and 0 < info["ssim"] <= 1 and info["clipped_share"] is not None
     text = run("eval", folder / "out.dng", dng, "--error-map", folder / "map.png", check_rc=0).stdout

@@ -1,4 +1,4 @@
-"""``restore --dng cfa``: the camera's Bayer mosaic again, at its own levels, as raw developers expect."""
+"""``restore --dng cfa`` (the default): the camera's Bayer mosaic again, at its own levels, as raw developers expect."""
 from __future__ import annotations
 
 import numpy as np
@@ -41,7 +41,7 @@ def test_the_dng_is_the_camera_s_mosaic_at_its_levels(embedded, tmp_path):
         assert aligned < slipped / 2, (aligned, slipped)
     assert read_raw_rgb(out).shape == restored.rgb.shape  # eval reads it through LibRaw's demosaic
     linear = tmp_path / "linear.dng"
-    run("restore", jpg, linear, "-q", check_rc=0)
+    run("restore", jpg, linear, "--dng", "linear", "-q", check_rc=0)
     assert out.stat().st_size < 0.7 * linear.stat().st_size  # one sample a pixel at 12 bits (a thumbnail in both)
 
 
