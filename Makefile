@@ -29,7 +29,7 @@ demo: $(STAMP)
 	@echo
 	@echo "Outputs in $(OUT)/:"
 	@echo "  sample.jpg     the JPEG carrying RAW samples (source pair: samples/sample.dng, samples/sample.jpg)"
-	@echo "  restored.dng   the RAW restored from it (LinearRaw DNG; open it in darktable or RawTherapee)"
+	@echo "  restored.dng   the RAW restored from it (the camera's Bayer mosaic as a DNG; open it in darktable or RawTherapee)"
 	@echo "  error-map.png  per-pixel error of the restore against samples/sample.dng"
 
 test: $(STAMP)
