@@ -12,6 +12,9 @@ ILLUMINANT_D65 = 21
 
 WB_SOURCES = ("camera", "daylight", "unity")
 
+#: Most entries a linearization table may have (one per 16-bit code).
+MAX_TABLE = 65536
+
 
 @dataclass(frozen=True)
 class CameraFacts:
@@ -43,6 +46,16 @@ class CameraFacts:
         EXIF LightSource code of ``xyz_to_camera`` (21 = D65); 0 when unknown.
     orientation : int
         EXIF Orientation (1-8) of the RAW; the raw-RGB itself is never flipped.
+    crop : tuple of 4 int or None
+        The frame the RAW declares for showing (its DNG DefaultCrop, or the
+        crop LibRaw knows for the camera) as ``(left, top, width, height)`` in
+        the raw-RGB (LibRaw's visible area); ``None`` when it declares none
+        or the whole area.
+    linearization : tuple of int or None
+        The RAW's stored codes to RAW data units (a DNG LinearizationTable):
+        code ``k`` stands for the value ``linearization[k]``, non-decreasing.
+        ``None`` when the RAW stores its values directly. Levels above
+        (``black_levels``, ``white_level``) are in data units, after this table.
     """
 
     make: str
@@ -56,6 +69,8 @@ class CameraFacts:
     xyz_to_camera: tuple[float, ...] | None
     calibration_illuminant: int
     orientation: int
+    crop: tuple[int, int, int, int] | None = None
+    linearization: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if len(self.black_levels) != 4:
@@ -71,9 +86,19 @@ class CameraFacts:
             raise ValueError(f"xyz_to_camera needs 9 finite values, not {self.xyz_to_camera}")
         if not 1 <= self.orientation <= 8:
             raise ValueError(f"orientation must be 1-8, not {self.orientation}")
+        if self.crop is not None and (len(self.crop) != 4 or min(self.crop) < 0 or min(self.crop[2:]) < 1):
+            raise ValueError(f"crop needs left, top >= 0 and width, height >= 1, not {self.crop}")
+        if self.linearization is not None and not _is_table(self.linearization):
+            raise ValueError("linearization needs 2 to 65536 non-decreasing values of 0 to 65535")
         object.__setattr__(self, "white_balance", _float32s(self.white_balance))
         if self.xyz_to_camera is not None:
             object.__setattr__(self, "xyz_to_camera", _float32s(self.xyz_to_camera))
+
+
+def _is_table(table: tuple[int, ...]) -> bool:
+    values = np.asarray(table)
+    return (2 <= values.size <= MAX_TABLE and values.dtype.kind in "iu" and int(values.min()) >= 0
+            and int(values.max()) <= 65535 and bool(np.all(np.diff(values) >= 0)))
 
 
 def _float32s(values: tuple[float, ...]) -> tuple[float, ...]:

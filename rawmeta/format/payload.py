@@ -2,12 +2,14 @@
 
 The byte layout is specified in docs/FORMAT.md ("Payload"); this module is
 its reference implementation. All integers are big-endian. rawmeta writes
-version 5 and reads versions 1 to 5. Versions 2 and later code the samples
+version 6 and reads versions 1 to 6. Versions 2 and later code the samples
 against predictions from the decoded JPEG (``prediction``), so reading one
 needs the JPEG's pixels; version 3 adds where the JPEG's grid lies in the
 RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
 (``fingerprint``), version 5 a flag for an alternating sampling grid
-(``grid.Grid.alternate``).
+(``grid.Grid.alternate``), version 6 the RAW's declared crop and its
+linearization table to the camera block (``CameraFacts.crop``,
+``CameraFacts.linearization``).
 """
 from __future__ import annotations
 
@@ -22,13 +24,13 @@ from rawmeta.errors import MismatchError, PayloadError
 from rawmeta.format import fingerprint as fp
 from rawmeta.format import prediction, sample_coding
 from rawmeta.format.alignment import Alignment
-from rawmeta.format.camera import WB_SOURCES, CameraFacts
+from rawmeta.format.camera import MAX_TABLE, WB_SOURCES, CameraFacts
 from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import Refinement
 
 MAGIC = b"RMPL"
-FORMAT_VERSION = 5
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+FORMAT_VERSION = 6
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 CHANNELS = 3
 #: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
 FLAG_HIGHLIGHTS = 1
@@ -43,6 +45,7 @@ MAX_JPEG_PIXELS = 160_000_000
 
 _FIXED = struct.Struct(">4sHHIIHHHBBIBB32sI")
 _CAMERA_NUMBERS = struct.Struct(">B4II4s3fBB9fHB")
+_CROP = struct.Struct(">4H")
 _LENGTH = struct.Struct(">I")
 _ESTIMATES = struct.Struct(">ff")
 _COEFFICIENTS = struct.Struct(f">{prediction.TERMS * CHANNELS}f")
@@ -156,7 +159,7 @@ def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndar
 
 
 def pack(payload: Payload, srgb: np.ndarray) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 5); ``srgb`` is the JPEG's decoded uint8 pixels."""
+    """Serialise a payload (docs/FORMAT.md, version 6); ``srgb`` is the JPEG's decoded uint8 pixels."""
     grid = payload.grid
     if srgb.shape[:2] != (grid.height, grid.width):
         raise ValueError(f"the sRGB is {srgb.shape[1]} x {srgb.shape[0]}, the payload's grid "
@@ -258,7 +261,7 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     if version >= 2 and srgb is None:  # before anything sized by the header is built
         raise ValueError(f"a version {version} payload needs the JPEG's decoded pixels to decode its samples")
     reader = _Reader(body, _FIXED.size)
-    camera = _unpack_camera(reader.take(camera_len))
+    camera = _unpack_camera(reader.take(camera_len), version)
     common = {"grid": grid, "bits": bits, "camera": camera, "image_hash": image_hash}
     if version == 1:
         coded = reader.take(reader.length())
@@ -402,14 +405,50 @@ def _pack_camera(c: CameraFacts) -> bytes:
         c.calibration_illuminant,
         c.orientation,
     )
-    return _pack_text(c.make) + _pack_text(c.model) + numbers
+    return _pack_text(c.make) + _pack_text(c.model) + numbers + _pack_levels(c)
 
 
-def _unpack_camera(block: bytes) -> CameraFacts:
+def _pack_levels(c: CameraFacts) -> bytes:
+    """The version 6 end of the camera block: the declared crop and the linearization table."""
+    crop = _CROP.pack(*(c.crop or (0, 0, 0, 0)))
+    if c.linearization is None:
+        return crop + _LENGTH.pack(0)
+    values = np.asarray(c.linearization, np.int64)
+    steps = np.diff(values, prepend=0).astype(">u2").tobytes()  # non-decreasing: every step fits a u16
+    coded = sample_coding.compress(steps)
+    return crop + _LENGTH.pack(len(values)) + _LENGTH.pack(len(coded)) + coded
+
+
+def _unpack_levels(block: bytes, pos: int) -> dict:
+    """The crop and linearization table of a version 6 camera block from ``pos`` to its end."""
+    if pos + _CROP.size + _LENGTH.size > len(block):
+        raise PayloadError("rawmeta payload camera block is truncated")
+    crop = _CROP.unpack_from(block, pos)
+    n = _LENGTH.unpack_from(block, pos + _CROP.size)[0]
+    reader = _Reader(block, pos + _CROP.size + _LENGTH.size)
+    table = None
+    if n:
+        if not 2 <= n <= MAX_TABLE:
+            raise PayloadError(f"rawmeta payload declares a linearization table of {n} entries")
+        steps = _decoded(sample_coding.inflate, reader.take(reader.length()), 2 * n, "linearization table")
+        values = np.cumsum(np.frombuffer(steps, ">u2"), dtype=np.int64)
+        if values[-1] > 65535:
+            raise PayloadError("rawmeta payload linearization table exceeds 65535")
+        table = tuple(values.tolist())
+    if reader.pos != len(block):
+        raise PayloadError("rawmeta payload camera block has the wrong length")
+    return {"crop": crop if any(crop) else None, "linearization": table}
+
+
+def _unpack_camera(block: bytes, version: int) -> CameraFacts:
     try:
         make, pos = _unpack_text(block, 0)
         model, pos = _unpack_text(block, pos)
-        if len(block) - pos != _CAMERA_NUMBERS.size:
+        if version >= 6:
+            levels = _unpack_levels(block, pos + _CAMERA_NUMBERS.size)
+        elif len(block) - pos == _CAMERA_NUMBERS.size:
+            levels = {}
+        else:
             raise PayloadError("rawmeta payload camera block has the wrong length")
         v = _CAMERA_NUMBERS.unpack_from(block, pos)
         bits, black, white, cfa = v[0], tuple(v[1:5]), v[5], v[6]
@@ -427,8 +466,9 @@ def _unpack_camera(block: bytes) -> CameraFacts:
             xyz_to_camera=matrix if has_matrix else None,
             calibration_illuminant=illuminant,
             orientation=orientation,
+            **levels,
         )
-    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+    except (ValueError, IndexError, UnicodeDecodeError, struct.error) as exc:
         raise PayloadError(f"rawmeta payload camera block is invalid: {exc}") from None
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import rawpy
 
 from rawmeta.errors import RawReadError
-from rawmeta.format.camera import ILLUMINANT_D65, ILLUMINANT_UNKNOWN, CameraFacts
+from rawmeta.format.camera import ILLUMINANT_D65, ILLUMINANT_UNKNOWN, MAX_TABLE, CameraFacts
 from rawmeta.io.libraw_ids import identify
 from rawmeta.io.userfiles import read_input
 
@@ -147,7 +147,44 @@ def _camera_facts(raw: rawpy.RawPy, data: bytes) -> CameraFacts:
         xyz_to_camera=matrix,
         calibration_illuminant=illuminant,
         orientation=_FLIP_TO_EXIF.get(int(raw.sizes.flip), 1),
+        crop=_declared_crop(raw.sizes),
+        linearization=_linearization(raw),
     )
+
+
+def _declared_crop(sizes) -> tuple[int, int, int, int] | None:
+    """The frame the RAW declares (LibRaw's first inset crop: a DNG's DefaultCrop, a camera's JPEG frame) as
+    ``(left, top, width, height)`` in the visible area; None if there is none, it is the whole area, or it
+    does not fit in it."""
+    left, top = sizes.crop_left_margin - sizes.left_margin, sizes.crop_top_margin - sizes.top_margin
+    width, height = sizes.crop_width, sizes.crop_height
+    if width < 1 or height < 1 or left < 0 or top < 0:
+        return None
+    if left + width > sizes.width or top + height > sizes.height:
+        return None
+    if (left, top, width, height) == (0, 0, sizes.width, sizes.height):
+        return None
+    return left, top, width, height
+
+
+def _linearization(raw: rawpy.RawPy) -> tuple[int, ...] | None:
+    """The RAW's codes -> data units table, when its values are a curve's levels (LibRaw's ``curve``,
+    filled from a DNG LinearizationTable or a camera's decompression curve).
+
+    The table runs up to the first code that reaches the curve's top. It is kept only if it is not the
+    identity and every value of the visible area is one of its levels, so a curve LibRaw fills but does
+    not use is never taken for one.
+    """
+    curve = np.asarray(raw.tone_curve, dtype=np.int64)
+    if curve.size < 2 or np.any(np.diff(curve) < 0):
+        return None
+    table = curve[: int(np.argmax(curve)) + 1]
+    if table.size < 2 or table.size > MAX_TABLE or np.array_equal(table, np.arange(table.size)):
+        return None
+    used = np.flatnonzero(np.bincount(raw.raw_image_visible.ravel(), minlength=65536))
+    if not np.isin(used, table).all():
+        return None
+    return tuple(int(v) for v in table)
 
 
 def _cfa_string(raw: rawpy.RawPy) -> str:

@@ -83,14 +83,23 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     assert hashlib.sha256(body).digest() == payload[-32:]
     (magic, version, flags, W, H, S, Ox, Oy, B, ch, count, filt, comp, ihash, C) = struct.unpack(
         ">4sHHIIHHHBBIBB32sI", body[:66])
-    assert magic == b"RMPL" and version == 5 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1, 2, 3)
+    assert magic == b"RMPL" and version == 6 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1, 2, 3)
     cam = body[66 : 66 + C]
     m = cam[0]
     make = cam[1 : 1 + m].decode()
     m2 = cam[1 + m]
     model = cam[2 + m : 2 + m + m2].decode()
     rest = cam[2 + m + m2 :]
-    assert len(rest) == 78
+    crop = struct.unpack(">4H", rest[78:86])
+    (n_table,) = struct.unpack(">I", rest[86:90])
+    linearization = None
+    if n_table:
+        (t_len,) = struct.unpack(">I", rest[90:94])
+        steps = np.frombuffer(zstandard.ZstdDecompressor().decompress(rest[94 : 94 + t_len]), ">u2")
+        assert len(steps) == n_table and len(rest) == 94 + t_len
+        linearization = tuple(int(v) for v in np.cumsum(steps.astype(np.int64)))
+    else:
+        assert len(rest) == 90
     bits = rest[0]
     black = struct.unpack(">4I", rest[1:17])
     (white,) = struct.unpack(">I", rest[17:21])
@@ -160,7 +169,8 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     return dict(W=W, H=H, S=S, Ox=Ox, Oy=Oy, alternate=alternate, grid_ys=np.array(grid_ys), grid_xs=np.array(grid_xs),
                 B=B, hash=ihash, make=make, model=model, bits=bits,
                 black=black, white=white, cfa=cfa, wb=wb, matrix=matrix if has_matrix else None,
-                illuminant=illuminant, orientation=orientation, highlights=bool(flags & 1),
+                illuminant=illuminant, orientation=orientation, crop=crop if any(crop) else None, linearization=linearization,
+                highlights=bool(flags & 1),
                 expected_psnr=expected_psnr, budget=budget, kind=kind, match=match, raw_size=raw_size,
                 mapping=mapping, pixels_crc=pixels_crc, means=means, levels=levels, strides=tuple(T), depths=tuple(Bl),
                 q=q[:count].reshape(rows, cols, 3), refined=q[count:], ys=np.array(ys[count:], np.int64),
@@ -200,6 +210,7 @@ def test_second_reader_agrees(tmp_path, budget, stride, bits):
     assert got["cfa"].decode() == cam.cfa and got["orientation"] == cam.orientation
     assert got["wb"] == pytest.approx(cam.white_balance) and got["matrix"] == pytest.approx(cam.xyz_to_camera)
     assert got["illuminant"] == cam.calibration_illuminant
+    assert got["crop"] == cam.crop and got["linearization"] == cam.linearization
     assert got["kind"] == 0 and got["raw_size"] == raw.rgb.shape[:2] and got["match"] > 0.9
     # Section 5: hash of SOI..EOI without APPn and COM segments.
     assert got["hash"] == image_hash == payload.image_hash

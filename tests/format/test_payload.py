@@ -55,7 +55,7 @@ def test_round_trip_keeps_everything():
     p = payload_for(J, bits=12)
     u = pl.unpack(packed(p), SRGB)
     assert u.grid == p.grid and u.bits == p.bits and u.camera == p.camera and u.image_hash == p.image_hash
-    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 5
+    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 6
     assert u.values().dtype == np.float32 and u.values().max() <= 1.0
     assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0
     assert u.refinement is not None and not u.refinement.levels.any() and len(u.refined) == 0
@@ -173,6 +173,69 @@ def test_version_2_payloads_still_read():
     assert np.array_equal(u.refined, np.load(DATA / "v2_refined.npy", allow_pickle=False))
 
 
+def test_version_5_payloads_still_read():
+    """A file written by rawmeta's version 5 writer (tests/data, made before version 6 existed): its camera
+    block ends after the orientation, so it declares no crop and no linearization table."""
+    from rawmeta.format import container
+
+    data = (DATA / "v5_payload.jpg").read_bytes()
+    u = pl.unpack(container.extract(data).payload, decode_jpeg(data))
+    assert u.version == 5 and u.bits == 12 and u.camera == CAMERA
+    assert u.camera.crop is None and u.camera.linearization is None
+    assert np.array_equal(u.samples, np.load(DATA / "v5_samples.npy", allow_pickle=False))
+
+
+def with_levels(crop=(8, 6, 80, 50), table=tuple(range(0, 8192, 2)) + (8191,) * 4) -> pl.Payload:
+    p = payload_for(J, bits=12)
+    return dataclasses.replace(p, camera=dataclasses.replace(p.camera, crop=crop, linearization=table))
+
+
+@pytest.mark.parametrize("crop,table", [((8, 6, 80, 50), None), (None, (0, 65535)),
+                                        ((0, 0, 96, 64), tuple(range(0, 8192, 2)) + (8191,) * 4)])
+def test_version_6_keeps_the_crop_and_the_linearization_table(crop, table):
+    p = with_levels(crop, table)
+    u = pl.unpack(packed(p), SRGB)
+    assert u.camera == p.camera and u.camera.crop == crop and u.camera.linearization == table
+
+
+def test_a_long_table_costs_little():
+    """A 12-bit camera's table is 4096 values; their steps compress well."""
+    curve = tuple(int(v) for v in np.round(65535 * (np.arange(4096) / 4095) ** 2.2))
+    assert len(packed(with_levels(None, curve))) - len(packed()) < 3000
+
+
+def with_camera_end(p: pl.Payload, end: bytes) -> bytes:
+    """``p`` packed with the version 6 end of its camera block (crop and table) replaced by ``end``."""
+    body = packed(p)[:-32]
+    size = int.from_bytes(body[62:66], "big")
+    block = body[66 : 66 + size]
+    block = block[: len(block) - len(pl._pack_levels(p.camera))] + end
+    return reseal(body[:62] + struct.pack(">I", len(block)) + block + body[66 + size :])
+
+
+def coded_table(count: int, steps: bytes) -> bytes:
+    coded = zstandard.ZstdCompressor().compress(steps)
+    return struct.pack(">4HII", 0, 0, 0, 0, count, len(coded)) + coded
+
+
+def test_a_table_beyond_16_bits_is_refused():
+    with pytest.raises(PayloadError, match="exceeds 65535"):
+        pl.unpack(with_camera_end(payload_for(J), coded_table(2, struct.pack(">HH", 2, 65535))), SRGB)
+
+
+@pytest.mark.parametrize("count", [1, 65537])
+def test_a_table_of_absurd_length_is_refused(count):
+    with pytest.raises(PayloadError, match=f"linearization table of {count} entries"):
+        pl.unpack(with_camera_end(payload_for(J), coded_table(count, b"\0\1" * count)), SRGB)
+
+
+@pytest.mark.parametrize("end", [b"", b"\0" * 11, b"\0" * 13, coded_table(2, b"\0\1\0\1") + b"\0",
+                                 coded_table(3, b"\0\1\0\1")])
+def test_a_camera_block_of_the_wrong_length_is_refused(end):
+    with pytest.raises(PayloadError, match="camera block|linearization table"):
+        pl.unpack(with_camera_end(payload_for(J), end), SRGB)
+
+
 def test_any_flipped_byte_is_caught():
     data = packed()
     for pos in (0, 5, 20, 70, len(data) // 2, len(data) - 1):
@@ -190,8 +253,8 @@ def test_sha_mismatch_message():
 
 
 def test_unknown_version_is_named():
-    with pytest.raises(PayloadError, match="format version 6; this rawmeta reads versions 1, 2, 3, 4, 5"):
-        pl.unpack(patch_header(packed(), ">H", 4, 6), SRGB)
+    with pytest.raises(PayloadError, match="format version 7; this rawmeta reads versions 1, 2, 3, 4, 5, 6"):
+        pl.unpack(patch_header(packed(), ">H", 4, 7), SRGB)
 
 
 def test_unknown_flags_are_refused():

@@ -208,6 +208,11 @@ def payload_layout(payload: bytes, decoded: pl.Payload) -> PayloadLayout:
         length = w.field(f"{text} length", "B")
         w.pos += length
     w.all(_CAMERA)
+    if decoded.version >= 6:
+        w.all([("crop", ">H")] * 4)
+        entries = w.field("table entries")
+        if entries:
+            w.section("linearization table", 2 * entries)
     grid, depths = decoded.grid, decoded.bits
     if decoded.version >= 2:
         w.all((("expected psnr", ">f"), ("budget", ">f")))

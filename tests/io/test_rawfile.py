@@ -8,11 +8,16 @@ from rawmeta.io.rawfile import postprocess_params, read_raw
 from ..conftest import RAW_DIR, raw_params
 
 EXPECTED = {  # facts from the MANIFEST and LibRaw, per file
-    "nikon_d1.nef": dict(cfa="BGGR", white_level=4095, make="Nikon"),
-    "canon_eos_d30.crw": dict(cfa="RGGB", white_level=4095, black_levels=(126,) * 4, white_balance_source="daylight"),
-    "canon_powershot_g2.crw": dict(cfa="RGGB", white_level=1023, bits=10, white_balance_source="camera"),
-    "canon_550d_magiclantern_colorchart.dng": dict(cfa="RGGB", white_level=15000, black_levels=(2056,) * 4, bits=14),
-    "blackmagic_pocket_4k.dng": dict(cfa="RGGB", black_levels=(512,) * 4, calibration_illuminant=21),
+    "nikon_d1.nef": dict(cfa="BGGR", white_level=4095, make="Nikon", crop=None, linearization=None),
+    "canon_eos_d30.crw": dict(cfa="RGGB", white_level=4095, black_levels=(126,) * 4, white_balance_source="daylight",
+                              crop=(8, 6, 2160, 1440)),  # Canon's JPEG frame, the EXIF size
+    "canon_powershot_g2.crw": dict(cfa="RGGB", white_level=1023, bits=10, white_balance_source="camera",
+                                   crop=(20, 8, 2272, 1704)),
+    # Its DefaultCrop is the whole ActiveArea: nothing to declare.
+    "canon_550d_magiclantern_colorchart.dng": dict(cfa="RGGB", white_level=15000, black_levels=(2056,) * 4, bits=14,
+                                                   crop=None, linearization=None),
+    "blackmagic_pocket_4k.dng": dict(cfa="RGGB", black_levels=(512,) * 4, calibration_illuminant=21,
+                                     crop=(16, 8, 4096, 2160)),
     "kodak_dc50.kdc": dict(cfa="GRBG", white_balance_source="unity", xyz_to_camera=None),
     "lg_h815_lossy_linear.dng": dict(cfa="", make="LG", model="LG-H815"),
 }
@@ -32,6 +37,19 @@ def test_reads_every_shared_raw(raw):
     assert cam.white_balance[1] == 1.0
     for key, value in EXPECTED.get(raw.name, {}).items():
         assert getattr(cam, key) == value, key
+
+
+@pytest.mark.parametrize("raw", raw_params())
+def test_a_linearization_table_is_the_one_the_raw_stores_its_codes_through(raw):
+    """The Blackmagic DNG's LinearizationTable and the Kodak's curve: 4096 codes each, every value one of them."""
+    cam = read_raw(raw).camera
+    top = {"blackmagic_pocket_4k.dng": 65472, "kodak_dc50.kdc": 16383}.get(raw.name)
+    if top is None:
+        assert cam.linearization is None
+        return
+    assert len(cam.linearization) == 4096 and cam.linearization[-1] == top
+    with rawpy.imread(str(raw)) as r:
+        assert np.isin(np.unique(r.raw_image_visible), cam.linearization).all()
 
 
 @pytest.mark.parametrize("raw", raw_params())
