@@ -187,7 +187,9 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
         As :func:`write_linear_dng`.
     """
     camera_tags, raw_tags = _linear_tags(camera)  # checked before the pixels are converted
-    return _restored_dng_bytes(linear_samples(rgb), "LINEAR_RAW", camera_tags, raw_tags, private, shot, preview)
+    samples = linear_samples(rgb)
+    return _restored_dng_bytes(samples, "LINEAR_RAW", camera_tags, raw_tags + _crop_tags(camera, samples.shape),
+                               private, shot, preview)
 
 
 def cfa_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = None,
@@ -207,7 +209,41 @@ def cfa_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = 
     check_raw_rgb(rgb)
     cfa = mosaic(rgb, camera)
     camera_tags, raw_tags = _cfa_tags(cfa, camera)
-    return _restored_dng_bytes(cfa, "CFA", camera_tags, raw_tags, private, shot, preview)
+    top = camera.white_level
+    if camera.linearization is not None:
+        cfa = stored_codes(cfa, camera.linearization)
+        raw_tags = raw_tags + [(50712, _SHORT, len(camera.linearization), camera.linearization, True)]
+        top = len(camera.linearization) - 1
+    return _restored_dng_bytes(cfa, "CFA", camera_tags, raw_tags + _crop_tags(camera, cfa.shape), private, shot,
+                               preview, bits=max(8, top.bit_length()))
+
+
+def stored_codes(values: np.ndarray, table: tuple[int, ...]) -> np.ndarray:
+    """The codes (uint16) whose LinearizationTable entries are nearest ``values`` (uint16 data units).
+
+    The camera stored such codes, so its values were exactly the table's levels; a restored value between
+    two levels takes the nearer (the lower on a tie), and a level several codes share its first code.
+    """
+    levels = np.asarray(table, np.int64)
+    every = np.arange(65536)
+    upper = np.minimum(np.searchsorted(levels, every), levels.size - 1)
+    lower = np.maximum(upper - 1, 0)
+    nearest = np.where(every - levels[lower] <= levels[upper] - every, lower, upper)
+    first = np.searchsorted(levels, levels[nearest])  # a level several codes share: its first code
+    return first.astype(np.uint16)[values]
+
+
+def _crop_tags(camera: CameraFacts, shape: tuple[int, ...]) -> list[tuple]:
+    """DefaultCropOrigin and DefaultCropSize of the frame the RAW declared, when it fits in ``shape``."""
+    if camera.crop is None:
+        return []
+    left, top, width, height = camera.crop
+    if left + width > shape[1] or top + height > shape[0]:
+        return []
+    return [
+        (50719, _LONG, 2, (left, top), True),  # DefaultCropOrigin
+        (50720, _LONG, 2, (width, height), True),  # DefaultCropSize
+    ]
 
 
 def mosaic(rgb: np.ndarray, camera: CameraFacts) -> np.ndarray:
@@ -230,13 +266,15 @@ def mosaic(rgb: np.ndarray, camera: CameraFacts) -> np.ndarray:
 
 
 def _restored_dng_bytes(samples: np.ndarray, photometric: str, camera_tags: list[tuple], raw_tags: list[tuple],
-                        private: bytes | None, shot: ShotMetadata | None, preview: np.ndarray | None) -> bytes:
-    """A restored DNG: the image with the restore mark, the shot's EXIF and XMP, and a thumbnail."""
+                        private: bytes | None, shot: ShotMetadata | None, preview: np.ndarray | None,
+                        bits: int = 16) -> bytes:
+    """A restored DNG: the image (samples below ``2**bits``) with the restore mark, the shot's EXIF and XMP,
+    and a thumbnail."""
     if private is not None:
         camera_tags = camera_tags + [(PRIVATE_DATA_TAG, _BYTE, len(private), private, True)]
     shot = shot or ShotMetadata()
     data = _dng_bytes(samples, photometric, _with_shot_tags(camera_tags, shot), raw_tags,
-                      None if preview is None else thumbnail(preview))
+                      None if preview is None else thumbnail(preview), bits)
     return _with_sub_ifds(data, {_EXIF_IFD: shot.exif, _GPS_IFD: shot.gps})
 
 
@@ -291,8 +329,9 @@ def linear_samples(rgb: np.ndarray) -> np.ndarray:
 
 
 def _dng_bytes(data: np.ndarray, photometric: str, camera_tags: list[tuple], raw_tags: list[tuple],
-               thumb: np.ndarray | None = None) -> bytes:
-    """A DNG file of ``data`` in lossless JPEG tiles or, narrower than a tile, one strip (Compression 7).
+               thumb: np.ndarray | None = None, bits: int = 16) -> bytes:
+    """A DNG file of ``data`` in lossless JPEG tiles or, narrower than a tile, one strip (Compression 7),
+    at ``bits`` bits per sample.
 
     Without ``thumb``, one IFD holds the image and all tags. With it, IFD0 holds
     the thumbnail (NewSubFileType 1) and the camera-level tags, and the image
@@ -300,7 +339,7 @@ def _dng_bytes(data: np.ndarray, photometric: str, camera_tags: list[tuple], raw
     """
     # LibRaw misreads tiles wider than the image and reads one strip only: a narrow image is one strip.
     tiled = data.shape[1] >= TILE
-    tiles = list(_lossless_jpeg_tiles(data)) if tiled else [ljpeg.encode(data)]
+    tiles = list(_lossless_jpeg_tiles(data, bits)) if tiled else [_lossless_jpeg(data, bits)]
     # Built in memory: tifffile cannot write to the os.fdopen() file object
     # atomic_write yields (its ``name`` is an int, not a path).
     buffer = io.BytesIO()
@@ -328,9 +367,16 @@ def _dng_bytes(data: np.ndarray, photometric: str, camera_tags: list[tuple], raw
     with tifffile.TiffFile(io.BytesIO(buffer.getvalue())) as written:
         image = next(iter(tifffile.TiffPages(written.pages[0]))) if thumb is not None else written.pages[0]
         compression = image.tags["Compression"].valueoffset
+        depth = image.tags["BitsPerSample"]
         subifds = written.pages[0].tags["SubIFDs"].offset if thumb is not None else None
     out = bytearray(buffer.getvalue())
     out[compression : compression + 2] = struct.pack("<H", _LOSSLESS_JPEG)
+    # tifffile writes no other depth than the dtype's with compression: patched like Compression (one sample a
+    # pixel, so the value sits in the tag itself).
+    if bits != 16:
+        if depth.count != 1:
+            raise ValueError("only a one-sample image is stored at other than 16 bits")
+        out[depth.valueoffset : depth.valueoffset + 2] = struct.pack("<H", bits)
     if subifds is not None:  # tifffile types the pointer IFD (13); DNG readers and exiftool expect LONG
         out[subifds + 2 : subifds + 4] = struct.pack("<H", _LONG)
     return bytes(out)
@@ -343,7 +389,19 @@ def thumbnail(srgb: np.ndarray) -> np.ndarray:
     return np.asarray(image)
 
 
-def _lossless_jpeg_tiles(data: np.ndarray):
+def _lossless_jpeg(block: np.ndarray, bits: int) -> bytes:
+    """One lossless JPEG stream of a tile or strip at a precision of ``bits``.
+
+    A mosaic's samples go in pairs, as the 2 components of one JPEG pixel (half as wide), as cameras and
+    Adobe write them: each sample is then predicted from the last one of its own colour, not from its
+    neighbour of another colour, which halves the stream of a restored mosaic.
+    """
+    if block.ndim == 2 and block.shape[1] % 2 == 0:
+        block = block.reshape(block.shape[0], block.shape[1] // 2, 2)
+    return ljpeg.encode(block, bits)
+
+
+def _lossless_jpeg_tiles(data: np.ndarray, bits: int):
     """Each TILE x TILE tile of ``data``, row by row, as a lossless JPEG stream; edge tiles are padded by
     repeating the last row and column (DNG readers crop them away)."""
     height, width = data.shape[:2]
@@ -351,7 +409,7 @@ def _lossless_jpeg_tiles(data: np.ndarray):
         for x in range(0, width, TILE):
             tile = data[y : y + TILE, x : x + TILE]
             pad = ((0, TILE - tile.shape[0]), (0, TILE - tile.shape[1])) + ((0, 0),) * (data.ndim - 2)
-            yield ljpeg.encode(np.pad(tile, pad, mode="edge"))
+            yield _lossless_jpeg(np.pad(tile, pad, mode="edge"), bits)
 
 
 def _with_shot_tags(tags: list[tuple], shot: ShotMetadata) -> list[tuple]:

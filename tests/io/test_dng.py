@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import rawpy
 import tifffile
 
 from rawmeta.format.camera import CameraFacts
-from rawmeta.io.dng import write_cfa_dng
+from rawmeta.io.dng import cfa_dng_bytes, mosaic, stored_codes, write_cfa_dng
 
 CFAS = ("RGGB", "BGGR", "GRBG", "GBRG")
 D30 = tuple(v / 10000 for v in (9805, -2689, -1312, -5803, 13064, 3068, -2438, 3075, 8775))
@@ -199,3 +200,38 @@ def test_refuses_bad_mosaic(tmp_path, mosaic, message):
 def test_camera_facts_keep_white_balance_positive(gains):
     with pytest.raises(ValueError, match="white_balance needs 3 finite positive values"):
         make_camera(white_balance=gains)
+
+
+def test_stored_codes_take_the_nearest_level_and_the_lower_on_a_tie():
+    table = (0, 10, 10, 30)
+    values = np.array([0, 4, 5, 6, 10, 19, 20, 21, 30, 65535], np.uint16)
+    np.testing.assert_array_equal(stored_codes(values, table), [0, 0, 0, 1, 1, 1, 1, 3, 3, 3])
+
+
+def test_a_camera_s_codes_table_and_frame_come_back_through_libraw(tmp_path):
+    """A camera that stores 10-bit codes through a curve to 12-bit values, and declares a frame inside its area."""
+    table = tuple(int(v) for v in np.round(4095 * (np.arange(1024) / 1023) ** 2))
+    camera = make_camera(black_levels=(0, 0, 0, 0), linearization=table, crop=(8, 6, 80, 50))
+    rgb = np.random.default_rng(2).random((64, 96, 3)).astype(np.float32)
+    path = tmp_path / "curve.dng"
+    path.write_bytes(cfa_dng_bytes(rgb, camera))
+    values = mosaic(rgb, camera)
+    with rawpy.imread(str(path)) as raw:
+        got = raw.raw_image.astype(np.int64)
+        crop = (raw.sizes.crop_left_margin, raw.sizes.crop_top_margin, raw.sizes.crop_width, raw.sizes.crop_height)
+    np.testing.assert_array_equal(got, np.asarray(table)[stored_codes(values, table)])
+    assert np.isin(got, table).all()
+    assert np.abs(got - values).max() <= np.diff(table).max() / 2  # each the level nearest the restored value
+    assert crop == camera.crop
+    with tifffile.TiffFile(path) as tif:
+        image = tif.pages[0].pages[0] if tif.pages[0].tags.get("SubIFDs") else tif.pages[0]
+        assert image.tags["BitsPerSample"].value == 10
+        assert image.tags["LinearizationTable"].value == table
+
+
+def test_a_frame_that_does_not_fit_is_left_out(tmp_path):
+    camera = make_camera(crop=(8, 6, 96, 50))  # 8 + 96 > 96 columns
+    rgb = np.random.default_rng(2).random((64, 96, 3)).astype(np.float32)
+    with tifffile.TiffFile(io.BytesIO(cfa_dng_bytes(rgb, camera))) as tif:
+        assert "DefaultCropOrigin" not in tif.pages[0].tags
+
