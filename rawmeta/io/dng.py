@@ -187,6 +187,7 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
         As :func:`write_linear_dng`.
     """
     camera_tags, raw_tags = _linear_tags(camera)  # checked before the pixels are converted
+    camera_tags += _assumptions(camera)
     samples = linear_samples(rgb)
     return _restored_dng_bytes(samples, "LINEAR_RAW", camera_tags, raw_tags + _crop_tags(camera, samples.shape),
                                private, shot, preview)
@@ -204,11 +205,13 @@ def cfa_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = 
     :data:`XYZ_TO_SRGB` stands in as for the LinearRaw DNG. The other
     parameters are as for :func:`linear_dng_bytes`.
     """
+    assumed = _assumptions(camera)
     if camera.xyz_to_camera is None:
         camera = dataclasses.replace(camera, xyz_to_camera=XYZ_TO_SRGB, calibration_illuminant=ILLUMINANT_D65)
     check_raw_rgb(rgb)
     cfa = mosaic(rgb, camera)
     camera_tags, raw_tags = _cfa_tags(cfa, camera)
+    camera_tags += assumed
     top = camera.white_level
     if camera.linearization is not None:
         cfa = stored_codes(cfa, camera.linearization)
@@ -216,6 +219,24 @@ def cfa_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = 
         top = len(camera.linearization) - 1
     return _restored_dng_bytes(cfa, "CFA", camera_tags, raw_tags + _crop_tags(camera, cfa.shape), private, shot,
                                preview, bits=max(8, top.bit_length()))
+
+
+def assumptions(camera: CameraFacts) -> list[str]:
+    """What a DNG of ``camera`` assumes because the RAW did not say it (empty when it said everything)."""
+    said = []
+    if camera.xyz_to_camera is None:
+        said.append("no colour matrix in the RAW: camera RGB taken as linear sRGB")
+    if camera.white_balance_source == "daylight":
+        said.append("no white balance in the RAW: LibRaw's daylight balance for the camera")
+    elif camera.white_balance_source == "unity":
+        said.append("no white balance in the RAW: unity (1, 1, 1)")
+    return said
+
+
+def _assumptions(camera: CameraFacts) -> list[tuple]:
+    """ProfileName (tag 50936, shown by raw developers and exiftool) saying what was assumed, if anything."""
+    said = assumptions(camera)
+    return [(50936, _ASCII, 0, "rawmeta assumed " + "; ".join(said), True)] if said else []
 
 
 def stored_codes(values: np.ndarray, table: tuple[int, ...]) -> np.ndarray:

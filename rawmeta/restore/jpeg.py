@@ -13,7 +13,7 @@ from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
 from rawmeta.format.fingerprint import ImageChange, compare
-from rawmeta.io.dng import BAYER_PATTERNS
+from rawmeta.io.dng import BAYER_PATTERNS, assumptions
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.outputs import check_suffix, write_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, payload_id
@@ -96,10 +96,13 @@ def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, opti
 def write_restored(path: str | os.PathLike, restored: Restored, dng: str = "cfa", *, replace: bool = False,
                    warn: Callable[[str], None] | None = None) -> None:
     """Write a restore with its mark, and in a DNG the JPEG's EXIF, XMP and thumbnail, in layout ``dng``
-    where the payload allows it (:func:`dng_layout`; ``warn`` is told when it does not)."""
+    where the payload allows it (:func:`dng_layout`; ``warn`` is told when it does not, and what the DNG
+    assumes because the RAW did not say it, :func:`rawmeta.io.dng.assumptions`)."""
     layout, why = dng_layout(dng, restored.payload, restored.rgb.shape[:2])
-    if why and warn is not None and str(path).lower().endswith(".dng"):
-        warn(why)
+    if warn is not None and str(path).lower().endswith(".dng"):
+        for told in [why] + [f"the DNG says it assumed {a}" for a in assumptions(restored.payload.camera)]:
+            if told:
+                warn(told)
     write_raw_rgb(path, restored.rgb, restored.payload.camera, restored.mark, replace=replace, shot=restored.shot,
                   preview=restored.srgb, dng=layout)
 

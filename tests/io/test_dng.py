@@ -13,7 +13,7 @@ import rawpy
 import tifffile
 
 from rawmeta.format.camera import CameraFacts
-from rawmeta.io.dng import cfa_dng_bytes, mosaic, stored_codes, write_cfa_dng
+from rawmeta.io.dng import assumptions, cfa_dng_bytes, linear_dng_bytes, mosaic, stored_codes, write_cfa_dng
 
 CFAS = ("RGGB", "BGGR", "GRBG", "GBRG")
 D30 = tuple(v / 10000 for v in (9805, -2689, -1312, -5803, 13064, 3068, -2438, 3075, 8775))
@@ -235,3 +235,17 @@ def test_a_frame_that_does_not_fit_is_left_out(tmp_path):
     with tifffile.TiffFile(io.BytesIO(cfa_dng_bytes(rgb, camera))) as tif:
         assert "DefaultCropOrigin" not in tif.pages[0].tags
 
+
+def test_the_dng_says_what_it_assumed_where_the_raw_said_nothing():
+    rgb = np.random.default_rng(2).random((64, 96, 3)).astype(np.float32)
+    told = make_camera(xyz_to_camera=None, calibration_illuminant=0, white_balance=(1.0, 1.0, 1.0),
+                       white_balance_source="unity")
+    for write in (cfa_dng_bytes, linear_dng_bytes):
+        with tifffile.TiffFile(io.BytesIO(write(rgb, told))) as tif:
+            name = tif.pages[0].tags["ProfileName"].value
+        assert name == ("rawmeta assumed no colour matrix in the RAW: camera RGB taken as linear sRGB; "
+                        "no white balance in the RAW: unity (1, 1, 1)")
+        with tifffile.TiffFile(io.BytesIO(write(rgb, make_camera()))) as tif:
+            assert "ProfileName" not in tif.pages[0].tags
+    assert assumptions(make_camera(white_balance_source="daylight")) == [
+        "no white balance in the RAW: LibRaw's daylight balance for the camera"]

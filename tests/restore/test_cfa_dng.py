@@ -81,3 +81,18 @@ def test_mosaic_keeps_each_site_s_channel_and_black_level(cfa):
         index = 3 if colour == "G" and "B" in row else "RGB".index(colour)  # LibRaw's G2: green of the blue row
         black = camera.black_levels[index]
         assert (out[dy::2, dx::2] == round(value[colour] * (4095 - black) + black)).all(), (cfa, k)
+
+
+def test_a_restore_says_what_its_dng_assumed(embedded, tmp_path):
+    import dataclasses
+
+    from rawmeta.restore.jpeg import write_restored
+
+    restored = restore_bytes(embedded[1].read_bytes())
+    camera = dataclasses.replace(restored.payload.camera, white_balance_source="daylight")
+    restored = dataclasses.replace(restored, payload=dataclasses.replace(restored.payload, camera=camera))
+    told: list[str] = []
+    write_restored(tmp_path / "out.dng", restored, warn=told.append)
+    assert told == ["the DNG says it assumed no white balance in the RAW: LibRaw's daylight balance for the camera"]
+    write_restored(tmp_path / "out.npy", restored, warn=told.append)
+    assert len(told) == 1  # only a DNG holds camera facts
