@@ -196,15 +196,20 @@ def _cfa_string(raw: rawpy.RawPy) -> str:
 
 
 def _white_balance(raw: rawpy.RawPy) -> tuple[tuple[float, float, float], str]:
-    """As-shot multipliers, else LibRaw's daylight ones, else unity.
+    """The balance LibRaw renders the RAW with when asked for the camera's: the camera's multipliers if
+    LibRaw read valid ones, else its daylight ones for the camera, else unity.
 
-    LibRaw signals a missing camera white balance with ``-1`` and, for some
-    cameras (Nikon D1, Kodak DC50), with exactly ``1, 1, 1``: no real Bayer
-    sensor balances that way, so both count as absent.
+    Exactly 1, 1, 1 is a real camera balance (the Nikon D1 balances in analog gain before its converter,
+    so its data needs no more; darktable reads about 0.96, 1, 1.04 from the NEF) unless LibRaw's daylight
+    balance is 1, 1, 1 too: then LibRaw knows nothing of the camera's colour (Kodak DC50), and the
+    balance is called unity.
     """
     for values, source in ((raw.camera_whitebalance, "camera"), (raw.daylight_whitebalance, "daylight")):
         r, g, b = (float(v) for v in values[:3])
-        if min(r, g, b) > 0 and all(math.isfinite(v) for v in (r, g, b)) and not r == g == b:
+        if min(r, g, b) > 0 and all(math.isfinite(v) for v in (r, g, b)):
+            daylight = [float(v) for v in raw.daylight_whitebalance[:3]]
+            if r == g == b and daylight[0] == daylight[1] == daylight[2]:
+                break
             return (r / g, 1.0, b / g), source
     return (1.0, 1.0, 1.0), "unity"
 
