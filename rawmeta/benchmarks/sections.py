@@ -60,6 +60,9 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("scale", "rawmeta.benchmarks.scale", "restore time and memory at 12 and 24 MP (a few minutes)"),
     Section("archive", "rawmeta.benchmarks.archive",
             "images per minute of folder work: 1 job, N jobs, Dask (about a quarter of an hour)"),
+    Section("roundtrip", "rawmeta.benchmarks.roundtrip",
+            "the restored DNG judged as photographers look: LibRaw and darktable renders as shot and at +/-1 EV "
+            "against the edited JPEG, size, EXIF kept (needs exiftool, darktable-cli; about a quarter of an hour)"),
 )}
 
 _TITLE = "# Benchmarks\n\nEach section is rewritten by the `rawmeta bench` run named at its top.\n\n"
