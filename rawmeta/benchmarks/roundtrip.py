@@ -158,13 +158,14 @@ class Darktable:
     name: str = "darktable"
     curve: ToneCurve = SRGB
     defaults: dict[Path, str] = field(default_factory=dict)  # the default export's XMP, by file
+    shots: dict[Path, np.ndarray] = field(default_factory=dict)  # the default export, by file
 
     def render(self, path: Path, edit: Edit) -> np.ndarray:
-        if edit.ev == 0 or path not in self.defaults:
+        if path not in self.defaults:  # darktable renders the same history the same: one as-shot export a file
             done = render_darktable(path)
-            self.defaults[path] = done.xmp
-            if edit.ev == 0:
-                return to_8bit(done.srgb)
+            self.defaults[path], self.shots[path] = done.xmp, to_8bit(done.srgb)
+        if edit.ev == 0:
+            return self.shots[path]
         return to_8bit(render_darktable(path, shift_exposure(self.defaults[path], edit.ev)).srgb)
 
     def render_at_white_balance(self, path: Path, coefficients: tuple[float, ...]) -> np.ndarray:

@@ -468,7 +468,7 @@ def _unpack_camera(block: bytes, version: int) -> CameraFacts:
             orientation=orientation,
             **levels,
         )
-    except (ValueError, IndexError, UnicodeDecodeError, struct.error) as exc:
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
         raise PayloadError(f"rawmeta payload camera block is invalid: {exc}") from None
 
 
