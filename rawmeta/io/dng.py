@@ -1,9 +1,9 @@
 """Writing DNG files with tifffile.
 
-Two kinds of DNG, both single-IFD and losslessly compressed as cameras and
-Adobe write them (lossless JPEG, Compression 7, in 256 x 256 tiles;
-:mod:`rawmeta.io.ljpeg`), enough for LibRaw, the Adobe DNG SDK, darktable
-and RawTherapee to read and render them:
+Two kinds of DNG, both losslessly compressed as cameras and Adobe write them
+(lossless JPEG, Compression 7, in 256 x 256 tiles; :mod:`rawmeta.io.ljpeg`),
+enough for LibRaw, the Adobe DNG SDK, darktable and RawTherapee to read and
+render them:
 
 - :func:`write_cfa_dng`: a CFA (Bayer mosaic) DNG of RAW sensor values;
 - :func:`write_linear_dng`: a LinearRaw DNG of demosaiced raw-RGB (camera
@@ -11,7 +11,10 @@ and RawTherapee to read and render them:
 
 Both share the camera tags (make, model, orientation, DNG versions, colour
 matrix, as-shot neutral) made by one function. The file is written
-atomically (temp file in the target's folder, fsync, rename).
+atomically (temp file in the target's folder, fsync, rename). Without a
+picture to preview, the image and every tag are one IFD; with one (a restore
+from a JPEG), IFD0 is an RGB thumbnail with the camera-level tags, and its
+SubIFDs are the image, then a baseline JPEG preview.
 
 Tags tifffile writes on its own are kept in check: ``metadata=None`` stops its
 JSON ImageDescription, ``software=`` replaces its ``tifffile.py`` Software tag
@@ -30,6 +33,7 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from rawmeta.format import segments
 from rawmeta.format.camera import ILLUMINANT_D65, CameraFacts
 from rawmeta.io import ljpeg
 from rawmeta.io.atomic import atomic_write_bytes
@@ -69,6 +73,14 @@ _NEUTRAL_DENOMINATOR = 1_000_000
 
 #: Long side of the thumbnail in IFD0 of a DNG with a preview (Adobe's DNG converter writes 256).
 THUMBNAIL = 256
+#: Long side of the JPEG preview in the second SubIFD (Adobe's "medium size" preview).
+PREVIEW = 1024
+#: Quality of the JPEG preview: it is a reduced copy of a JPEG, seen at screen size.
+PREVIEW_QUALITY = 90
+#: PreviewColorSpace (50970) value of an sRGB preview.
+_PREVIEW_SRGB = 2
+#: TIFF PhotometricInterpretation of a YCbCr image (a baseline JPEG preview).
+_YCBCR = 6
 #: TIFF Compression value of (lossless) JPEG tiles in DNG.
 _LOSSLESS_JPEG = 7
 #: Side of the square tiles the image data is stored in, each a lossless JPEG stream.
@@ -173,8 +185,10 @@ def linear_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None
     preview : numpy.ndarray, optional
         The sRGB picture (uint8 H x W x 3, the JPEG's pixels): IFD0 then holds
         a thumbnail of it (at most THUMBNAIL pixels on its long side, 8-bit
-        RGB) for file browsers, and the raw image moves to IFD0's SubIFD, as
-        cameras and Adobe lay DNGs out.
+        RGB) for file browsers, the raw image moves to IFD0's first SubIFD and
+        a baseline JPEG of it (at most PREVIEW pixels on its long side) is the
+        second SubIFD, for import dialogs and catalogues, as cameras and Adobe
+        lay DNGs out.
 
     Returns
     -------
@@ -290,12 +304,12 @@ def _restored_dng_bytes(samples: np.ndarray, photometric: str, camera_tags: list
                         private: bytes | None, shot: ShotMetadata | None, preview: np.ndarray | None,
                         bits: int = 16) -> bytes:
     """A restored DNG: the image (samples below ``2**bits``) with the restore mark, the shot's EXIF and XMP,
-    and a thumbnail."""
+    a thumbnail and a JPEG preview."""
     if private is not None:
         camera_tags = camera_tags + [(PRIVATE_DATA_TAG, _BYTE, len(private), private, True)]
     shot = shot or ShotMetadata()
-    data = _dng_bytes(samples, photometric, _with_shot_tags(camera_tags, shot), raw_tags,
-                      None if preview is None else thumbnail(preview), bits)
+    previews = None if preview is None else Previews(thumbnail(preview), preview_jpeg(preview))
+    data = _dng_bytes(samples, photometric, _with_shot_tags(camera_tags, shot), raw_tags, previews, bits)
     return _with_sub_ifds(data, {_EXIF_IFD: shot.exif, _GPS_IFD: shot.gps})
 
 
@@ -349,14 +363,27 @@ def linear_samples(rgb: np.ndarray) -> np.ndarray:
     return samples
 
 
+@dataclasses.dataclass(frozen=True)
+class Previews:
+    """What a DNG shows before it is developed: an RGB thumbnail and a baseline JPEG preview (its bytes)."""
+
+    thumbnail: np.ndarray
+    jpeg: bytes
+
+    def jpeg_shape(self) -> tuple[int, int, int]:
+        """(height, width, components) of the JPEG preview."""
+        return segments.parse(self.jpeg).frame()
+
+
 def _dng_bytes(data: np.ndarray, photometric: str, camera_tags: list[tuple], raw_tags: list[tuple],
-               thumb: np.ndarray | None = None, bits: int = 16) -> bytes:
+               previews: Previews | None = None, bits: int = 16) -> bytes:
     """A DNG file of ``data`` in lossless JPEG tiles or, narrower than a tile, one strip (Compression 7),
     at ``bits`` bits per sample.
 
-    Without ``thumb``, one IFD holds the image and all tags. With it, IFD0 holds
-    the thumbnail (NewSubFileType 1) and the camera-level tags, and the image
-    with its own tags (``raw_tags``: levels, CFA) is IFD0's SubIFD.
+    Without ``previews``, one IFD holds the image and all tags. With them, IFD0
+    holds the thumbnail (NewSubFileType 1) and the camera-level tags, the image
+    with its own tags (``raw_tags``: levels, CFA) is IFD0's first SubIFD and
+    the JPEG preview (NewSubFileType 1, YCbCr, Compression 7) its second.
     """
     # LibRaw misreads tiles wider than the image and reads one strip only: a narrow image is one strip.
     tiled = data.shape[1] >= TILE
@@ -366,48 +393,76 @@ def _dng_bytes(data: np.ndarray, photometric: str, camera_tags: list[tuple], raw
     buffer = io.BytesIO()
     # shaped=False / metadata=None: no tifffile JSON ImageDescription.
     common = {"software": SOFTWARE, "metadata": None, "datetime": None}
+    # tifffile encodes JPEG only through imagecodecs: the streams come encoded, are written as if deflated
+    # (which tifffile does not re-check), and the Compression tags are set to 7 below.
     with tifffile.TiffWriter(buffer, byteorder="<", bigtiff=False, shaped=False) as tif:
-        if thumb is not None:
-            tif.write(thumb, photometric="rgb", compression=None, subfiletype=1, subifds=1, extratags=camera_tags,
-                      **common)
+        if previews is not None:
+            tif.write(previews.thumbnail, photometric="rgb", compression=None, subfiletype=1, subifds=2,
+                      extratags=camera_tags, **common)
         tif.write(
             iter(tiles),
             shape=data.shape,
             dtype=data.dtype,
             photometric=photometric,
-            # tifffile encodes JPEG only through imagecodecs: the segments come encoded, are written as if
-            # deflated (which tifffile does not re-check), and the Compression tag is set to 7 below.
             compression="zlib",
             planarconfig="contig" if data.ndim == 3 else None,
             tile=(TILE, TILE) if tiled else None,
             rowsperstrip=None if tiled else data.shape[0],
             subfiletype=0,
-            extratags=raw_tags if thumb is not None else camera_tags + raw_tags,
+            extratags=raw_tags if previews is not None else camera_tags + raw_tags,
             **common,
         )
-    with tifffile.TiffFile(io.BytesIO(buffer.getvalue())) as written:
-        image = next(iter(tifffile.TiffPages(written.pages[0]))) if thumb is not None else written.pages[0]
-        compression = image.tags["Compression"].valueoffset
-        depth = image.tags["BitsPerSample"]
-        subifds = written.pages[0].tags["SubIFDs"].offset if thumb is not None else None
+        if previews is not None:
+            height, width, _ = previews.jpeg_shape()
+            tif.write(iter([previews.jpeg]), shape=(height, width, 3), dtype=np.uint8, photometric="rgb",
+                      compression="zlib", planarconfig="contig", rowsperstrip=height, subfiletype=1,
+                      extratags=[(530, _SHORT, 2, (2, 2), True),  # YCbCrSubSampling: the JPEG's 4:2:0
+                                 (50970, _LONG, 1, _PREVIEW_SRGB, True)],  # PreviewColorSpace
+                      **common)
     out = bytearray(buffer.getvalue())
-    out[compression : compression + 2] = struct.pack("<H", _LOSSLESS_JPEG)
+    with tifffile.TiffFile(io.BytesIO(buffer.getvalue())) as written:
+        if previews is None:
+            image, preview = written.pages[0], None
+        else:
+            image, preview = tifffile.TiffPages(written.pages[0])
+            # tifffile types the pointers IFD (13); DNG readers and exiftool expect LONG
+            struct.pack_into("<H", out, written.pages[0].tags["SubIFDs"].offset + 2, _LONG)
+            # tifffile also chains the second SubIFD to the first; DNG wants a SubIFD tree, not chains
+            entries = struct.unpack_from("<H", out, image.offset)[0]
+            struct.pack_into("<I", out, image.offset + 2 + 12 * entries, 0)
+        for page in (image, preview):
+            if page is not None:
+                struct.pack_into("<H", out, page.tags["Compression"].valueoffset, _LOSSLESS_JPEG)
+        if preview is not None:
+            struct.pack_into("<H", out, preview.tags["PhotometricInterpretation"].valueoffset, _YCBCR)
+        depth = image.tags["BitsPerSample"]
     # tifffile writes no other depth than the dtype's with compression: patched like Compression (one sample a
     # pixel, so the value sits in the tag itself).
     if bits != 16:
         if depth.count != 1:
             raise ValueError("only a one-sample image is stored at other than 16 bits")
-        out[depth.valueoffset : depth.valueoffset + 2] = struct.pack("<H", bits)
-    if subifds is not None:  # tifffile types the pointer IFD (13); DNG readers and exiftool expect LONG
-        out[subifds + 2 : subifds + 4] = struct.pack("<H", _LONG)
+        struct.pack_into("<H", out, depth.valueoffset, bits)
     return bytes(out)
 
 
 def thumbnail(srgb: np.ndarray) -> np.ndarray:
     """``srgb`` (uint8 H x W x 3) reduced to at most THUMBNAIL pixels on its long side (never enlarged)."""
+    return np.asarray(_reduced(srgb, THUMBNAIL))
+
+
+def preview_jpeg(srgb: np.ndarray) -> bytes:
+    """``srgb`` (uint8 H x W x 3) reduced to at most PREVIEW pixels on its long side (never enlarged), as a
+    baseline 4:2:0 JPEG stream without APPn segments (a TIFF JPEG strip has no use for JFIF's)."""
+    buffer = io.BytesIO()
+    _reduced(srgb, PREVIEW).save(buffer, "JPEG", quality=PREVIEW_QUALITY, subsampling="4:2:0", optimize=True)
+    layout = segments.parse(buffer.getvalue())
+    return segments.splice(layout, [s for s in layout.segments if s.is_app()], 2, b"")
+
+
+def _reduced(srgb: np.ndarray, side: int) -> Image.Image:
     image = Image.fromarray(np.ascontiguousarray(srgb, dtype=np.uint8))
-    image.thumbnail((THUMBNAIL, THUMBNAIL), Image.Resampling.LANCZOS)
-    return np.asarray(image)
+    image.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return image
 
 
 def _lossless_jpeg(block: np.ndarray, bits: int) -> bytes:

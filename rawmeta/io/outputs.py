@@ -25,7 +25,7 @@ output's extension (upper or lower case):
     ``dng="cfa"``, a CFA DNG of the camera's Bayer mosaic at its own black
     and white levels instead (:func:`rawmeta.io.dng.cfa_dng_bytes`), read
     back through LibRaw's demosaic. Both in lossless JPEG tiles, with a
-    thumbnail and the JPEG's EXIF and XMP when restored from a JPEG.
+    thumbnail, a JPEG preview and the JPEG's EXIF and XMP when restored from a JPEG.
 
 Values are clipped to [0, 1] before writing, in every format. Every format
 can carry rawmeta's restore mark (:mod:`rawmeta.io.restore_mark`): a TIFF tag in
@@ -99,7 +99,7 @@ def write_raw_rgb(path: str | os.PathLike, rgb: np.ndarray, camera: CameraFacts,
         The EXIF and XMP of the JPEG restored from; the DNG carries them
         (:func:`rawmeta.io.dng.linear_dng_bytes`), the other formats do not.
     preview : numpy.ndarray, optional
-        The JPEG's sRGB pixels (uint8 H x W x 3); the DNG carries a thumbnail of them.
+        The JPEG's sRGB pixels (uint8 H x W x 3); the DNG carries a thumbnail and a JPEG preview of them.
     dng : {"linear", "cfa"}
         A DNG's layout: LinearRaw raw-RGB (:func:`rawmeta.io.dng.linear_dng_bytes`), or the camera's
         Bayer mosaic (:func:`rawmeta.io.dng.cfa_dng_bytes`; ``rgb`` must be on the RAW's own grid).

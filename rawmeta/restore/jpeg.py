@@ -95,7 +95,7 @@ def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, opti
 
 def write_restored(path: str | os.PathLike, restored: Restored, dng: str = "cfa", *, replace: bool = False,
                    warn: Callable[[str], None] | None = None) -> None:
-    """Write a restore with its mark, and in a DNG the JPEG's EXIF, XMP and thumbnail, in layout ``dng``
+    """Write a restore with its mark, and in a DNG the JPEG's EXIF, XMP and previews, in layout ``dng``
     where the payload allows it (:func:`dng_layout`; ``warn`` is told when it does not, and what the DNG
     assumes because the RAW did not say it, :func:`rawmeta.io.dng.assumptions`)."""
     layout, why = dng_layout(dng, restored.payload, restored.rgb.shape[:2])

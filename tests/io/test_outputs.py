@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import re
 import shutil
@@ -15,7 +16,8 @@ import tifffile
 from PIL import Image
 
 from rawmeta.errors import OutputError, RawReadError, UsageError
-from rawmeta.io.dng import XYZ_TO_SRGB, write_cfa_dng, write_linear_dng
+from rawmeta.format import segments
+from rawmeta.io.dng import PREVIEW, XYZ_TO_SRGB, preview_jpeg, write_cfa_dng, write_linear_dng
 from rawmeta.io.outputs import SUPPORTED_SUFFIXES, read_raw_rgb, write_raw_rgb
 from rawmeta.io.rawfile import read_raw
 
@@ -432,21 +434,40 @@ def test_a_mosaic_dng_reads_through_libraw_s_demosaic(tmp_path):
 
 
 def test_a_dng_with_a_preview_shows_its_thumbnail_and_keeps_the_raw_in_a_subifd(tmp_path, rgb):
-    srgb = np.linspace(0, 255, H * W * 3).reshape(H, W, 3).astype(np.uint8)
+    srgb = np.linspace(0, 255, 300 * 400 * 3).reshape(300, 400, 3).astype(np.uint8)  # larger than a thumbnail
     path = tmp_path / "preview.dng"
     write_raw_rgb(path, rgb, CAMERA, preview=srgb)
     with tifffile.TiffFile(path) as tif:
         ifd0 = tif.pages[0]
-        raw = next(iter(tifffile.TiffPages(ifd0)))
+        raw, preview = tifffile.TiffPages(ifd0)
         assert ifd0.tags["NewSubfileType"].value == 1 and raw.tags["NewSubfileType"].value == 0
         assert ifd0.tags["SubIFDs"].dtype == 4  # LONG, as DNG readers expect
-        assert max(ifd0.shape[:2]) == min(256, max(H, W)) and ifd0.shape[2] == 3
+        assert ifd0.shape == (192, 256, 3)
         assert "ColorMatrix1" in ifd0.tags and "ColorMatrix1" not in raw.tags  # camera-level tags in IFD0
         assert "WhiteLevel" in raw.tags and "WhiteLevel" not in ifd0.tags  # image tags with the image
         thumb = ifd0.asarray()
+        raw_next = struct.unpack_from("<I", path.read_bytes(), raw.offset + 2 + 12 * len(raw.tags))[0]
+        assert raw_next == 0  # a SubIFD tree, not a chain (DNG supports no chains)
+        assert preview.tags["NewSubfileType"].value == 1 and preview.tags["Compression"].value == 7
+        assert preview.tags["PhotometricInterpretation"].value == 6  # YCbCr: a baseline DCT JPEG
+        assert preview.tags["PreviewColorSpace"].value == 2  # sRGB
+        stream = path.read_bytes()[preview.dataoffsets[0] : preview.dataoffsets[0] + preview.databytecounts[0]]
     np.testing.assert_allclose(thumb.mean(axis=(0, 1)), srgb.mean(axis=(0, 1)), atol=2)
+    shown = np.asarray(Image.open(io.BytesIO(stream)))
+    assert shown.shape == srgb.shape  # smaller than PREVIEW: not reduced
+    assert np.abs(shown.astype(int) - srgb).mean() < 3
     plain = tmp_path / "plain.dng"
     write_raw_rgb(plain, rgb, CAMERA)
     np.testing.assert_array_equal(read_raw_rgb(path), read_raw_rgb(plain))
     with rawpy.imread(str(path)) as image:
-        assert image.extract_thumb().data.shape == thumb.shape  # what LibRaw offers file browsers
+        offered = image.extract_thumb()  # what LibRaw offers file browsers: the largest preview
+    assert offered.format == rawpy.ThumbFormat.JPEG
+    assert offered.data.endswith(stream[2:])  # LibRaw puts the DNG's EXIF in after the SOI
+
+
+def test_the_preview_is_at_most_preview_pixels_on_its_long_side():
+    srgb = np.random.default_rng(0).integers(0, 256, (900, 1400, 3), dtype=np.uint8)
+    stream = preview_jpeg(srgb)
+    layout = segments.parse(stream)
+    assert layout.frame() == (658, PREVIEW, 3)
+    assert not [s for s in layout.segments if s.is_app()]  # no JFIF inside a TIFF strip
