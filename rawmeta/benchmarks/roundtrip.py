@@ -6,7 +6,9 @@ row then tells the raw-RGB PSNR of the restore, the DNG's size against the
 RAW's, which EXIF tags the DNG kept, and how close each developer's render of
 the DNG is to its render of the original RAW: as shot, +1 EV and -1 EV, each
 beside the same figure for the JPEG itself edited in sRGB (what a
-photographer who kept only the JPEG would get).
+photographer who kept only the JPEG would get). Where darktable's default
+white balance for the original differs from the DNG's, every edit is judged
+again with the DNG's white balance for the original too.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +31,7 @@ from rawmeta import metrics
 from rawmeta.benchmarks.harness import machine_line
 from rawmeta.benchmarks.render import (
     EXPOSURE_VERSION,
+    TEMPERATURE_VERSION,
     darktable_history,
     jpeg_bytes,
     render_darktable,
@@ -153,24 +156,40 @@ class LibRaw:
 
 @dataclass
 class Darktable:
-    """darktable-cli with its defaults; an edit is the file's default history with its exposure shifted."""
+    """darktable-cli with its defaults; an edit is the file's default history with its exposure shifted.
+
+    ``balances`` overrides the white balance of some files: their renders, as shot too, use their default
+    history with the white balance module set to those R, G, B coefficients (:meth:`at_white_balance`).
+    Renders are kept (by file and sidecar), so a developer made by :meth:`at_white_balance` reuses the
+    renders of the files it does not override.
+    """
 
     name: str = "darktable"
     curve: ToneCurve = SRGB
     defaults: dict[Path, str] = field(default_factory=dict)  # the default export's XMP, by file
-    shots: dict[Path, np.ndarray] = field(default_factory=dict)  # the default export, by file
+    renders: dict[tuple[Path, str | None], np.ndarray] = field(default_factory=dict)  # by file and sidecar
+    balances: dict[Path, tuple[float, ...]] = field(default_factory=dict)  # white balance overrides, by file
 
     def render(self, path: Path, edit: Edit) -> np.ndarray:
-        if path not in self.defaults:  # darktable renders the same history the same: one as-shot export a file
+        if path not in self.defaults:  # the as-shot export at darktable's defaults gives the default history
             done = render_darktable(path)
-            self.defaults[path], self.shots[path] = done.xmp, to_8bit(done.srgb)
-        if edit.ev == 0:
-            return self.shots[path]
-        return to_8bit(render_darktable(path, shift_exposure(self.defaults[path], edit.ev)).srgb)
+            self.defaults[path], self.renders[path, None] = done.xmp, to_8bit(done.srgb)
+        sidecar = self.sidecar(path, edit)
+        if (path, sidecar) not in self.renders:  # darktable renders the same history the same
+            self.renders[path, sidecar] = to_8bit(render_darktable(path, sidecar).srgb)
+        return self.renders[path, sidecar]
 
-    def render_at_white_balance(self, path: Path, coefficients: tuple[float, ...]) -> np.ndarray:
-        """The as-shot render of ``path`` (rendered before) with its white balance module set to ``coefficients``."""
-        return to_8bit(render_darktable(path, set_white_balance(self.defaults[path], coefficients)).srgb)
+    def sidecar(self, path: Path, edit: Edit) -> str | None:
+        """The history ``path`` is rendered with for ``edit`` (after its default export): None for the defaults."""
+        balance = self.balances.get(path)
+        if balance is None and edit.ev == 0:
+            return None
+        xmp = self.defaults[path] if balance is None else set_white_balance(self.defaults[path], balance)
+        return shift_exposure(xmp, edit.ev) if edit.ev else xmp
+
+    def at_white_balance(self, path: Path, coefficients: tuple[float, ...]) -> Darktable:
+        """This developer with ``path``'s white balance set to ``coefficients``; it shares the renders kept so far."""
+        return replace(self, balances={**self.balances, path: tuple(coefficients)})
 
     def highlights(self, path: Path) -> str:
         """darktable's default highlight reconstruction for ``path`` (after it has been rendered)."""
@@ -249,8 +268,29 @@ class RoundtripRow:
     highlights: str = ""  # darktable's default highlight reconstruction for the original
     #: darktable's default white balance (R, G, B coefficients) for the original and for the DNG
     darktable_wb: tuple[tuple[float, ...] | None, tuple[float, ...] | None] = (None, None)
-    #: darktable as shot with the DNG's white balance for the original too (None: the same by default, or not run)
-    darktable_same_wb: FrameMatch | None = None
+    #: darktable with the DNG's white balance for the original too, by edit (None: the same by default, or not run)
+    darktable_same_wb: dict[str, Fidelity] | None = None
+
+
+#: How the darktable figures judged at the DNG's white balance are marked and named.
+SAME_WB_MARK = "‡"
+SAME_WB_NAME = "darktable at the DNG's WB"
+
+
+def white_balances_differ(balances: tuple[tuple[float, ...] | None, tuple[float, ...] | None]) -> bool:
+    """Whether two white balances (R, G, B coefficients) are both known and differ by more than 1 %."""
+    return bool(balances[0] and balances[1] and not np.allclose(balances[0], balances[1], rtol=0.01))
+
+
+def judged(row: RoundtripRow) -> list[tuple[str, dict[str, Fidelity], float]]:
+    """(name, cells, as-shot floor) of each developer that rendered ``row``'s original, with the cells its targets
+    are judged on: darktable's at the DNG's white balance where it has them (:data:`SAME_WB_NAME`)."""
+    out = [("LibRaw", row.libraw, TARGET_LIBRAW_DB)]
+    if row.darktable_same_wb is not None:
+        out.append((SAME_WB_NAME, row.darktable_same_wb, TARGET_DARKTABLE_DB))
+    elif row.darktable is not None:
+        out.append(("darktable", row.darktable, TARGET_DARKTABLE_DB))
+    return out
 
 
 def copy_exif(raw: Path, jpeg: Path) -> str:
@@ -361,12 +401,15 @@ def bench_file(raw: Path, work: Path, device: str = "cpu", darktable: bool = Tru
         developer = Darktable()
         try:
             cells, note = judge(developer, raw, dng), ""
-            highlights, wb = developer.highlights(raw), (developer.white_balance(raw), developer.white_balance(dng))
-            if wb[0] and wb[1] and not np.allclose(wb[0], wb[1], rtol=0.01):
-                same_wb = compare_frames(developer.render_at_white_balance(raw, wb[1]),
-                                         developer.render(dng, EDITS[0]))
         except RawReadError as exc:
             note = f"cannot render the original: {exc}"
+        else:
+            highlights, wb = developer.highlights(raw), (developer.white_balance(raw), developer.white_balance(dng))
+            if wb[1] is not None and white_balances_differ(wb):
+                try:  # the same developer with the same settings: the DNG's white balance for the original too
+                    same_wb = judge(developer.at_white_balance(raw, wb[1]), raw, dng)
+                except RawReadError as exc:
+                    note = f"cannot render the original at the DNG's white balance: {exc}"
     return RoundtripRow(raw.name, seconds, raw_psnr, dng.stat().st_size / raw.stat().st_size, exif, exif_copy,
                         libraw, cells, note, highlights, wb, same_wb)
 
@@ -376,12 +419,9 @@ def _meets(cell: Fidelity, floor: float) -> bool:
 
 
 def missed_targets(row: RoundtripRow) -> list[str]:
-    """The issue's targets ``row`` misses, briefly."""
+    """The issue's targets ``row`` misses, briefly; darktable's judged as :func:`judged` says."""
     missed = []
-    developers = [("LibRaw", row.libraw, TARGET_LIBRAW_DB)]
-    if row.darktable is not None:
-        developers.append(("darktable", row.darktable, TARGET_DARKTABLE_DB))
-    for name, cells, floor in developers:
+    for name, cells, floor in judged(row):
         if not _meets(cells[EDITS[0].label], floor):
             missed.append(f"{name} same frame and >= {floor:g} dB")
         for edit in EDITS[1:]:
@@ -410,8 +450,7 @@ def run(raws: Iterable[Path], device: str = "cpu", darktable: bool = True,
                 continue
         rows.append(row)
         log(f"{row.name}: restore {row.seconds:.1f} s, {row.raw_psnr:.2f} dB raw-RGB, size {row.size_ratio:.2f}x; "
-            + "; ".join(f"{name} " + ", ".join(_cell(c) for c in cells.values())
-                        for name, cells in (("LibRaw", row.libraw), ("darktable", row.darktable)) if cells)
+            + "; ".join(f"{name} " + ", ".join(_cell(c) for c in cells.values()) for name, cells, _ in judged(row))
             + (f"; darktable: {row.darktable_note}" if row.darktable_note else ""))
     return rows, skipped
 
@@ -426,10 +465,15 @@ def _cell(cell: Fidelity) -> str:
     return f"{cell.dng.psnr:.2f}{mark} ({cell.jpeg_psnr:.2f})"
 
 
-def _developer_cells(cells: dict[str, Fidelity] | None) -> list[str]:
+def _developer_cells(cells: dict[str, Fidelity] | None, same_wb: dict[str, Fidelity] | None = None) -> list[str]:
+    """The table cells of one developer, by edit; with ``same_wb`` its figures marked :data:`SAME_WB_MARK`, after
+    the default figure as shot."""
     if cells is None:
         return ["original not rendered (below)", *["-"] * (len(EDITS) - 1)]
-    return [_cell(cells[e.label]) for e in EDITS]
+    if same_wb is None:
+        return [_cell(cells[e.label]) for e in EDITS]
+    marked = [f"{_cell(same_wb[e.label])} {SAME_WB_MARK}" for e in EDITS]
+    return [f"{_cell(cells[EDITS[0].label])}; {marked[0]}", *marked[1:]]
 
 
 def _size(shape: tuple[int, int]) -> str:
@@ -451,23 +495,24 @@ def _notes(rows: list[RoundtripRow], darktable: bool) -> list[str]:
                                                                                  r.exif.changed)]) + ".")
         if r.exif_copy:
             out.append(f"- `{r.name}`: the RAW's EXIF was not copied into the JPEG ({r.exif_copy}).")
-        for name, cells in (("LibRaw", r.libraw), ("darktable", r.darktable)):
+        for name, cells, _ in judged(r):
             for e in EDITS:
-                if cells and cells[e.label].dng is None and cells[e.label].edit_applied:
+                if cells[e.label].dng is None and cells[e.label].edit_applied:
                     out.append(f"- `{r.name}`, {name} {e.label}: the DNG did not render: "
                                f"{cells[e.label].failure.rstrip('.')}.")
-        if darktable and r.darktable is None:
+        if darktable and r.darktable_note:
             out.append(f"- `{r.name}`, darktable: {r.darktable_note.rstrip('.')}.")
         original, restored = r.darktable_wb
-        if original and restored and not np.allclose(original, restored, rtol=0.01):
-            same = r.darktable_same_wb
-            out.append(f"- `{r.name}`, darktable: its default white balance differs, original "
-                       f"({', '.join(f'{v:.2f}' for v in original)}) vs DNG ({', '.join(f'{v:.2f}' for v in restored)}) "
-                       "(white balance module coefficients R, G, B; the DNG's come from its AsShotNeutral)"
-                       + (f"; with the DNG's for the original too, as shot: {same.psnr:.2f} dB"
-                          + ("" if same.same_frame else " †") if same is not None else "") + ".")
+        if original and restored and white_balances_differ(r.darktable_wb):
+            out.append(f"- {SAME_WB_MARK + ' ' if r.darktable_same_wb else ''}`{r.name}`, darktable: its default "
+                       f"white balance differs, original ({', '.join(f'{v:.2f}' for v in original)}) vs DNG "
+                       f"({', '.join(f'{v:.2f}' for v in restored)}) (white balance module coefficients R, G, B; the "
+                       "DNG's come from its AsShotNeutral)"
+                       + (f", so every edit is judged at the DNG's white balance ({SAME_WB_MARK}), and so are "
+                          "darktable's targets; the first figure as shot is at darktable's defaults"
+                          if r.darktable_same_wb else "") + ".")
     gains = [f"`{r.name}` " + ", ".join(f"{name} " + " / ".join(f"x{cells[e.label].gain:.2f}" for e in EDITS[1:])
-                                       for name, cells in (("LibRaw", r.libraw), ("darktable", r.darktable)) if cells)
+                                       for name, cells, _ in judged(r))
              for r in rows]
     out.append("- Edit check, median linear-luminance gain of the original's " + " / ".join(e.label for e in EDITS[1:])
                + f" render over its as-shot render where that is {GAIN_RANGE[0]:g} to {GAIN_RANGE[1]:g}: "
@@ -537,7 +582,13 @@ def _method(device: str, darktable: bool) -> list[str]:
             "the file's own as-shot export (each file its own: the DNG's from the DNG's export) with the exposure "
             f"module's exposure shifted by the edit's stops (`dt_iop_exposure_params_t` version {EXPOSURE_VERSION}: "
             "int32 mode, float black, float exposure, ...), passed as the sidecar; highlight reconstruction stays "
-            "as the default history has it (list below).")
+            "as the default history has it (list below). Where darktable's default white balance for the "
+            "original differs from the DNG's (list below), the original is judged at the DNG's too, the same "
+            "developer with the same settings: its default history with the white balance module's R, G, B "
+            f"coefficients set to the DNG's (`dt_iop_temperature_params_t` version {TEMPERATURE_VERSION}) and, for "
+            f"an edit, the exposure shifted as above; those figures are marked {SAME_WB_MARK}, the JPEG in "
+            "brackets being that as-shot render saved at quality "
+            f"{JPEG_QUALITY}, and as shot the figure at darktable's defaults comes first.")
     else:
         dt = "darktable-cli is not installed, so darktable is left out."
     targets = (
@@ -545,14 +596,16 @@ def _method(device: str, darktable: bool) -> list[str]:
         + (f"darktable {EDITS[0].label} on the same frame and >= {TARGET_DARKTABLE_DB:g} dB; " if darktable else "")
         + f"at {plus.label} and {minus.label} the DNG at least {TARGET_EDIT_MARGIN_DB:g} dB above the edited JPEG, "
         f"in each developer; size <= {TARGET_SIZE_RATIO:g}x; every EXIF tag the JPEG has kept. 'targets missed' "
-        "lists the ones a RAW misses (LibRaw's frame is required to match too).")
+        "lists the ones a RAW misses (LibRaw's frame is required to match too)"
+        + (f"; darktable's are judged on its {SAME_WB_MARK} figures where a row has them ('{SAME_WB_NAME}')"
+           if darktable else "") + ".")
     return [pipeline, "", cells, "", f"{libraw} {dt}", "", targets]
 
 
 def _row(r: RoundtripRow, darktable: bool) -> str:
     """One table row."""
     exif = f"{len(r.exif.kept)} / {r.exif.total}" if r.exif is not None else "not checked"
-    cells = _developer_cells(r.libraw) + (_developer_cells(r.darktable) if darktable else [])
+    cells = _developer_cells(r.libraw) + (_developer_cells(r.darktable, r.darktable_same_wb) if darktable else [])
     missed = missed_targets(r)
     return (f"| {r.name} | {r.seconds:.1f} | {r.raw_psnr:.2f} | {r.size_ratio:.2f}x | {exif} | " + " | ".join(cells)
             + f" | {'; '.join(missed) if missed else 'none'} |")

@@ -1,22 +1,34 @@
 """The roundtrip bench section: its measures on small inputs, and darktable's exposure edit."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import struct
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rawmeta.benchmarks import roundtrip as rt
-from rawmeta.benchmarks.render import darktable_history, render_libraw, set_white_balance, shift_exposure, to_8bit
+from rawmeta.benchmarks.render import (
+    DarktableRender,
+    darktable_history,
+    render_libraw,
+    set_white_balance,
+    shift_exposure,
+    to_8bit,
+)
 from rawmeta.errors import RawReadError
 
-from ..conftest import REPO, require_tool
+from ..conftest import RAW_DIR, REPO, require_tool
 from ..helpers import smooth_image
 
 #: An exposure history item as darktable 4.2 writes it (exposure +0.7 EV, compensate exposure bias on).
 EXPOSURE = "00000000000080b93333333f00004842000080c001000000"
+#: darktable 4.2's default white balance for the Canon D30's CRW, and the one its restored DNG carries (LibRaw's).
+CRW_WB, DNG_WB = (1.0022, 1.0, 2.6929), (2.1, 1.0, 1.06)
 
 
 def history(*items: tuple[str, str, str]) -> str:
@@ -131,3 +143,81 @@ def test_darktable_exposure_edits_change_brightness_by_a_stop():
         assert cell.edit_applied, cell  # the edited history really brightens / darkens by about a stop
         assert cell.dng is not None and cell.dng.psnr > 50, cell  # the same file renders the same
     assert darktable.highlights(sample).startswith("on")
+
+
+class FakeDarktable:
+    """A stand-in for ``render_darktable``: a file's default history has its white balance (:data:`DNG_WB` for a
+    restored DNG, :data:`CRW_WB` else) and exposure +0.7 EV, and a render is one smooth scene developed by the
+    history's white balance and exposure, so that the same history renders the same whatever the file."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Path, str | None]] = []
+        self.scene = smooth_image(48, 64, seed=5).astype(np.float32) / 255 / 4  # camera RGB, linear
+
+    def __call__(self, path: Path, sidecar: str | None = None) -> DarktableRender:
+        self.calls.append((Path(path), sidecar))
+        balance = DNG_WB if Path(path).name.endswith(".restored.dng") else CRW_WB
+        xmp = sidecar or history(("temperature", "3", struct.pack("<4f", *balance, math.nan).hex()),
+                                 ("exposure", "6", EXPOSURE))
+        params = {i.operation: i.params for i in darktable_history(xmp)}
+        wb, (ev,) = struct.unpack_from("<3f", params["temperature"]), struct.unpack_from("<f", params["exposure"], 8)
+        linear = self.scene * np.array(wb, np.float32) * 2 ** (ev - 0.7)
+        return DarktableRender(rt.SRGB.encode(linear).astype(np.uint16) * 257, xmp)
+
+
+def test_darktable_at_white_balance_sets_it_for_every_edit_of_that_file(monkeypatch):
+    fake = FakeDarktable()
+    monkeypatch.setattr(rt, "render_darktable", fake)
+    original, restored = Path("shot.crw"), Path("shot.restored.dng")
+    darktable = rt.Darktable()
+    default = rt.judge(darktable, original, restored)
+    assert darktable.white_balance(original) == pytest.approx(CRW_WB)
+    matched = darktable.at_white_balance(original, darktable.white_balance(restored))
+    same_wb = rt.judge(matched, original, restored)
+    assert darktable.balances == {} and matched.sidecar(restored, rt.EDITS[0]) is None
+    for edit in rt.EDITS:
+        params = {i.operation: i.params for i in darktable_history(matched.sidecar(original, edit))}
+        assert struct.unpack_from("<3f", params["temperature"]) == pytest.approx(DNG_WB)
+        assert struct.unpack_from("<f", params["exposure"], 8)[0] == pytest.approx(0.7 + edit.ev)
+        cell = same_wb[edit.label]  # the same developer with the same settings renders the same
+        assert cell.edit_applied and cell.dng is not None and cell.dng.psnr == math.inf, cell
+    assert default[rt.EDITS[0].label].dng.psnr < 25  # at darktable's defaults the colours differ
+    # The DNG is rendered once an edit; the original at its defaults and again at the DNG's white balance.
+    assert Counter(path for path, _ in fake.calls) == {original: 6, restored: 3}
+
+
+def test_bench_file_judges_darktable_at_the_dngs_white_balance_where_its_defaults_differ(raw, tmp_path, monkeypatch):
+    monkeypatch.setattr(rt, "render_darktable", FakeDarktable())
+    row = rt.bench_file(raw, tmp_path, "cpu")
+    assert row.darktable_wb == (pytest.approx(CRW_WB), pytest.approx(DNG_WB))
+    assert rt.white_balances_differ(row.darktable_wb)
+    assert row.darktable is not None and row.darktable_same_wb is not None and row.darktable_note == ""
+    assert row.darktable[rt.EDITS[0].label].dng.psnr < 25
+    assert all(c.edit_applied and c.dng.psnr == math.inf for c in row.darktable_same_wb.values())
+    # The targets are judged at the DNG's white balance; at darktable's defaults they would be missed.
+    assert not any("darktable" in m for m in rt.missed_targets(row))
+    defaults = dataclasses.replace(row, darktable_same_wb=None, darktable_wb=(DNG_WB, DNG_WB))
+    assert "darktable same frame and >= 36 dB" in rt.missed_targets(defaults)
+    text = rt.markdown([row], [], "rawmeta bench --section roundtrip", "cpu", darktable=True)
+    line = next(line for line in text.splitlines() if line.startswith(f"| {row.name} |")).split(" | ")
+    marked = [f"{rt._cell(row.darktable_same_wb[e.label])} ‡" for e in rt.EDITS]  # as shot: the defaults' first
+    assert line[-4:-1] == [f"{rt._cell(row.darktable[rt.EDITS[0].label])}; {marked[0]}", *marked[1:]]
+    assert f"- ‡ `{row.name}`, darktable: its default white balance differs, original (1.00, 1.00, 2.69)" in text
+    plain = rt.markdown([defaults], [], "rawmeta bench --section roundtrip", "cpu", darktable=True)
+    assert "‡ `" not in plain and " ‡ |" not in plain
+
+
+@pytest.mark.slow
+@require_tool("darktable-cli")
+def test_darktable_judges_the_d30_at_the_dngs_white_balance(tmp_path):
+    """darktable reads another white balance from the D30's CRW than LibRaw's, which the DNG carries."""
+    raw = RAW_DIR / "canon_eos_d30.crw"
+    if not raw.exists():
+        pytest.skip(f"{raw.name} is not in {RAW_DIR}")
+    row = rt.bench_file(raw, tmp_path, "cpu")
+    assert rt.white_balances_differ(row.darktable_wb) and row.darktable_same_wb is not None, row
+    shot = row.darktable_same_wb[rt.EDITS[0].label]
+    assert shot.dng is not None and shot.dng.psnr > row.darktable[rt.EDITS[0].label].dng.psnr + 10, row
+    for edit in rt.EDITS[1:]:  # in darktable too, the DNG takes an exposure edit better than the JPEG
+        cell = row.darktable_same_wb[edit.label]
+        assert cell.edit_applied and cell.dng is not None and cell.dng.psnr > cell.jpeg_psnr, cell
