@@ -146,8 +146,11 @@ class SharedFeatures:
         return self._features([shifted[r + dy, :, r + dx] for dy, dx in self.neighbours], shifted[r, :, r],
                               rows, cols)
 
-    def box(self, srgb: np.ndarray, box: tuple[int, int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features of the pixels of ``box`` (y0, y1, x0, x1), as ``at`` gives them."""
+    def box(self, srgb: np.ndarray, box: tuple[int, int, int, int], step: int = 1,
+            by_position: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of the pixels of ``box`` (y0, y1, x0, x1), every ``step``-th row and column from (y0, x0), as
+        ``at`` gives them; with ``by_position=False`` the linear inputs of one cell position only
+        (``per_position`` of them), for pixels that all sit at one position (``step`` 2)."""
         y0, y1, x0, x1 = box
         h, w = srgb.shape[:2]
         r = self.reach
@@ -155,12 +158,17 @@ class SharedFeatures:
         pad = ((max(r - y0, 0), max(y1 + r - h, 0)), (max(r - x0, 0), max(x1 + r - w, 0)), (0, 0))
         window = torch.from_numpy(np.pad(window, pad, mode="edge") if any(map(any, pad[:2])) else window)
         window = window.to(self.device)
-        bh, bw = y1 - y0, x1 - x0
-        return self._features([window[r + dy : r + dy + bh, r + dx : r + dx + bw] for dy, dx in self.neighbours],
-                              window[r : r + bh, r : r + bw], np.arange(y0, y1), np.arange(x0, x1))
+        rows, cols = np.arange(y0, y1, step), np.arange(x0, x1, step)
+        span_y, span_x = (len(rows) - 1) * step + 1, (len(cols) - 1) * step + 1
+
+        def shifted(dy: int, dx: int) -> torch.Tensor:
+            return window[r + dy : r + dy + span_y : step, r + dx : r + dx + span_x : step]
+
+        return self._features([shifted(dy, dx) for dy, dx in self.neighbours], shifted(0, 0), rows, cols,
+                              by_position)
 
     def _features(self, neighbours: list[torch.Tensor], centre: torch.Tensor, rows: np.ndarray,
-                  cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+                  cols: np.ndarray, by_position: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         n = centre.shape[0] * centre.shape[1]
         s = centre.reshape(n, 3)
         linear = torch.empty(n, self.per_position, device=self.device)
@@ -171,9 +179,10 @@ class SharedFeatures:
             linear[:, 7 + 3 * k : 10 + 3 * k] = (nb - centre).reshape(n, 3)
         uy = torch.from_numpy((rows / self.unit[1]).astype(np.float32)).to(self.device)
         ux = torch.from_numpy((cols / self.unit[0]).astype(np.float32)).to(self.device)
-        phase = (uy[:, None, None] * self.coords[1] + ux[None, :, None] * self.coords[0]).reshape(n, -1)
-        hidden = torch.addmm(phase.add_(self.bias), s, self.colour).sin_()
-        if self.phased:
+        # the position's phase is a row term plus a column term: summed in one pass over the N x features array
+        phase = torch.add((uy[:, None] * self.coords[1] + self.bias)[:, None], (ux[:, None] * self.coords[0])[None])
+        hidden = phase.view(n, -1).addmm_(s, self.colour).sin_()
+        if self.phased and by_position:
             linear = self._by_cell_position(linear, rows, cols)
         return linear, hidden
 
@@ -260,11 +269,16 @@ def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, gri
     weights = {}
     for i, j in patches:
         near = _within([(i, j)], layout.shape, 1)
-        share = [config.neighbour_weight ** (abs(a - i) + abs(b - j)) for a, b in near]
-        gram = sum(w * normal[c][0] for w, c in zip(share, near))
-        rhs = sum(w * normal[c][1] for w, c in zip(share, near))
-        count = gram[0, 0]  # the constant feature's square sums to the (weighted) number of samples
-        weights[i, j] = torch.linalg.solve(gram + torch.diag(penalty * count), rhs).float()
+        gram = torch.zeros_like(normal[i, j][0])
+        rhs = torch.zeros_like(normal[i, j][1])
+        for a, b in near:  # accumulated in place: a patch's Gram is large, and 9 temporaries cost more than the sum
+            share = config.neighbour_weight ** (abs(a - i) + abs(b - j))
+            gram.add_(normal[a, b][0], alpha=share)
+            rhs.add_(normal[a, b][1], alpha=share)
+        count = gram[0, 0].item()  # the constant feature's square sums to the (weighted) number of samples
+        gram.diagonal().add_(penalty * count)
+        # The ridge-penalised Gram is symmetric positive definite: Cholesky solves it in half LU's work.
+        weights[i, j] = torch.cholesky_solve(rhs, torch.linalg.cholesky(gram)).float()
     return weights
 
 
@@ -282,22 +296,43 @@ def predict_into(out: np.ndarray, features: SharedFeatures, layout: PatchGrid, s
     Each quarter of the patch (split at its centre) blends the 2 x 2 networks
     whose tent weights are non-zero there. ``blend`` holds the row and column
     tent weights of the whole image; ``weights`` must hold every neighbour of ``ij``.
+    With linear inputs by cell position, each quarter is predicted as its four
+    lattices of one position (every other row and column), each with that
+    position's output weights: the same result as the spread inputs, without
+    multiplying the three quarters of them that are zero.
     """
     i, j = ij
     y0, y1, x0, x1 = layout.box(i, j)
     rows, cols = layout.shape
-    wr, wc = blend
     for ya, yb, near_rows in _halves(y0, y1, (y0 + y1 - 1) / 2, i, rows):
         for xa, xb, near_cols in _halves(x0, x1, (x0 + x1 - 1) / 2, j, cols):
             near = [(a, b) for a in near_rows for b in near_cols]
-            linear, hidden = features.box(srgb, (ya, yb, xa, xb))
             stacked = torch.cat([weights[c] for c in near], dim=1)
-            per_model = torch.addmm(linear @ stacked[: features.linear_inputs], hidden,
-                                    stacked[features.linear_inputs :])
-            mix = np.stack([np.outer(wr[ya:yb, a], wc[xa:xb, b]).ravel() for a, b in near], axis=1)
-            pred = torch.einsum("nkc,nk->nc", per_model.view(len(linear), len(near), 3),
-                                torch.from_numpy(mix).to(linear.device))
-            out[ya:yb, xa:xb] = pred.clamp_(0.0, 1.0).cpu().numpy().reshape(yb - ya, xb - xa, 3)
+            if not features.phased:
+                _predict_lattice(out, features, srgb, stacked, near, blend, (ya, yb, xa, xb), 1)
+                continue
+            for ys in range(ya, min(ya + 2, yb)):
+                for xs in range(xa, min(xa + 2, xb)):
+                    _predict_lattice(out, features, srgb, stacked, near, blend, (ys, yb, xs, xb), 2)
+
+
+def _predict_lattice(out: np.ndarray, features: SharedFeatures, srgb: np.ndarray, stacked: torch.Tensor,
+                     near: list[tuple[int, int]], blend: tuple[np.ndarray, np.ndarray],
+                     box: tuple[int, int, int, int], step: int) -> None:
+    """Write into ``out`` the pixels of ``box`` every ``step``-th row and column from its corner, blending the
+    networks of the patches ``near`` (their output layers side by side in ``stacked``) by ``blend``."""
+    ya, yb, xa, xb = box
+    if step == 1:
+        linear, hidden = features.box(srgb, box)
+        linear_weights = stacked[: features.linear_inputs]
+    else:  # every pixel at one cell position p: input k's weight is row 4 k + p
+        linear, hidden = features.box(srgb, box, step, by_position=False)
+        linear_weights = stacked[2 * (ya % 2) + xa % 2 : features.linear_inputs : 4]
+    per_model = torch.addmm(linear @ linear_weights, hidden, stacked[features.linear_inputs :])
+    wr, wc = blend[0][ya:yb:step], blend[1][xa:xb:step]
+    mix = np.stack([np.outer(wr[:, a], wc[:, b]).ravel() for a, b in near], axis=1)
+    pred = torch.einsum("nkc,nk->nc", per_model.view(len(linear), len(near), 3), torch.from_numpy(mix).to(linear.device))
+    out[ya:yb:step, xa:xb:step] = pred.clamp_(0.0, 1.0).cpu().numpy().reshape(len(wr), len(wc), 3)
 
 
 def restore(job: PatchJob, out: np.ndarray) -> None:

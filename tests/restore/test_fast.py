@@ -59,6 +59,44 @@ def test_features_of_sample_points_and_of_blocks_agree(phased, dense):
         assert torch.count_nonzero(linear[k, :28].view(7, 4)[:, [c for c in range(4) if c != k]]) == 0
 
 
+@pytest.mark.parametrize("step", [1, 2])
+def test_features_of_a_lattice_are_those_of_its_pixels(step):
+    srgb = smooth_image(50, 70).astype(np.float32) / 255
+    layout = PatchGrid.for_image(50, 70, (25, 35))
+    feats = fast.SharedFeatures(fast.FAST_DENSE, layout, seed=1, device=CPU, phased=True)
+    for box in [(0, 25, 0, 35), (1, 12, 3, 14), (41, 50, 60, 70)]:
+        y0, y1, x0, x1 = box
+        rows, cols = np.arange(y0, y1, step), np.arange(x0, x1, step)
+        spread, hidden = feats.at(srgb, rows, cols)
+        linear, lattice_hidden = feats.box(srgb, box, step, by_position=False)
+        assert torch.allclose(hidden, lattice_hidden, atol=1e-6)
+        assert linear.shape == (len(rows) * len(cols), feats.per_position)
+        position = ((rows[:, None] % 2) * 2 + cols[None, :] % 2).ravel()
+        for p in range(4):  # input k at cell position p is spread column 4 k + p
+            at_p = position == p
+            assert torch.allclose(spread[at_p][:, p::4], linear[at_p], atol=1e-6)
+
+
+def test_predicting_by_cell_position_lattices_equals_predicting_the_spread_inputs():
+    h, w = 60, 84
+    srgb = smooth_image(h, w).astype(np.float32) / 255
+    layout = PatchGrid.for_image(h, w, (30, 42))
+    feats = fast.SharedFeatures(fast.FAST, layout, seed=2, device=CPU, phased=True)
+    gen = torch.Generator().manual_seed(3)
+    weights = {ij: torch.randn(feats.width, 3, generator=gen) * 0.01 for ij in layout}
+    blend = (fast.tent_weights(h, layout.row_edges), fast.tent_weights(w, layout.col_edges))
+    out = np.zeros((h, w, 3), np.float32)
+    for ij in layout:
+        fast.predict_into(out, feats, layout, srgb, weights, ij, blend)
+    linear, hidden = feats.box(srgb, (0, h, 0, w))  # the spread inputs of every pixel
+    expected = np.zeros((h * w, 3), np.float32)
+    mix = {ij: np.outer(blend[0][:, ij[0]], blend[1][:, ij[1]]).ravel() for ij in layout}
+    for ij, wt in weights.items():
+        model = linear @ wt[: feats.linear_inputs] + hidden @ wt[feats.linear_inputs :]
+        expected += mix[ij][:, None] * model.numpy()
+    np.testing.assert_allclose(out.reshape(-1, 3), np.clip(expected, 0, 1), atol=1e-5)
+
+
 def test_fast_preset_restores_a_global_map_seamlessly():
     srgb, raw = scene(192, 256)
     grid = Grid.centred(192, 256)
