@@ -69,8 +69,8 @@ def evaluate(centres: torch.Tensor, weights: torch.Tensor, coeffs: torch.Tensor,
     out = []
     for k in range(0, points.shape[0], chunk):
         p = points[k : k + chunk]
-        dist = torch.cdist(p, centres)
-        out.append(-dist @ weights + coeffs[0] + p @ coeffs[1:])
+        # -(d @ w), not (-d) @ w: the same numbers (negation is exact) without negating the whole M x N matrix
+        out.append(torch.addmm(coeffs[0], p, coeffs[1:]).sub_(torch.cdist(p, centres) @ weights))
     return torch.cat(out)
 
 
