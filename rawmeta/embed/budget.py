@@ -38,7 +38,7 @@ from rawmeta.format import payload as pl
 from rawmeta.format.alignment import Alignment
 from rawmeta.format.camera import CameraFacts
 from rawmeta.format.grid import DEFAULT_STRIDE, Grid
-from rawmeta.format.refinement import Refinement
+from rawmeta.format.refinement import Refinement, block_pixels
 from rawmeta.format.sample_coding import dequantize, quantization_psnr, quantize
 from rawmeta.progress import Progress, part
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
@@ -153,11 +153,26 @@ def code_bits(q: np.ndarray, p: np.ndarray) -> np.ndarray:
     return (np.log2(1 + z) + 1).sum(axis=1)
 
 
+def candidate_errors(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarray, np.ndarray],
+                     block: int) -> np.ndarray:
+    """:func:`block_errors` of the ``candidates`` blocks only (block rows and columns), in their order."""
+    h, w = rgb.shape[:2]
+    rows, cols = block_pixels(*candidates, block, h, w)
+    index = np.full((-(-h // block), -(-w // block)), -1)
+    index[candidates] = np.arange(len(candidates[0]))
+    err = ((pred[rows, cols].astype(np.float64) - rgb[rows, cols]) ** 2).sum(axis=-1)
+    return np.bincount(index[rows // block, cols // block], weights=err, minlength=len(candidates[0]))
+
+
 @dataclass(frozen=True)
 class CostModel:
-    """Estimated coded bytes of samples: their residuals' code length, calibrated on the base grid's real size."""
+    """Estimated coded bytes of samples: their residuals' code length, calibrated on the base grid's real size.
 
-    srgb: np.ndarray
+    ``sums`` holds the sums of each pixel's 3 x 3 sRGB neighbourhood (edge pixels repeated), so the local
+    means of many samples are one gather, equal to :func:`rawmeta.format.prediction.local_means`'s.
+    """
+
+    sums: np.ndarray
     coef: np.ndarray
     bytes_per_bit: float
 
@@ -167,30 +182,49 @@ class CostModel:
         terms = prediction.features(prediction.local_means(srgb, *plain.grid.positions()))
         q = plain.samples.reshape(-1, 3)
         coef = prediction.fit(terms, q, plain.bits)
-        return cls(srgb, coef, coded_bytes / code_bits(q, prediction.predict(terms, coef, plain.bits)).sum())
+        bits = code_bits(q, prediction.predict(terms, coef, plain.bits)).sum()
+        return cls(neighbourhood_sums(srgb), coef, coded_bytes / bits)
 
     def bytes(self, q: np.ndarray, rows: np.ndarray, cols: np.ndarray, depths: np.ndarray) -> np.ndarray:
         """Estimated bytes of each sample ``q`` (N, 3) at (rows, cols) of depth ``depths`` (N, 1)."""
-        terms = prediction.features(prediction.local_means(self.srgb, rows, cols))
+        terms = prediction.features(self.sums[rows, cols] / (9.0 * 255.0))
         return self.bytes_per_bit * code_bits(q, prediction.predict(terms, self.coef, depths))
+
+
+def neighbourhood_sums(srgb: np.ndarray) -> np.ndarray:
+    """The sum of each pixel's 3 x 3 neighbourhood of uint8 sRGB (edge pixels repeated), int32 H x W x 3."""
+    h, w = srgb.shape[:2]
+    padded = np.pad(srgb, ((1, 1), (1, 1), (0, 0)), mode="edge").astype(np.int32)
+    rows = padded[:-2] + padded[1:-1] + padded[2:]
+    return rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
 
 
 def level_effects(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarray, np.ndarray], level: int,
                   template: Refinement, cost: CostModel) -> tuple[np.ndarray, np.ndarray]:
-    """Squared error and estimated bytes of each candidate block if all of them were refined at ``level``."""
+    """Squared error and estimated bytes of each candidate block if all of them were refined at ``level``.
+
+    ``pred`` is corrected in place and given back as it was: the candidates are a small part of the image,
+    and a copy of the whole would cost more than the correction.
+    """
+    h, w = rgb.shape[:2]
     levels = np.zeros_like(template.levels)
     levels[candidates] = level
     ref = template.with_levels(levels)
-    rows, cols = ref.positions(*rgb.shape[:2])
+    rows, cols = ref.positions(h, w)
     depths = ref.depth_at(rows, cols)[:, None]
     q = quantize(rgb[rows, cols], depths)
-    trial = pred.copy()
-    refinement.apply(trial, ref, rows, cols, dequantize(q, depths))
+    touched = block_pixels(*candidates, template.block, h, w)
+    kept = pred[touched].copy()
+    try:
+        refinement.apply(pred, ref, rows, cols, dequantize(q, depths))
+        errors = candidate_errors(pred, rgb, candidates, template.block)
+    finally:
+        pred[touched] = kept
     index = np.full(levels.shape, -1)
     index[candidates] = np.arange(len(candidates[0]))
     owner = index[rows // template.block, cols // template.block]
     spent = np.bincount(owner, weights=cost.bytes(q, rows, cols, depths), minlength=len(candidates[0]))
-    return block_errors(trial, rgb, template.block)[candidates], spent
+    return errors, spent
 
 
 def hull_increments(gains: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

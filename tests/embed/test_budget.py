@@ -5,7 +5,10 @@ import rawmeta
 from rawmeta import metrics
 from rawmeta.benchmarks.synthetic import write_sample
 from rawmeta.embed import budget
+from rawmeta.format import prediction
+from rawmeta.format.refinement import Refinement
 from rawmeta.format.sample_coding import quantization_psnr
+from rawmeta.io.jpeg_pixels import decode_jpeg
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +76,31 @@ def test_an_impossible_budget_is_refused(sample):
     raw, jpeg = sample
     with pytest.raises(budget.BudgetError, match="no payload fits"):
         rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=0.2)
+
+
+def test_candidate_errors_are_those_blocks_errors():
+    gen = np.random.default_rng(4)
+    rgb, pred = gen.random((70, 90, 3)), gen.random((70, 90, 3)).astype(np.float32)
+    candidates = (np.array([4, 0, 2]), np.array([5, 1, 0]))  # the last row and column of blocks are cut
+    np.testing.assert_allclose(budget.candidate_errors(pred, rgb, candidates, 16),
+                               budget.block_errors(pred, rgb, 16)[candidates], rtol=1e-12)
+
+
+def test_the_cost_models_neighbourhood_sums_give_the_formats_local_means():
+    srgb = np.random.default_rng(5).integers(0, 256, (9, 13, 3), dtype=np.uint8)
+    rows, cols = np.mgrid[0:9, 0:13]
+    np.testing.assert_array_equal(budget.neighbourhood_sums(srgb)[rows.ravel(), cols.ravel()] / (9.0 * 255.0),
+                                  prediction.local_means(srgb, rows.ravel(), cols.ravel()))
+
+
+def test_level_effects_leave_the_prediction_as_it_was(sample):
+    raw, jpeg = sample
+    srgb = decode_jpeg(jpeg)
+    pred = np.clip(raw.rgb + 0.01, 0, 1).astype(np.float32)
+    before = pred.copy()
+    template = Refinement.empty(*raw.rgb.shape[:2], 8)
+    cost = budget.CostModel(budget.neighbourhood_sums(srgb), np.zeros((13, 3), np.float32), 0.1)
+    candidates = (np.array([0, 3]), np.array([2, 1]))
+    errors, spent = budget.level_effects(pred, raw.rgb, candidates, 1, template, cost)
+    assert np.array_equal(pred, before)
+    assert (errors < budget.candidate_errors(pred, raw.rgb, candidates, template.block)).all() and (spent > 0).all()
