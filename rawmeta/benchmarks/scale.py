@@ -9,11 +9,8 @@ DNG) and memory its peak resident set size (``getrusage`` of that process).
 """
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rawmeta import metrics
-from rawmeta.benchmarks.harness import machine_line
+from rawmeta.benchmarks.harness import machine_line, timed
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
 from rawmeta.benchmarks.sections import BenchRun
 from rawmeta.embed.jpeg import embed_bytes, make_payload
@@ -51,34 +48,27 @@ def mirror_tile(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.ascontiguousarray(grown[:height, :width])
 
 
-def timed_process(args: list[str], log_path: Path) -> tuple[float, float, int]:
-    """Run ``args`` with its standard error to ``log_path``; return (wall seconds, peak RSS in MB, exit status)."""
-    with open(log_path, "wb") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_maxrss / 1024, proc.returncode
+def make_big_image(source: Path, label: str, width: int, height: int, work: Path) -> tuple[Path, Path]:
+    """The scale section's image of ``width`` x ``height`` from ``source``: its raw-RGB tiled with mirroring,
+    written as a LinearRaw DNG with its camera facts, and LibRaw's render of that DNG at quality 95."""
+    raw = read_raw(source)
+    dng, jpg = work / f"{label.replace(' ', '')}.dng", work / f"{label.replace(' ', '')}.jpg"
+    write_linear_dng(dng, mirror_tile(raw.rgb, height, width), raw.camera)
+    jpg.write_bytes(jpeg_bytes(render_srgb(dng), 95))
+    return dng, jpg
 
 
 def bench_size(source: Path, label: str, width: int, height: int, device: str, work: Path) -> ScaleRow:
-    raw = read_raw(source)
-    rgb = mirror_tile(raw.rgb, height, width)
-    dng = work / f"{label.replace(' ', '')}.dng"
-    write_linear_dng(dng, rgb, raw.camera)
+    dng, render = make_big_image(source, label, width, height, work)
     truth = read_raw(dng).rgb  # the DNG's own 16-bit values, as LibRaw reads them
-    jpeg = jpeg_bytes(render_srgb(dng), 95)
-    embedded, _ = embed_bytes(jpeg, make_payload(truth, raw.camera, jpeg))
+    jpeg = render.read_bytes()
+    embedded, _ = embed_bytes(jpeg, make_payload(truth, read_raw(source).camera, jpeg))
     jpg, out = work / "scale.jpg", work / "restored.dng"
     jpg.write_bytes(embedded)
     rawmeta = str(Path(sys.executable).with_name("rawmeta"))
-    log = work / "restore.log"
-    seconds, rss, rc = timed_process([rawmeta, "restore", str(jpg), str(out), "--quiet", "--device", device], log)
-    if rc != 0:
-        raise RuntimeError(f"rawmeta restore failed on the {label} image (exit {rc}): "
-                           f"{log.read_text(errors='replace').strip()[-300:]}")
-    return ScaleRow(label, width, height, seconds, rss, metrics.psnr(read_raw_rgb(out), truth))
+    timing = timed([rawmeta, "restore", str(jpg), str(out), "--quiet", "--device", device], work / "restore.log",
+                   f"rawmeta restore of the {label} image")
+    return ScaleRow(label, width, height, timing.seconds, timing.peak_mb, metrics.psnr(read_raw_rgb(out), truth))
 
 
 def run(source: Path, device: str = "auto", log: Callable[[str], None] = print) -> list[ScaleRow]:
