@@ -516,12 +516,18 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
 @click.option("--regime", type=click.Choice(["libraw", "rawtherapee", "both"]), default="both", show_default=True,
               help="Which JPEGs restore is measured on: LibRaw's render, RawTherapee's, or both.")
 @click.option("--rbf-whole", is_flag=True, help="Also restore whole images with RBF (about 12 s a patch).")
+@click.option("--baseline", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="speed: another checkout of rawmeta (a git worktree at an older commit) whose embeds and "
+                   "restores are timed against this code's, in alternation.")
+@click.option("--speed-big/--no-speed-big", default=True, show_default=True,
+              help="speed: also the 12 and 24 MP images (most of its time).")
 @_device_opt
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT that is not a rawmeta bench report.")
 def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, paper_patches: int, regime: str,
-          rbf_whole: bool, device: str, overwrite: bool) -> None:
+          rbf_whole: bool, baseline: Path | None, speed_big: bool, device: str, overwrite: bool) -> None:
     """Benchmark embed (payload size, time), rate against distortion (against JPEG XL), restore (PSNR,
-    SSIM, time), alignment of JPEGs on other grids, restore at 12/24 MP and folder work.
+    SSIM, time), alignment of JPEGs on other grids, restore at 12/24 MP, folder work, and embed and
+    restore as processes against LibRaw's decode and a baseline checkout.
 
     Results go into OUTPUT (Markdown), section by section; rd and restore
     also draw plots next to it.
@@ -542,7 +548,7 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
         raise UsageError(f"{output} exists and is not a rawmeta bench report (its sections would replace it); "
                          "--overwrite replaces it")
     options = BenchOptions(repeat=repeat, budgets=chosen, paper_patches=paper_patches, regime=regime,
-                           rbf_whole=rbf_whole, device=device)
+                           rbf_whole=rbf_whole, device=device, baseline=baseline, speed_big=speed_big)
     run = BenchRun(raws, output, options, log=lambda m: click.echo(m, err=True))
     for name in SECTIONS if section == "all" else (section,):
         text = merge_report(text, name, SECTIONS[name].run(run))

@@ -25,6 +25,8 @@ class BenchOptions:
     regime: str = "both"
     rbf_whole: bool = False
     device: str = "auto"
+    baseline: Path | None = None  # speed: another checkout to time against (A/B)
+    speed_big: bool = True  # speed: also the 12 and 24 MP images
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("roundtrip", "rawmeta.benchmarks.roundtrip",
             "the restored DNG judged as photographers look: LibRaw and darktable renders as shot and at +/-1 EV "
             "against the edited JPEG, size, EXIF kept (needs exiftool, darktable-cli; about a quarter of an hour)"),
+    Section("speed", "rawmeta.benchmarks.speed",
+            "embed and restore wall time as whole processes against LibRaw's decode, and A/B against a baseline "
+            "checkout (--baseline; about half an hour with one; --no-speed-big leaves out the 12 and 24 MP images)"),
 )}
 
 _TITLE = "# Benchmarks\n\nEach section is rewritten by the `rawmeta bench` run named at its top.\n\n"
