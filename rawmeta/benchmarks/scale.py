@@ -60,15 +60,17 @@ def make_big_image(source: Path, label: str, width: int, height: int, work: Path
 
 def bench_size(source: Path, label: str, width: int, height: int, device: str, work: Path) -> ScaleRow:
     dng, render = make_big_image(source, label, width, height, work)
-    truth = read_raw(dng).rgb  # the DNG's own 16-bit values, as LibRaw reads them
+    # The DNG's own 16-bit values and facts, as LibRaw reads them: a LinearRaw source, so the restore is
+    # LinearRaw too and read back as it was written (a CFA DNG would be demosaiced again on reading).
+    raw = read_raw(dng)
     jpeg = render.read_bytes()
-    embedded, _ = embed_bytes(jpeg, make_payload(truth, read_raw(source).camera, jpeg))
-    jpg, out = work / "scale.jpg", work / "restored.dng"
+    embedded, _ = embed_bytes(jpeg, make_payload(raw.rgb, raw.camera, jpeg))
+    jpg, out = render.with_suffix(".embedded.jpg"), render.with_suffix(".restored.dng")
     jpg.write_bytes(embedded)
     rawmeta = str(Path(sys.executable).with_name("rawmeta"))
     timing = timed([rawmeta, "restore", str(jpg), str(out), "--quiet", "--device", device], work / "restore.log",
                    f"rawmeta restore of the {label} image")
-    return ScaleRow(label, width, height, timing.seconds, timing.peak_mb, metrics.psnr(read_raw_rgb(out), truth))
+    return ScaleRow(label, width, height, timing.seconds, timing.peak_mb, metrics.psnr(read_raw_rgb(out), raw.rgb))
 
 
 def run(source: Path, device: str = "auto", log: Callable[[str], None] = print) -> list[ScaleRow]:
@@ -90,8 +92,9 @@ def markdown(rows: list[ScaleRow], source: Path, command: str, device: str) -> s
         "",
         (f"Images made from `{source.name}` (the largest RAW file benchmarked): its raw-RGB tiled with mirroring to the "
          "size below, written as a LinearRaw DNG, rendered by LibRaw and saved at quality 95, then embedded "
-         f"with the default budget ({DEFAULT_BUDGET:g} % of the JPEG). "
-         f"`rawmeta restore IMAGE.jpg OUT.dng --device {device}` (fast preset) runs as its own process; seconds "
+         f"with the default budget ({DEFAULT_BUDGET:g} % of the JPEG) and that DNG's facts (so the restore is a "
+         f"LinearRaw DNG too). `rawmeta restore IMAGE.jpg OUT.dng --device {device}` (fast preset) runs as its "
+         "own process, started from a small one so that the bench's memory is not counted as its own; seconds "
          "are its wall time end to end, memory its peak resident set size. PSNR is of the restored DNG "
          "against the tiled raw-RGB."),
         "",
