@@ -158,10 +158,17 @@ def candidate_errors(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.nda
     """:func:`block_errors` of the ``candidates`` blocks only (block rows and columns), in their order."""
     h, w = rgb.shape[:2]
     rows, cols = block_pixels(*candidates, block, h, w)
-    index = np.full((-(-h // block), -(-w // block)), -1)
-    index[candidates] = np.arange(len(candidates[0]))
     err = ((pred[rows, cols].astype(np.float64) - rgb[rows, cols]) ** 2).sum(axis=-1)
-    return np.bincount(index[rows // block, cols // block], weights=err, minlength=len(candidates[0]))
+    return per_candidate(err, rows, cols, candidates, block, (-(-h // block), -(-w // block)))
+
+
+def per_candidate(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, candidates: tuple[np.ndarray, np.ndarray],
+                  block: int, blocks: tuple[int, int]) -> np.ndarray:
+    """``values`` of pixels (rows, cols) in the ``candidates`` blocks summed by candidate, in their order
+    (``blocks``: the image's block rows and columns)."""
+    index = np.full(blocks, -1)
+    index[candidates] = np.arange(len(candidates[0]))
+    return np.bincount(index[rows // block, cols // block], weights=values, minlength=len(candidates[0]))
 
 
 @dataclass(frozen=True)
@@ -228,10 +235,7 @@ def level_effects(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarra
         errors = candidate_errors(pred, rgb, candidates, template.block)
     finally:
         pred[touched] = kept
-    index = np.full(levels.shape, -1)
-    index[candidates] = np.arange(len(candidates[0]))
-    owner = index[rows // template.block, cols // template.block]
-    spent = np.bincount(owner, weights=cost.bytes(q, rows, cols, depths), minlength=len(candidates[0]))
+    spent = per_candidate(cost.bytes(q, rows, cols, depths), rows, cols, candidates, template.block, levels.shape)
     return errors, spent
 
 

@@ -419,8 +419,9 @@ def _dng_bytes(data: np.ndarray, photometric: str, camera_tags: list[tuple], raw
                       extratags=[(530, _SHORT, 2, (2, 2), True),  # YCbCrSubSampling: the JPEG's 4:2:0
                                  (50970, _LONG, 1, _PREVIEW_SRGB, True)],  # PreviewColorSpace
                       **common)
-    out = bytearray(buffer.getvalue())
-    with tifffile.TiffFile(io.BytesIO(buffer.getvalue())) as written:
+    written_bytes = buffer.getvalue()
+    out = bytearray(written_bytes)
+    with tifffile.TiffFile(io.BytesIO(written_bytes)) as written:
         if previews is None:
             image, preview = written.pages[0], None
         else:
