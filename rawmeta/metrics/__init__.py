@@ -33,10 +33,10 @@ May import: ``rawmeta.io`` (to write an error map), ``rawmeta.resample`` and
 from rawmeta.metrics.clipping import CLIP_THRESHOLD, clipped_mask
 from rawmeta.metrics.error_map import ERROR_MAP_SCALE, error_map_image, save_error_map
 from rawmeta.metrics.evaluation import SEAM_BAND, Evaluation, evaluate, seam_mask
-from rawmeta.metrics.pixel_error import mean_patch_psnr, patch_psnrs, psnr
+from rawmeta.metrics.pixel_error import mean_patch_psnr, patch_psnrs, psnr, psnr_from_mse
 from rawmeta.metrics.structure import ssim
 
 __all__ = [
     "CLIP_THRESHOLD", "ERROR_MAP_SCALE", "SEAM_BAND", "Evaluation", "clipped_mask", "error_map_image", "evaluate",
-    "mean_patch_psnr", "patch_psnrs", "psnr", "save_error_map", "seam_mask", "ssim",
+    "mean_patch_psnr", "patch_psnrs", "psnr", "psnr_from_mse", "save_error_map", "seam_mask", "ssim",
 ]

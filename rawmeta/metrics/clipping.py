@@ -40,4 +40,13 @@ def clipped_mask(srgb_uint8: np.ndarray, threshold: int = CLIP_THRESHOLD) -> np.
     check_image(s, "srgb_uint8")
     if not 1 <= threshold <= 255:
         raise ValueError(f"threshold must be 1..255, got {threshold}")
-    return np.any(s >= threshold, axis=2)
+    return brightest(s) >= threshold
+
+
+def brightest(image: np.ndarray) -> np.ndarray:
+    """Each pixel's largest channel, H x W, of an H x W x 3 image (its dtype kept).
+
+    Two element-wise maxima over the channel planes: numpy's reduction over a last axis of 3 takes
+    several times as long.
+    """
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])

@@ -23,7 +23,7 @@ def _squared_error_sum(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | Non
     return total, count
 
 
-def _psnr_from_mse(mse: float, peak: float) -> float:
+def psnr_from_mse(mse: float, peak: float) -> float:
     """``10 log10(peak^2 / mse)`` in dB; ``inf`` for ``mse == 0``."""
     if mse == 0:
         return math.inf
@@ -63,7 +63,7 @@ def psnr(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = None, peak
     total, count = _squared_error_sum(p, r, m)
     if count == 0:
         raise ValueError("the mask selects no pixel, so there is nothing to measure")
-    return _psnr_from_mse(total / count, peak)
+    return psnr_from_mse(total / count, peak)
 
 
 
@@ -92,7 +92,7 @@ def patch_psnrs(pred: np.ndarray, ref: np.ndarray, boxes: Sequence[Sequence[int]
     out = np.empty(len(checked), dtype=np.float64)
     for i, (y0, y1, x0, x1) in enumerate(checked):
         total, count = _squared_error_sum(p[y0:y1, x0:x1], r[y0:y1, x0:x1], None)
-        out[i] = _psnr_from_mse(total / count, 1.0)
+        out[i] = psnr_from_mse(total / count, 1.0)
     return out
 
 
