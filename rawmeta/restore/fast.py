@@ -143,8 +143,26 @@ class SharedFeatures:
         window = torch.from_numpy(srgb[np.ix_(rr, cc)]).to(self.device)  # ((2r + 1) rows, (2r + 1) cols, 3)
         nr, nc = len(rows), len(cols)
         shifted = window.view(2 * r + 1, nr, 2 * r + 1, nc, 3)
-        return self._features([shifted[r + dy, :, r + dx] for dy, dx in self.neighbours], shifted[r, :, r],
-                              rows, cols)
+        linear, hidden = self._features([shifted[r + dy, :, r + dx] for dy, dx in self.neighbours],
+                                        shifted[r, :, r], self._grid_phase(rows, cols))
+        return (self._by_cell_position(linear, _grid_positions(rows, cols)) if self.phased else linear), hidden
+
+    def points(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of the pixels (rows[k], cols[k]), as ``box`` with ``by_position=False`` gives them: the
+        linear inputs of one cell position (``per_position``) and the sine units."""
+        h, w = srgb.shape[:2]
+        # gathered from the flat image by flat index: several times faster than 2-D fancy indexing
+        flat = srgb.reshape(h * w, 3)
+        span = range(-self.reach, self.reach + 1)
+        row_starts = {d: np.clip(rows + d, 0, h - 1) * w for d in span}
+        columns = {d: np.clip(cols + d, 0, w - 1) for d in span}
+
+        def shifted(dy: int, dx: int) -> torch.Tensor:
+            return torch.from_numpy(flat.take(row_starts[dy] + columns[dx], axis=0)).to(self.device)
+
+        uy, ux = self._units(rows, cols)
+        phase = torch.addmm(torch.addmm(self.bias, uy[:, None], self.coords[1:]), ux[:, None], self.coords[:1])
+        return self._features([shifted(dy, dx) for dy, dx in self.neighbours], shifted(0, 0), phase)
 
     def box(self, srgb: np.ndarray, box: tuple[int, int, int, int], step: int = 1,
             by_position: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -164,12 +182,31 @@ class SharedFeatures:
         def shifted(dy: int, dx: int) -> torch.Tensor:
             return window[r + dy : r + dy + span_y : step, r + dx : r + dx + span_x : step]
 
-        return self._features([shifted(dy, dx) for dy, dx in self.neighbours], shifted(0, 0), rows, cols,
-                              by_position)
+        linear, hidden = self._features([shifted(dy, dx) for dy, dx in self.neighbours], shifted(0, 0),
+                                        self._grid_phase(rows, cols))
+        if self.phased and by_position:
+            linear = self._by_cell_position(linear, _grid_positions(rows, cols))
+        return linear, hidden
 
-    def _features(self, neighbours: list[torch.Tensor], centre: torch.Tensor, rows: np.ndarray,
-                  cols: np.ndarray, by_position: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        n = centre.shape[0] * centre.shape[1]
+    def _units(self, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pixel rows and columns in patch units."""
+        uy = torch.from_numpy((rows / self.unit[1]).astype(np.float32)).to(self.device)
+        ux = torch.from_numpy((cols / self.unit[0]).astype(np.float32)).to(self.device)
+        return uy, ux
+
+    def _grid_phase(self, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
+        """The sine units' phase before colour, ``W_u u + b``, of the pixels ``rows x cols``: (N, features)."""
+        uy, ux = self._units(rows, cols)
+        # a row term plus a column term: summed in one pass over the N x features array
+        phase = torch.add((uy[:, None] * self.coords[1] + self.bias)[:, None], (ux[:, None] * self.coords[0])[None])
+        return phase.view(len(rows) * len(cols), -1)
+
+    def _features(self, neighbours: list[torch.Tensor], centre: torch.Tensor,
+                  phase: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Linear inputs of one cell position (N, per_position) and sine units (N, features) of N pixels whose
+        sRGB is ``centre`` and whose neighbours' is ``neighbours`` (any shape of N x 3), with position phase
+        ``phase`` (N, features), which is overwritten."""
+        n = phase.shape[0]
         s = centre.reshape(n, 3)
         linear = torch.empty(n, self.per_position, device=self.device)
         linear[:, 0] = 1.0
@@ -177,23 +214,22 @@ class SharedFeatures:
         linear[:, 4:7] = torch.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4)
         for k, nb in enumerate(neighbours):
             linear[:, 7 + 3 * k : 10 + 3 * k] = (nb - centre).reshape(n, 3)
-        uy = torch.from_numpy((rows / self.unit[1]).astype(np.float32)).to(self.device)
-        ux = torch.from_numpy((cols / self.unit[0]).astype(np.float32)).to(self.device)
-        # the position's phase is a row term plus a column term: summed in one pass over the N x features array
-        phase = torch.add((uy[:, None] * self.coords[1] + self.bias)[:, None], (ux[:, None] * self.coords[0])[None])
-        hidden = phase.view(n, -1).addmm_(s, self.colour).sin_()
-        if self.phased and by_position:
-            linear = self._by_cell_position(linear, rows, cols)
-        return linear, hidden
+        return linear, phase.addmm_(s, self.colour).sin_()
 
-    def _by_cell_position(self, linear: torch.Tensor, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
-        """``linear`` (N, per_position) spread over the 4 positions of a 2 x 2 cell: (N, 4 * per_position)."""
+    def _by_cell_position(self, linear: torch.Tensor, positions: np.ndarray) -> torch.Tensor:
+        """``linear`` (N, per_position) spread over the 4 positions of a 2 x 2 cell: (N, 4 * per_position),
+        for pixels at cell ``positions`` (N,)."""
         n = linear.shape[0]
-        position = torch.from_numpy(((rows[:, None] % 2) * 2 + cols[None, :] % 2).ravel()).to(self.device)
+        position = torch.from_numpy(positions).to(self.device)
         one_hot = torch.nn.functional.one_hot(position, 4).to(linear.dtype)
         spread = [(part[:, :, None] * one_hot[:, None, :]).reshape(n, -1)
                   for part in (linear[:, :_UNPENALISED], linear[:, _UNPENALISED:])]
         return torch.cat(spread, dim=1)
+
+
+def _grid_positions(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Cell position 2 (row % 2) + (column % 2) of the pixels ``rows x cols``, row-major."""
+    return ((rows[:, None] % 2) * 2 + cols[None, :] % 2).ravel()
 
 
 def fewest_per_cell_position(grid: Grid, layout: PatchGrid) -> int:
@@ -335,16 +371,101 @@ def _predict_lattice(out: np.ndarray, features: SharedFeatures, srgb: np.ndarray
     out[ya:yb:step, xa:xb:step] = pred.clamp_(0.0, 1.0).cpu().numpy().reshape(len(wr), len(wc), 3)
 
 
+@dataclass(frozen=True)
+class FastModel:
+    """The fast preset's fitted networks over some patches of one image, ready to predict there.
+
+    Attributes
+    ----------
+    features : SharedFeatures
+    layout : PatchGrid
+    srgb : ndarray, float32, (H, W, 3)
+    weights : dict
+        Output layer (width, 3) of each fitted patch.
+    blend : (ndarray, ndarray)
+        Row and column tent weights of the whole image (:func:`tent_weights`).
+    """
+
+    features: SharedFeatures
+    layout: PatchGrid
+    srgb: np.ndarray
+    weights: dict[tuple[int, int], torch.Tensor]
+    blend: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def fitted(cls, job: PatchJob) -> FastModel:
+        """The networks of ``job.patches`` and of their neighbours, which blend into their pixels."""
+        config = preset_for(job.grid, job.layout)
+        layout = job.layout
+        features = SharedFeatures(config, layout, job.seed, job.device, phased=by_cell_position(job.grid, layout))
+        weights = fit(features, config, layout, job.grid, job.srgb, job.values, _within(job.patches, layout.shape, 1))
+        blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
+        return cls(features, layout, job.srgb, weights, blend)
+
+    def predict_patch(self, out: np.ndarray, ij: tuple[int, int]) -> None:
+        """Write patch ``ij``'s prediction into ``out`` (H x W x 3)."""
+        predict_into(out, self.features, self.layout, self.srgb, self.weights, ij, self.blend)
+
+    def predict(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The prediction (N, 3) at pixels (rows[k], cols[k]), as :meth:`predict_patch` gives it there.
+
+        Pixels are grouped by the 2 x 2 networks that blend there (the quarter
+        patch they lie in) and by cell position, and each group is one product,
+        so scattered pixels cost about what a block of as many does.
+        """
+        n_rows, n_cols = self.layout.shape
+        near_row = _pair_starts(rows, self.layout.row_edges)
+        near_col = _pair_starts(cols, self.layout.col_edges)
+        position = (rows % 2) * 2 + cols % 2 if self.features.phased else np.zeros_like(rows)
+        key = ((near_row + 1) * (n_cols + 1) + near_col + 1) * 4 + position
+        order = np.argsort(key, kind="stable")
+        starts = np.flatnonzero(np.diff(key[order], prepend=-1))
+        out = np.empty((len(rows), 3), np.float32)
+        for group in np.split(order, starts[1:]):
+            k = key[group[0]]
+            a, b, p = k // 4 // (n_cols + 1) - 1, k // 4 % (n_cols + 1) - 1, k % 4
+            out[group] = self._predict_group(rows[group], cols[group], _pair(a, n_rows), _pair(b, n_cols), p)
+        return out
+
+    def _predict_group(self, rows: np.ndarray, cols: np.ndarray, near_rows: list[int], near_cols: list[int],
+                       position: int) -> np.ndarray:
+        """Pixels blended from the networks ``near_rows x near_cols``, all at one cell ``position``."""
+        features = self.features
+        near = [(a, b) for a in near_rows for b in near_cols]
+        stacked = torch.cat([self.weights[c] for c in near], dim=1)
+        linear, hidden = features.points(self.srgb, rows, cols)
+        step = 4 if features.phased else 1
+        per_model = torch.addmm(linear @ stacked[position : features.linear_inputs : step], hidden,
+                                stacked[features.linear_inputs :])
+        mix = np.stack([self.blend[0][rows, a] * self.blend[1][cols, b] for a, b in near], axis=1)
+        pred = torch.einsum("nkc,nk->nc", per_model.view(len(rows), len(near), 3),
+                            torch.from_numpy(mix).to(per_model.device))
+        return pred.clamp_(0.0, 1.0).cpu().numpy()
+
+
+def _pair_starts(pixels: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
+    """For pixels along one axis, the first of the two patches that blend there (-1 before the first centre).
+
+    As :func:`_halves` splits a patch: pixels before its cut blend it with the previous patch, the others
+    with the next.
+    """
+    e = np.asarray(edges)
+    index = np.clip(np.searchsorted(e, pixels, side="right") - 1, 0, len(e) - 2)
+    cut = np.minimum(np.maximum(((e[index] + e[index + 1] - 1) // 2) + 1, e[index]), e[index + 1])
+    return np.where(pixels < cut, index - 1, index)
+
+
+def _pair(start: int, count: int) -> list[int]:
+    """The patches (one at the ends) that a pair starting at ``start`` blends, of ``count`` along an axis."""
+    return sorted({max(start, 0), min(start + 1, count - 1)})
+
+
 def restore(job: PatchJob, out: np.ndarray) -> None:
     """Fill ``out``'s pixels of ``job.patches`` with the fast preset's prediction, and interpolate clipped
     highlights if ``job.highlights``."""
-    config = preset_for(job.grid, job.layout)
-    layout = job.layout
-    features = SharedFeatures(config, layout, job.seed, job.device, phased=by_cell_position(job.grid, layout))
-    weights = fit(features, config, layout, job.grid, job.srgb, job.values, _within(job.patches, layout.shape, 1))
-    blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
+    model = FastModel.fitted(job)
     for k, ij in enumerate(job.patches):
-        predict_into(out, features, layout, job.srgb, weights, ij, blend)
+        model.predict_patch(out, ij)
         if job.progress:
             job.progress(k + 1, len(job.patches))
     if job.highlights:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rawmeta.metrics.clipping import CLIP_THRESHOLD
+from rawmeta.metrics.clipping import CLIP_THRESHOLD, brightest
 from rawmeta.restore import rbf
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import grid_slices, normalised_xy
@@ -35,30 +35,56 @@ def _points(srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.concatenate([srgb[rows, cols], normalised_xy(rows, cols, *srgb.shape[:2])], axis=1).astype(np.float64)
 
 
-def refine(out: np.ndarray, job: PatchJob) -> None:
-    """Replace ``out``'s near-clipped pixels of ``job.patches`` (in place) by interpolated bright samples."""
-    srgb, values, grid, layout, device = job.srgb, job.values, job.grid, job.layout, job.device
-    brightest = srgb.max(axis=-1)
-    sample_brightest = grid.sample(brightest[..., None])[..., 0]
-    for ij in job.patches:
+def refine(out: np.ndarray, job: PatchJob, where: np.ndarray | None = None) -> None:
+    """Replace ``out``'s near-clipped pixels of ``job.patches`` (in place) by interpolated bright samples;
+    with ``where`` (H x W, bool), only those of its pixels: a patch with none is not interpolated at all."""
+    Interpolation(job).apply(out, where)
+
+
+class Interpolation:
+    """The highlight interpolation of a job's patches, each patch's RBF fitted when first needed and kept,
+    so pixels asked for a few at a time cost each fit once."""
+
+    def __init__(self, job: PatchJob):
+        self.job = job
+        self.brightest = brightest(job.srgb)
+        self.sample_brightest = job.grid.sample(self.brightest[..., None])[..., 0]
+        self._fits: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None] = {}
+
+    def apply(self, out: np.ndarray, where: np.ndarray | None = None) -> None:
+        """Replace ``out``'s near-clipped pixels (of ``where`` only, if given) in place."""
+        layout, device = self.job.layout, self.job.device
+        wanted = self.brightest >= NEAR if where is None else (self.brightest >= NEAR) & where
+        for ij in self.job.patches:
+            y0, y1, x0, x1 = layout.box(*ij)
+            py, px = np.nonzero(wanted[y0:y1, x0:x1])
+            if not len(py):
+                continue
+            if ij not in self._fits:
+                self._fits[ij] = self._fit(ij)
+            if self._fits[ij] is None:
+                continue
+            centres, weights, coeffs = self._fits[ij]
+            py, px = py + y0, px + x0
+            points = torch.from_numpy(_points(self.job.srgb, py, px)).to(device)
+            interpolated = rbf.evaluate(centres, weights, coeffs, points).cpu().numpy()
+            alpha = np.clip((self.brightest[py, px] - NEAR) / (CLIPPED - NEAR), 0.0, 1.0)[:, None]
+            out[py, px] = np.clip(alpha * interpolated + (1 - alpha) * out[py, px], 0.0, 1.0)
+
+    def _fit(self, ij: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """Centres, kernel weights and polynomial coefficients of patch ``ij``'s RBF; None with too few
+        bright samples."""
+        srgb, values, grid, layout = self.job.srgb, self.job.values, self.job.grid, self.job.layout
         y0, y1, x0, x1 = layout.box(*ij)
-        py, px = np.nonzero(brightest[y0:y1, x0:x1] >= NEAR)
-        if not len(py):
-            continue
         rs, cs = grid_slices(grid, layout.neighbourhood(*ij))
-        sy, sx = np.nonzero(sample_brightest[rs, cs] >= BRIGHT)
+        sy, sx = np.nonzero(self.sample_brightest[rs, cs] >= BRIGHT)
         if len(sy) < MIN_CENTRES:
-            continue
+            return None
         rows, cols = grid.rows()[rs][sy], grid.cols()[cs][sx]
         if len(sy) > MAX_CENTRES:  # keep those nearest the patch's centre
             far = np.abs(rows - (y0 + y1) / 2) / (y1 - y0) + np.abs(cols - (x0 + x1) / 2) / (x1 - x0)
             keep = np.sort(np.argsort(far, kind="stable")[:MAX_CENTRES])
             sy, sx, rows, cols = sy[keep], sx[keep], rows[keep], cols[keep]
-        centres = torch.from_numpy(_points(srgb, rows, cols)).to(device)
-        target = torch.from_numpy(values[rs, cs][sy, sx].astype(np.float64)).to(device)
-        weights, coeffs = rbf.fit(centres, target)
-        py, px = py + y0, px + x0
-        points = torch.from_numpy(_points(srgb, py, px)).to(device)
-        interpolated = rbf.evaluate(centres, weights, coeffs, points).cpu().numpy()
-        alpha = np.clip((brightest[py, px] - NEAR) / (CLIPPED - NEAR), 0.0, 1.0)[:, None]
-        out[py, px] = np.clip(alpha * interpolated + (1 - alpha) * out[py, px], 0.0, 1.0)
+        centres = torch.from_numpy(_points(srgb, rows, cols)).to(self.job.device)
+        target = torch.from_numpy(values[rs, cs][sy, sx].astype(np.float64)).to(self.job.device)
+        return (centres, *rbf.fit(centres, target))

@@ -7,7 +7,6 @@ it runs are in :mod:`rawmeta.restore.methods`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -16,7 +15,7 @@ from rawmeta.format import refinement
 from rawmeta.format.grid import Grid
 from rawmeta.format.payload import Payload
 from rawmeta.progress import Progress
-from rawmeta.restore import highlights, methods
+from rawmeta.restore import methods
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.methods import DEFAULT_PRESET
 from rawmeta.restore.options import DEFAULT_MEMORY_MB
@@ -161,12 +160,3 @@ def run(method: methods.Method, job: PatchJob) -> np.ndarray:
     out = np.full((job.layout.height, job.layout.width, 3), np.nan, dtype=np.float32)
     method.run(job, out)
     return out
-
-
-def fast_with_and_without_highlights(job: PatchJob) -> tuple[np.ndarray, np.ndarray]:
-    """The fast preset's restore of ``job`` without and with clipped highlights interpolated (what a reader
-    gets for either value of the payload's highlights hint), for one fit of the networks."""
-    plain = run(methods.REGISTRY["fast"], replace(job, highlights=False))
-    with_highlights = plain.copy()
-    highlights.refine(with_highlights, job)
-    return plain, with_highlights

@@ -9,7 +9,7 @@ from rawmeta.format.grid import Grid
 from rawmeta.metrics import psnr
 from rawmeta.restore import fast, highlights
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
-from rawmeta.restore.patchwise import reconstruct
+from rawmeta.restore.patchwise import patch_job, reconstruct
 
 from ..helpers import scene, smooth_image
 
@@ -188,3 +188,38 @@ def test_clipped_highlights_are_interpolated_from_bright_samples(monkeypatch):
 
     gain = clipped_psnr(with_refine) - clipped_psnr(without)
     assert gain > 4  # 8.6 dB measured
+
+
+@pytest.mark.parametrize("stride", [3, 6])
+def test_a_fitted_model_predicts_scattered_pixels_as_a_whole_restore_does(stride):
+    """At stride 3 each cell position has enough samples for linear inputs of its own, at stride 6 not."""
+    h, w = 120, 150
+    srgb, raw = scene(h, w, seed=4)
+    grid = Grid.centred(h, w, stride)
+    job = patch_job(srgb, grid.sample(raw), grid, patch_size=(40, 50), device="cpu", highlights=False)
+    model = fast.FastModel.fitted(job)
+    assert model.features.phased == (stride == 3)
+    whole = np.zeros((h, w, 3), np.float32)
+    for ij in job.layout:
+        model.predict_patch(whole, ij)
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, h, 500), rng.integers(0, w, 500)
+    rows[:4], cols[:4] = (0, h - 1, 0, h - 1), (0, w - 1, w - 1, 0)  # the corners' neighbours repeat them
+    np.testing.assert_allclose(model.predict(rows, cols), whole[rows, cols], atol=2e-6)
+
+
+def test_highlights_where_limits_the_interpolation_to_its_pixels():
+    srgb, raw = scene(96, 128, seed=5)
+    srgb[30:60, 40:90] = 255  # a clipped area with bright samples around it
+    grid = Grid.centred(96, 128)
+    job = patch_job(srgb, grid.sample(raw), grid, patch_size=(48, 64), device="cpu")
+    plain = np.zeros((96, 128, 3), np.float32)
+    everywhere, limited = plain.copy(), plain.copy()
+    highlights.refine(everywhere, job)
+    where = np.zeros((96, 128), bool)
+    where[40:50, 50:70] = True
+    highlights.refine(limited, job, where)
+    changed = (everywhere != plain).any(axis=-1)
+    assert changed[where].all() and changed[~where].any()
+    np.testing.assert_array_equal(limited[where], everywhere[where])
+    assert (limited[~where] == 0).all()
