@@ -158,8 +158,9 @@ def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndar
     return np.concatenate([rows, r]), np.concatenate([cols, c]), depths[:, None]
 
 
-def pack(payload: Payload, srgb: np.ndarray) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 6); ``srgb`` is the JPEG's decoded uint8 pixels."""
+def pack(payload: Payload, srgb: np.ndarray, fingerprint: fp.Fingerprint | None = None) -> bytes:
+    """Serialise a payload (docs/FORMAT.md, version 6); ``srgb`` is the JPEG's decoded uint8 pixels, and
+    ``fingerprint`` theirs if already computed (a planner packs many payloads of one image)."""
     grid = payload.grid
     if srgb.shape[:2] != (grid.height, grid.width):
         raise ValueError(f"the sRGB is {srgb.shape[1]} x {srgb.shape[0]}, the payload's grid "
@@ -196,7 +197,7 @@ def pack(payload: Payload, srgb: np.ndarray) -> bytes:
             camera,
             _ESTIMATES.pack(payload.expected_psnr, payload.budget),
             _pack_alignment(payload.alignment, grid),
-            _pack_fingerprint(srgb),
+            _pack_fingerprint(fingerprint or fp.fingerprint(srgb)),
             _COEFFICIENTS.pack(*coef.ravel().tolist()),
             _REFINEMENT.pack(refinement.block, len(refinement.strides)),
             bytes(v for level in zip(refinement.strides, refinement.depths) for v in level),
@@ -333,8 +334,7 @@ def fingerprint_bytes(height: int, width: int) -> int:
     return _FINGERPRINT_HEAD.size + rows * cols * CHANNELS
 
 
-def _pack_fingerprint(srgb: np.ndarray) -> bytes:
-    found = fp.fingerprint(srgb)
+def _pack_fingerprint(found: fp.Fingerprint) -> bytes:
     return _FINGERPRINT_HEAD.pack(found.pixels_crc, *found.means.shape[:2]) + found.means.tobytes()
 
 
