@@ -3,25 +3,33 @@
 The writer has what the reader will not: the true raw-RGB. So it measures
 instead of guessing. Given a budget in percent of the JPEG's size:
 
-1. **Bit depth.** A quick restore of a few patches from near-exact samples
-   estimates the restore's PSNR; the depth is the smallest whose
-   quantization noise lies ``QUANT_MARGIN_DB`` below it (more bits would
-   buy nothing, docs/BENCHMARKS.md).
+1. **Bit depth.** A quick restore of every ``PROBE_STEP``-th row and column
+   of a few patches from near-exact samples estimates the restore's PSNR;
+   the depth is the smallest whose quantization noise lies
+   ``QUANT_MARGIN_DB`` below it (more bits would buy nothing,
+   docs/BENCHMARKS.md).
 2. **Base grid.** The densest stride of ``BASE_STRIDES`` whose payload fits
    ``BASE_SHARE`` of the budget (fewer bits only if even the sparsest does
    not). Grids denser than 8 gain little for their bytes, and bytes left
    to refinement buy more than a denser base (docs/CONSTANTS.md).
 3. **The restore the reader will run**, on exactly the samples it will
-   decode; with and without the highlight interpolation (``highlights``),
-   keeping the better (a flag in the payload).
+   decode, but predicted only where the plan looks (``block_restore``): a
+   regular sample of the blocks, which estimates the whole image's error,
+   and the blocks likeliest to be bad; the highlight interpolation
+   (``highlights``) is kept if it makes the estimate better (a flag in the
+   payload).
 4. **Refinement.** The rest of the budget buys refinement blocks
-   (``refinement``): for the blocks with the largest error, the error
-   after each level's correction is computed exactly, and increments of
-   level are taken greedily by error removed per estimated byte (the code
-   length of the samples' prediction residuals, calibrated on the base
-   grid), on each block's upper convex hull, until the budget is spent.
-   The packed size is then checked, and the choice bisected until it fits.
-5. **Expected PSNR.** The final restore's PSNR, which the payload records.
+   (``refinement``): among the blocks with the largest error (found by
+   spreading from the bad blocks predicted, ``POOL_SHARE`` times as many
+   as get refined), the error after each level's correction is computed
+   exactly, and increments of level are taken greedily by error removed
+   per estimated byte (the code length of the samples' prediction
+   residuals, calibrated on the base grid), on each block's upper convex
+   hull, until the budget is spent. The packed size is then checked, and
+   the choice bisected until it fits.
+5. **Expected PSNR.** The final restore's estimated PSNR: exact on the
+   predicted blocks, the sample's error per pixel for the others. The
+   payload records it.
 """
 from __future__ import annotations
 
@@ -31,16 +39,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from rawmeta import metrics
+from rawmeta.embed.block_restore import BlockRestore, candidate_errors, per_candidate
 from rawmeta.embed.options import EmbedOptions
 from rawmeta.errors import UsageError
 from rawmeta.format import container, prediction, refinement
 from rawmeta.format import payload as pl
 from rawmeta.format.alignment import Alignment
 from rawmeta.format.camera import CameraFacts
+from rawmeta.format.fingerprint import Fingerprint, fingerprint
 from rawmeta.format.grid import DEFAULT_STRIDE, Grid
-from rawmeta.format.refinement import Refinement, block_pixels
+from rawmeta.format.refinement import BLOCK, Refinement, block_pixels
 from rawmeta.format.sample_coding import dequantize, quantization_psnr, quantize
-from rawmeta.progress import Progress, part
+from rawmeta.progress import Progress
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 
 BASE_STRIDES = (8, 10, 12, 16, 20, 24, 32)
@@ -49,9 +59,14 @@ MIN_BITS, MAX_BITS = 4, 12
 QUANT_MARGIN_DB = 5.0
 #: Patches restored to estimate the restore's PSNR before choosing the bit depth.
 PROBE_PATCHES = 12
+#: The probe predicts every PROBE_STEP-th row and column of its patches (odd: every cell position).
+PROBE_STEP = 3
 #: Share of the budget the base grid may take when it can; the rest is left to refinement, which buys
 #: more per byte where the error is than a denser base does everywhere (docs/CONSTANTS.md).
 BASE_SHARE = 0.35
+#: Refinement candidates are the worst blocks, at least POOL_SHARE times as many as are refined, and at
+#: first 1 / POOL_SHARE of the blocks the room could refine at level 1 (docs/CONSTANTS.md).
+POOL_SHARE = 3
 #: Packings tried while fitting the refinement to the budget (a bisection).
 _FIT_TRIES = 8
 
@@ -72,32 +87,53 @@ def budget_bytes(percent: float, jpeg_bytes: int) -> int:
     return int(percent / 100 * jpeg_bytes)
 
 
-def added_bytes(payload: pl.Payload, srgb: np.ndarray) -> int:
+@dataclass(frozen=True)
+class Pixels:
+    """A JPEG's decoded pixels, with the fingerprint every payload of them packs (computed once)."""
+
+    srgb: np.ndarray
+    fingerprint: Fingerprint
+
+    @classmethod
+    def of(cls, srgb: np.ndarray) -> Pixels:
+        return cls(srgb, fingerprint(srgb))
+
+
+def added_bytes(payload: pl.Payload, pixels: Pixels) -> int:
     """Bytes a payload adds to its JPEG, segment headers included."""
-    n = len(pl.pack(payload, srgb))
+    n = len(pl.pack(payload, pixels.srgb, pixels.fingerprint))
     return container.carried_bytes(n, -(-n // container.CHUNK_BYTES))
 
 
 def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str) -> float:
     """Fast-preset PSNR on up to ``PROBE_PATCHES`` patches spread over the image, from 16-bit samples.
 
-    Only pixels whose sRGB is below the clipping threshold count: the base
-    grid serves those, and clipped areas (where the error is largest, and
-    quantization matters least) are left to refinement.
+    Only every ``PROBE_STEP``-th row and column of those patches is predicted (every cell position
+    among them), and only pixels whose sRGB is below the clipping threshold count: the base grid serves
+    those, and clipped areas (where the error is largest, and quantization matters least) are left to
+    refinement.
     """
-    # reconstruct (and torch) is imported where a restore runs, so that planning's module loads without it
-    from rawmeta.restore.patchwise import reconstruct
+    # the restore (and torch) is imported where a restore runs, so that planning's module loads without it
+    from rawmeta.restore import highlights
+    from rawmeta.restore.fast import FastModel
+    from rawmeta.restore.patchwise import patch_job
 
     h, w = rgb.shape[:2]
     grid = Grid.centred(h, w, stride)
     layout = PatchGrid.for_image(h, w, DEFAULT_PATCH)
     every = list(layout)
     chosen = [every[k] for k in np.linspace(0, len(every) - 1, min(PROBE_PATCHES, len(every))).round().astype(int)]
-    values = dequantize(quantize(grid.sample(rgb), 16), 16)
-    out = reconstruct(srgb, values, grid, patches=chosen, device=device)
-    done = np.isfinite(out[..., 0])
-    bulk = done & ~metrics.clipped_mask(srgb)
-    return metrics.psnr(out, rgb, mask=bulk if bulk.any() else done)
+    job = patch_job(srgb, dequantize(quantize(grid.sample(rgb), 16), 16), grid, patches=chosen, device=device)
+    where = np.zeros((h, w), bool)
+    for ij in chosen:
+        y0, y1, x0, x1 = layout.box(*ij)
+        where[y0:y1:PROBE_STEP, x0:x1:PROBE_STEP] = True
+    rows, cols = np.nonzero(where)
+    out = np.full((h, w, 3), np.nan, np.float32)
+    out[rows, cols] = FastModel.fitted(job).predict(rows, cols)
+    highlights.refine(out, job, where)
+    bulk = where & ~metrics.clipped_mask(srgb)
+    return metrics.psnr(out, rgb, mask=bulk if bulk.any() else where)
 
 
 def bits_for(psnr: float) -> int:
@@ -114,7 +150,7 @@ def _base(rgb: np.ndarray, stride: int, bits: int) -> Base:
     return Base(grid, bits, quantize(grid.sample(rgb), bits))
 
 
-def choose_base(rgb: np.ndarray, srgb: np.ndarray, make, limit: int | None, stride: int | None, bits: int,
+def choose_base(rgb: np.ndarray, pixels: Pixels, make, limit: int | None, stride: int | None, bits: int,
                 bits_fixed: bool = False) -> Base:
     """The densest base grid (or ``stride``) whose payload ``make(base)`` fits ``limit`` bytes.
 
@@ -130,45 +166,18 @@ def choose_base(rgb: np.ndarray, srgb: np.ndarray, make, limit: int | None, stri
     for b in depths:
         for s in strides:
             base = _base(rgb, s, b)
-            if limit is None or added_bytes(make(base), srgb) <= limit:
+            if limit is None or added_bytes(make(base), pixels) <= limit:
                 return base
     s, b = strides[-1], depths[-1]
-    smallest = added_bytes(make(_base(rgb, s, b)), srgb)
+    smallest = added_bytes(make(_base(rgb, s, b)), pixels)
     raise BudgetError(f"no payload fits {limit} bytes; the smallest (stride {s}, {b}-bit) adds {smallest} bytes: "
                       f"give a larger --budget")
-
-
-def block_errors(pred: np.ndarray, rgb: np.ndarray, block: int) -> np.ndarray:
-    """Sum of squared errors per ``block`` x ``block`` block (blocks tile from (0, 0); edge blocks are cut)."""
-    h, w = rgb.shape[:2]
-    bh, bw = -(-h // block), -(-w // block)
-    err = np.zeros((bh * block, bw * block), np.float64)
-    err[:h, :w] = ((pred.astype(np.float64) - rgb) ** 2).sum(axis=-1)
-    return err.reshape(bh, block, bw, block).sum(axis=(1, 3))
 
 
 def code_bits(q: np.ndarray, p: np.ndarray) -> np.ndarray:
     """A rough code length (bits) per sample of filter 2: ``log2(1 + z) + 1`` per zigzagged residual ``z``."""
     z = 2 * np.abs(q.astype(np.int64) - p)
     return (np.log2(1 + z) + 1).sum(axis=1)
-
-
-def candidate_errors(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarray, np.ndarray],
-                     block: int) -> np.ndarray:
-    """:func:`block_errors` of the ``candidates`` blocks only (block rows and columns), in their order."""
-    h, w = rgb.shape[:2]
-    rows, cols = block_pixels(*candidates, block, h, w)
-    err = ((pred[rows, cols].astype(np.float64) - rgb[rows, cols]) ** 2).sum(axis=-1)
-    return per_candidate(err, rows, cols, candidates, block, (-(-h // block), -(-w // block)))
-
-
-def per_candidate(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, candidates: tuple[np.ndarray, np.ndarray],
-                  block: int, blocks: tuple[int, int]) -> np.ndarray:
-    """``values`` of pixels (rows, cols) in the ``candidates`` blocks summed by candidate, in their order
-    (``blocks``: the image's block rows and columns)."""
-    index = np.full(blocks, -1)
-    index[candidates] = np.arange(len(candidates[0]))
-    return np.bincount(index[rows // block, cols // block], weights=values, minlength=len(candidates[0]))
 
 
 @dataclass(frozen=True)
@@ -216,11 +225,7 @@ def neighbourhood_sums(srgb: np.ndarray) -> np.ndarray:
 
 def level_effects(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarray, np.ndarray], level: int,
                   template: Refinement, cost: CostModel) -> tuple[np.ndarray, np.ndarray]:
-    """Squared error and estimated bytes of each candidate block if all of them were refined at ``level``.
-
-    ``pred`` is corrected in place and given back as it was: the candidates are a small part of the image,
-    and a copy of the whole would cost more than the correction.
-    """
+    """Squared error and estimated bytes of each candidate block if all of them were refined at ``level``."""
     h, w = rgb.shape[:2]
     levels = np.zeros_like(template.levels)
     levels[candidates] = level
@@ -228,15 +233,28 @@ def level_effects(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarra
     rows, cols = ref.positions(h, w)
     depths = ref.depth_at(rows, cols)[:, None]
     q = quantize(rgb[rows, cols], depths)
-    touched = block_pixels(*candidates, template.block, h, w)
-    kept = pred[touched].copy()
-    try:
-        refinement.apply(pred, ref, rows, cols, dequantize(q, depths))
-        errors = candidate_errors(pred, rgb, candidates, template.block)
-    finally:
-        pred[touched] = kept
+    errors = corrected_errors(pred, rgb, ref, candidates, dequantize(q, depths))
     spent = per_candidate(cost.bytes(q, rows, cols, depths), rows, cols, candidates, template.block, levels.shape)
     return errors, spent
+
+
+def corrected_errors(pred: np.ndarray, rgb: np.ndarray, ref: Refinement, candidates: tuple[np.ndarray, np.ndarray],
+                     values: np.ndarray) -> np.ndarray:
+    """Squared error of each ``candidates`` block once ``ref``'s samples ``values`` (its positions' order)
+    correct ``pred``; every refined block must be a candidate.
+
+    ``pred`` is corrected in place and given back as it was: the candidates are a small part of the image,
+    and a copy of the whole would cost more than the correction.
+    """
+    h, w = rgb.shape[:2]
+    rows, cols = ref.positions(h, w)
+    touched = block_pixels(*candidates, ref.block, h, w)
+    kept = pred[touched].copy()
+    try:
+        refinement.apply(pred, ref, rows, cols, values)
+        return candidate_errors(pred, rgb, candidates, ref.block)
+    finally:
+        pred[touched] = kept
 
 
 def hull_increments(gains: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -284,22 +302,12 @@ class RefinementOptions:
         return self.template.with_levels(levels)
 
 
-def refinement_options(pred: np.ndarray, rgb: np.ndarray, template: Refinement, size: float,
-                       cost: CostModel, bytes_per_sample: float) -> RefinementOptions:
-    """The increments worth considering for at most ``size`` bytes of refined samples.
-
-    Candidates are the blocks with the largest error, as many as ``size``
-    could refine at level 1 if their samples cost ``bytes_per_sample`` (the
-    base grid's rate); their error at each level is computed exactly, their
-    bytes estimated by ``cost``.
-    """
-    base_err = block_errors(pred, rgb, template.block)
-    per_block = bytes_per_sample * (template.block // template.strides[0]) ** 2
-    count = min(base_err.size, int(max(size, 0) // per_block))
-    flat = np.argsort(base_err.ravel(), kind="stable")[::-1][:count]
-    candidates = np.unravel_index(flat, base_err.shape)
-    e0 = base_err[candidates]
-    effects = [level_effects(pred, rgb, candidates, level, template, cost)
+def refinement_options(restored: BlockRestore, rgb: np.ndarray, template: Refinement, cost: CostModel,
+                       candidates: tuple[np.ndarray, np.ndarray]) -> RefinementOptions:
+    """The increments of refinement of the ``candidates`` blocks (predicted in ``restored``): their error at
+    each level is computed exactly, their bytes estimated by ``cost``."""
+    e0 = restored.error[candidates]
+    effects = [level_effects(restored.pred, rgb, candidates, level, template, cost)
                for level in range(1, len(template.strides) + 1)]
     gains = np.stack([np.zeros_like(e0)] + [e0 - err for err, _ in effects], axis=1)
     costs = np.stack([np.zeros_like(e0)] + [spent for _, spent in effects], axis=1)
@@ -358,52 +366,68 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
                           image_hash=pair.image_hash, budget=budget or 0.0, alignment=pair.alignment, **extra)
 
     resolve_device(device)
+    pixels = Pixels.of(srgb)
     bits_fixed = bits is not None
     if bits is None:
         bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device))
     if budget is None:
-        return make(choose_base(rgb, srgb, make, None, stride or DEFAULT_STRIDE, bits))
+        return make(choose_base(rgb, pixels, make, None, stride or DEFAULT_STRIDE, bits))
     limit = budget_bytes(budget, pair.jpeg_bytes)
     fixed = pl.fingerprint_bytes(*rgb.shape[:2])  # a cost of every payload, not of its samples
     try:  # leave most of the budget to refinement when the base can do with less
-        base = choose_base(rgb, srgb, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
+        base = choose_base(rgb, pixels, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
     except BudgetError:
-        base = choose_base(rgb, srgb, make, limit, stride, bits, bits_fixed)
+        base = choose_base(rgb, pixels, make, limit, stride, bits, bits_fixed)
     if progress is not None:
         progress(1, 10)  # the restore below is most of the work
-    pred, use_highlights = reader_restore(rgb, srgb, base, device, part(progress, 0.1, 0.9))
-    plain = make(base, highlights=use_highlights, expected_psnr=metrics.psnr(pred, rgb))
-    return fit_refinement(plain, pred, rgb, srgb, limit)
+    restored = BlockRestore(rgb, srgb, dequantize(base.samples, base.bits), base.grid, BLOCK, device)
+    plain = make(base)
+    base_size = added_bytes(plain, pixels)
+    affordable = affordable_blocks(limit - base_size, base_size / base.grid.count,
+                                   Refinement.empty(*rgb.shape[:2], base.bits))
+    # the hint is chosen on the sample and the likeliest bad blocks (clipped ones first), before the spread
+    restored.seek(max(affordable // POOL_SHARE, 1), spread=False)
+    if progress is not None:
+        progress(7, 10)
+    plain = dataclasses.replace(plain, highlights=restored.choose_highlights())
+    plain = dataclasses.replace(plain, expected_psnr=restored.psnr())
+    return fit_refinement(plain, restored, rgb, pixels, limit, affordable)
 
 
-def reader_restore(rgb: np.ndarray, srgb: np.ndarray, base: Base, device: str,
-                   progress: Progress | None = None) -> tuple[np.ndarray, bool]:
-    """The fast preset's restore from the base samples as the reader will run it, and whether the
-    highlight interpolation (kept in the result if so) makes it better."""
-    from rawmeta.restore.patchwise import fast_with_and_without_highlights, patch_job
-
-    values = dequantize(base.samples, base.bits)
-    job = patch_job(srgb, values, base.grid, device=device, progress=progress)
-    pred, with_highlights = fast_with_and_without_highlights(job)
-    if metrics.psnr(with_highlights, rgb) > metrics.psnr(pred, rgb):
-        return with_highlights, True
-    return pred, False
+def affordable_blocks(room: float, bytes_per_sample: float, template: Refinement) -> int:
+    """Blocks that ``room`` bytes could refine at level 1 if their samples cost ``bytes_per_sample`` each."""
+    per_block = bytes_per_sample * (template.block // template.strides[0]) ** 2
+    return min(template.levels.size, int(max(room, 0) // per_block))
 
 
-def fit_refinement(plain: pl.Payload, pred: np.ndarray, rgb: np.ndarray, srgb: np.ndarray,
-                   limit: int) -> pl.Payload:
-    """``plain`` (a payload without refinement, whose restore is ``pred``) with the refinement blocks that
+def choose_candidates(restored: BlockRestore, rgb: np.ndarray, template: Refinement, cost: CostModel, room: float,
+                      affordable: int) -> RefinementOptions:
+    """Refinement options over the worst blocks, as many as ``POOL_SHARE`` times those the full ``room``
+    refines (doubled until they are), at most ``affordable``."""
+    count = max(affordable // POOL_SHARE, 1)
+    while True:
+        candidates = np.nonzero(restored.seek(count))
+        options = refinement_options(restored, rgb, template, cost, candidates)
+        taken = len(np.unique(options.blocks[options.cumulative_bytes <= room]))
+        if taken * POOL_SHARE <= count or count >= affordable:
+            return options
+        count = min(2 * count, affordable)
+
+
+def fit_refinement(plain: pl.Payload, restored: BlockRestore, rgb: np.ndarray, pixels: Pixels,
+                   limit: int, affordable: int) -> pl.Payload:
+    """``plain`` (a payload without refinement, restored as ``restored``) with the refinement blocks that
     restore best within ``limit`` added bytes.
 
     The byte estimates are rough, so the whole room is tried first, then
     the amount taken is bisected, keeping the largest choice that fits.
     """
     h, w = rgb.shape[:2]
-    base_size = added_bytes(plain, srgb)
+    base_size = added_bytes(plain, pixels)
     room = limit - base_size
-    cost = CostModel.calibrated(srgb, plain, base_size)
-    options = refinement_options(pred, rgb, Refinement.empty(h, w, plain.bits), room, cost,
-                                 base_size / plain.grid.count)
+    cost = CostModel.calibrated(pixels.srgb, plain, base_size)
+    options = choose_candidates(restored, rgb, Refinement.empty(h, w, plain.bits), cost, room, affordable)
+    unrefined = restored.error
     best, low, high = plain, 0.0, room
     for trial in range(_FIT_TRIES):
         allowed = room if trial == 0 else (low + high) / 2
@@ -414,11 +438,12 @@ def fit_refinement(plain: pl.Payload, pred: np.ndarray, rgb: np.ndarray, srgb: n
         rows, cols = refine.positions(h, w)
         depths = refine.depth_at(rows, cols)[:, None]
         refined = quantize(rgb[rows, cols], depths)
-        out = pred.copy()
-        refinement.apply(out, refine, rows, cols, dequantize(refined, depths))
+        errors = unrefined.copy()
+        errors[options.candidates] = corrected_errors(restored.pred, rgb, refine, options.candidates,
+                                                      dequantize(refined, depths))
         candidate = dataclasses.replace(plain, refinement=refine, refined=refined,
-                                        expected_psnr=metrics.psnr(out, rgb))
-        if added_bytes(candidate, srgb) > limit:
+                                        expected_psnr=restored.psnr(errors))
+        if added_bytes(candidate, pixels) > limit:
             high = allowed
             continue
         best, low = candidate, allowed

@@ -5,6 +5,7 @@ import rawmeta
 from rawmeta import metrics
 from rawmeta.benchmarks.synthetic import write_sample
 from rawmeta.embed import budget
+from rawmeta.embed.block_restore import candidate_errors
 from rawmeta.format import prediction
 from rawmeta.format.refinement import Refinement
 from rawmeta.format.sample_coding import quantization_psnr
@@ -60,8 +61,8 @@ def test_refinement_goes_where_the_error_is(sample):
     assert (payload.grid.stride, payload.bits) == (8, 10)  # the overrides hold
     base = rawmeta.reconstruct(rawmeta.restore_bytes(rawmeta.embed_bytes(jpeg, payload)[0]).srgb,
                                payload.values(), payload.grid)
-    errors = budget.block_errors(base, raw.rgb, 16)
     refined = payload.refinement.levels > 0
+    errors = candidate_errors(base, raw.rgb, np.nonzero(np.ones_like(refined)), 16).reshape(refined.shape)
     assert refined.any() and errors[refined].mean() > 2 * errors[~refined].mean()
 
 
@@ -82,8 +83,9 @@ def test_candidate_errors_are_those_blocks_errors():
     gen = np.random.default_rng(4)
     rgb, pred = gen.random((70, 90, 3)), gen.random((70, 90, 3)).astype(np.float32)
     candidates = (np.array([4, 0, 2]), np.array([5, 1, 0]))  # the last row and column of blocks are cut
-    np.testing.assert_allclose(budget.candidate_errors(pred, rgb, candidates, 16),
-                               budget.block_errors(pred, rgb, 16)[candidates], rtol=1e-12)
+    expected = [((pred[16 * i : 16 * i + 16, 16 * j : 16 * j + 16] - rgb[16 * i : 16 * i + 16, 16 * j : 16 * j + 16])
+                 ** 2).sum() for i, j in zip(*candidates)]
+    np.testing.assert_allclose(candidate_errors(pred, rgb, candidates, 16), expected, rtol=1e-12)
 
 
 def test_the_cost_models_neighbourhood_sums_give_the_formats_local_means():
@@ -103,4 +105,4 @@ def test_level_effects_leave_the_prediction_as_it_was(sample):
     candidates = (np.array([0, 3]), np.array([2, 1]))
     errors, spent = budget.level_effects(pred, raw.rgb, candidates, 1, template, cost)
     assert np.array_equal(pred, before)
-    assert (errors < budget.candidate_errors(pred, raw.rgb, candidates, template.block)).all() and (spent > 0).all()
+    assert (errors < candidate_errors(pred, raw.rgb, candidates, template.block)).all() and (spent > 0).all()
