@@ -36,10 +36,15 @@ def local_means(srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndar
     if srgb.dtype != np.uint8:
         raise ValueError("prediction works on the JPEG's decoded uint8 pixels")
     h, w = srgb.shape[:2]
-    total = np.zeros((len(rows), 3), np.int64)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            total += srgb[np.clip(rows + dy, 0, h - 1), np.clip(cols + dx, 0, w - 1)]
+    # gathered from the flat image by flat index (several times faster than 2-D fancy indexing), summed
+    # in uint16, which holds 9 x 255
+    flat = srgb.reshape(h * w, 3)
+    row_starts = [np.clip(rows + d, 0, h - 1) * w for d in (-1, 0, 1)]
+    columns = [np.clip(cols + d, 0, w - 1) for d in (-1, 0, 1)]
+    total = np.zeros((len(rows), 3), np.uint16)
+    for starts in row_starts:
+        for column in columns:
+            total += flat.take(starts + column, axis=0)
     return total / (9.0 * 255.0)
 
 
