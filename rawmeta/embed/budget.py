@@ -184,11 +184,11 @@ def code_bits(q: np.ndarray, p: np.ndarray) -> np.ndarray:
 class CostModel:
     """Estimated coded bytes of samples: their residuals' code length, calibrated on the base grid's real size.
 
-    ``sums`` holds the sums of each pixel's 3 x 3 sRGB neighbourhood (edge pixels repeated), so the local
-    means of many samples are one gather, equal to :func:`rawmeta.format.prediction.local_means`'s.
+    The local means are gathered from the JPEG's pixels ``srgb`` at the samples asked for: an image of
+    precomputed 3 x 3 sums would gather faster, but at the planner's peak of memory (144 MB at 24 MP).
     """
 
-    sums: np.ndarray
+    srgb: np.ndarray
     coef: np.ndarray
     bytes_per_bit: float
 
@@ -199,28 +199,12 @@ class CostModel:
         q = plain.samples.reshape(-1, 3)
         coef = prediction.fit(terms, q, plain.bits)
         bits = code_bits(q, prediction.predict(terms, coef, plain.bits)).sum()
-        return cls(neighbourhood_sums(srgb), coef, coded_bytes / bits)
+        return cls(srgb, coef, coded_bytes / bits)
 
     def bytes(self, q: np.ndarray, rows: np.ndarray, cols: np.ndarray, depths: np.ndarray) -> np.ndarray:
         """Estimated bytes of each sample ``q`` (N, 3) at (rows, cols) of depth ``depths`` (N, 1)."""
-        terms = prediction.features(self.sums[rows, cols] / (9.0 * 255.0))
+        terms = prediction.features(prediction.local_means(self.srgb, rows, cols))
         return self.bytes_per_bit * code_bits(q, prediction.predict(terms, self.coef, depths))
-
-
-def neighbourhood_sums(srgb: np.ndarray) -> np.ndarray:
-    """The sum of each pixel's 3 x 3 neighbourhood of uint8 sRGB (edge pixels repeated), H x W x 3.
-
-    uint16 holds the largest sum (9 x 255) in a quarter of int64's memory: at 24 MP the image of sums is
-    144 MB.
-    """
-    padded = np.pad(srgb, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    rows = padded[:-2].astype(np.uint16)
-    rows += padded[1:-1]
-    rows += padded[2:]
-    sums = rows[:, :-2].copy()
-    sums += rows[:, 1:-1]
-    sums += rows[:, 2:]
-    return sums
 
 
 def level_effects(pred: np.ndarray, rgb: np.ndarray, candidates: tuple[np.ndarray, np.ndarray], level: int,

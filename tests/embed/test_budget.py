@@ -6,7 +6,6 @@ from rawmeta import metrics
 from rawmeta.benchmarks.synthetic import write_sample
 from rawmeta.embed import budget
 from rawmeta.embed.block_restore import candidate_errors
-from rawmeta.format import prediction
 from rawmeta.format.refinement import Refinement
 from rawmeta.format.sample_coding import quantization_psnr
 from rawmeta.io.jpeg_pixels import decode_jpeg
@@ -88,20 +87,13 @@ def test_candidate_errors_are_those_blocks_errors():
     np.testing.assert_allclose(candidate_errors(pred, rgb, candidates, 16), expected, rtol=1e-12)
 
 
-def test_the_cost_models_neighbourhood_sums_give_the_formats_local_means():
-    srgb = np.random.default_rng(5).integers(0, 256, (9, 13, 3), dtype=np.uint8)
-    rows, cols = np.mgrid[0:9, 0:13]
-    np.testing.assert_array_equal(budget.neighbourhood_sums(srgb)[rows.ravel(), cols.ravel()] / (9.0 * 255.0),
-                                  prediction.local_means(srgb, rows.ravel(), cols.ravel()))
-
-
 def test_level_effects_leave_the_prediction_as_it_was(sample):
     raw, jpeg = sample
     srgb = decode_jpeg(jpeg)
     pred = np.clip(raw.rgb + 0.01, 0, 1).astype(np.float32)
     before = pred.copy()
     template = Refinement.empty(*raw.rgb.shape[:2], 8)
-    cost = budget.CostModel(budget.neighbourhood_sums(srgb), np.zeros((13, 3), np.float32), 0.1)
+    cost = budget.CostModel(srgb, np.zeros((13, 3), np.float32), 0.1)
     candidates = (np.array([0, 3]), np.array([2, 1]))
     errors, spent = budget.level_effects(pred, raw.rgb, candidates, 1, template, cost)
     assert np.array_equal(pred, before)
