@@ -364,11 +364,20 @@ def _predict_lattice(out: np.ndarray, features: SharedFeatures, srgb: np.ndarray
     else:  # every pixel at one cell position p: input k's weight is row 4 k + p
         linear, hidden = features.box(srgb, box, step, by_position=False)
         linear_weights = stacked[2 * (ya % 2) + xa % 2 : features.linear_inputs : 4]
-    per_model = torch.addmm(linear @ linear_weights, hidden, stacked[features.linear_inputs :])
     wr, wc = blend[0][ya:yb:step], blend[1][xa:xb:step]
     mix = np.stack([np.outer(wr[:, a], wc[:, b]).ravel() for a, b in near], axis=1)
-    pred = torch.einsum("nkc,nk->nc", per_model.view(len(linear), len(near), 3), torch.from_numpy(mix).to(linear.device))
-    out[ya:yb:step, xa:xb:step] = pred.clamp_(0.0, 1.0).cpu().numpy().reshape(len(wr), len(wc), 3)
+    pred = _blended(features, linear, linear_weights, hidden, stacked, mix)
+    out[ya:yb:step, xa:xb:step] = pred.cpu().numpy().reshape(len(wr), len(wc), 3)
+
+
+def _blended(features: SharedFeatures, linear: torch.Tensor, linear_weights: torch.Tensor, hidden: torch.Tensor,
+             stacked: torch.Tensor, mix: np.ndarray) -> torch.Tensor:
+    """The K networks side by side in ``stacked`` (their linear inputs' weights in ``linear_weights``) applied
+    to N pixels' inputs, blended by ``mix`` (N, K) and clamped to [0, 1]: (N, 3)."""
+    per_model = torch.addmm(linear @ linear_weights, hidden, stacked[features.linear_inputs :])
+    pred = torch.einsum("nkc,nk->nc", per_model.view(len(linear), mix.shape[1], 3),
+                        torch.from_numpy(mix).to(per_model.device))
+    return pred.clamp_(0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -435,12 +444,9 @@ class FastModel:
         stacked = torch.cat([self.weights[c] for c in near], dim=1)
         linear, hidden = features.points(self.srgb, rows, cols)
         step = 4 if features.phased else 1
-        per_model = torch.addmm(linear @ stacked[position : features.linear_inputs : step], hidden,
-                                stacked[features.linear_inputs :])
         mix = np.stack([self.blend[0][rows, a] * self.blend[1][cols, b] for a, b in near], axis=1)
-        pred = torch.einsum("nkc,nk->nc", per_model.view(len(rows), len(near), 3),
-                            torch.from_numpy(mix).to(per_model.device))
-        return pred.clamp_(0.0, 1.0).cpu().numpy()
+        return _blended(features, linear, stacked[position : features.linear_inputs : step], hidden, stacked,
+                        mix).cpu().numpy()
 
 
 def _pair_starts(pixels: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
