@@ -375,7 +375,7 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
         progress(7, 10)
     plain = dataclasses.replace(plain, highlights=restored.choose_highlights())
     plain = dataclasses.replace(plain, expected_psnr=restored.psnr())
-    return fit_refinement(plain, restored, rgb, pixels, limit, affordable)
+    return fit_refinement(plain, restored, rgb, pixels, limit, base_size)
 
 
 def affordable_blocks(room: float, bytes_per_sample: float, template: Refinement) -> int:
@@ -399,18 +399,19 @@ def choose_candidates(restored: BlockRestore, rgb: np.ndarray, template: Refinem
 
 
 def fit_refinement(plain: pl.Payload, restored: BlockRestore, rgb: np.ndarray, pixels: Pixels,
-                   limit: int, affordable: int) -> pl.Payload:
-    """``plain`` (a payload without refinement, restored as ``restored``) with the refinement blocks that
-    restore best within ``limit`` added bytes.
+                   limit: int, base_size: int) -> pl.Payload:
+    """``plain`` (a payload without refinement, restored as ``restored``, adding ``base_size`` bytes) with
+    the refinement blocks that restore best within ``limit`` added bytes.
 
     The byte estimates are rough, so the whole room is tried first, then
     the amount taken is bisected, keeping the largest choice that fits.
     """
     h, w = rgb.shape[:2]
-    base_size = added_bytes(plain, pixels)
     room = limit - base_size
+    template = Refinement.empty(h, w, plain.bits)
     cost = CostModel.calibrated(pixels.srgb, plain, base_size)
-    options = choose_candidates(restored, rgb, Refinement.empty(h, w, plain.bits), cost, room, affordable)
+    options = choose_candidates(restored, rgb, template, cost, room,
+                                affordable_blocks(room, base_size / plain.grid.count, template))
     unrefined = restored.error
     best, low, high = plain, 0.0, room
     for trial in range(_FIT_TRIES):

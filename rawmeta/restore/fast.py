@@ -318,9 +318,15 @@ def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, gri
     return weights
 
 
-def _halves(lo: int, hi: int, centre: float, index: int, count: int) -> list[tuple[int, int, list[int]]]:
-    """Split pixels lo..hi-1 of patch ``index`` at its centre: (start, end, patches blended there)."""
-    cut = min(max(int(centre) + 1, lo), hi)
+def _cut(lo: int | np.ndarray, hi: int | np.ndarray) -> int | np.ndarray:
+    """Where pixels lo..hi-1 of a patch split at its centre (ints or arrays of them): the first pixel after it."""
+    return np.minimum(np.maximum((lo + hi - 1) // 2 + 1, lo), hi)
+
+
+def _halves(lo: int, hi: int, index: int, count: int) -> list[tuple[int, int, list[int]]]:
+    """Split pixels lo..hi-1 of patch ``index`` at its centre (:func:`_cut`): (start, end, patches blended
+    there)."""
+    cut = int(_cut(lo, hi))
     parts = [(lo, cut, sorted({index, max(index - 1, 0)})), (cut, hi, sorted({index, min(index + 1, count - 1)}))]
     return [p for p in parts if p[0] < p[1]]
 
@@ -340,8 +346,8 @@ def predict_into(out: np.ndarray, features: SharedFeatures, layout: PatchGrid, s
     i, j = ij
     y0, y1, x0, x1 = layout.box(i, j)
     rows, cols = layout.shape
-    for ya, yb, near_rows in _halves(y0, y1, (y0 + y1 - 1) / 2, i, rows):
-        for xa, xb, near_cols in _halves(x0, x1, (x0 + x1 - 1) / 2, j, cols):
+    for ya, yb, near_rows in _halves(y0, y1, i, rows):
+        for xa, xb, near_cols in _halves(x0, x1, j, cols):
             near = [(a, b) for a in near_rows for b in near_cols]
             stacked = torch.cat([weights[c] for c in near], dim=1)
             if not features.phased:
@@ -457,8 +463,7 @@ def _pair_starts(pixels: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
     """
     e = np.asarray(edges)
     index = np.clip(np.searchsorted(e, pixels, side="right") - 1, 0, len(e) - 2)
-    cut = np.minimum(np.maximum(((e[index] + e[index + 1] - 1) // 2) + 1, e[index]), e[index + 1])
-    return np.where(pixels < cut, index - 1, index)
+    return np.where(pixels < _cut(e[index], e[index + 1]), index - 1, index)
 
 
 def _pair(start: int, count: int) -> list[int]:
