@@ -22,6 +22,10 @@ import numpy as np
 _MAX_CODE_LENGTH = 16
 #: Difference categories (SSSS) of 16-bit samples: 0 .. 16.
 _CATEGORIES = 17
+#: The category of each magnitude 0 .. 32768 of a difference: its bit length (a table: cheaper than log2).
+_BIT_LENGTH = np.array([v.bit_length() for v in range(1 << 15 | 1)], np.uint8)
+#: Difference bits written after each category's code: as many as the category, none for 16 (T.81 H.1.2.2).
+_EXTRA_BITS = np.array([c if c < 16 else 0 for c in range(_CATEGORIES)], np.uint64)
 
 
 def encode(image: np.ndarray, precision: int = 16) -> bytes:
@@ -68,11 +72,7 @@ def _differences(data: np.ndarray, precision: int) -> np.ndarray:
 
 def _category(diff: np.ndarray) -> np.ndarray:
     """SSSS: the bits of |diff| (0 for 0, 16 for 32768)."""
-    magnitude = np.abs(diff)
-    category = np.zeros(diff.shape, np.int64)
-    nonzero = magnitude > 0
-    category[nonzero] = np.floor(np.log2(magnitude[nonzero])).astype(np.int64) + 1
-    return category
+    return _BIT_LENGTH[np.abs(diff)]
 
 
 def _code_lengths(frequency: np.ndarray) -> np.ndarray:
@@ -158,23 +158,26 @@ def _sos(components: int) -> bytes:
 
 def _entropy_coded(diff: np.ndarray, category: np.ndarray, codes: np.ndarray, lengths: np.ndarray) -> bytes:
     """The scan's bytes: each sample's code then its SSSS difference bits, padded with 1s, 0xFF stuffed."""
-    extra = np.where(diff < 0, diff - 1, diff) & ((1 << category) - 1)
-    extra = np.where(category == 16, 0, extra)  # 32768 is told by its category alone
-    extra_len = np.where(category == 16, 0, category)
-    value = (codes[category] << extra_len) | extra  # at most 16 + 15 bits
-    length = lengths[category] + extra_len
-    start = np.cumsum(length) - length
-    total = int(start[-1] + length[-1]) if len(start) else 0
-    # Each value lands in a 64-bit window over the 32-bit words start // 32 and the next; bits never
-    # overlap, so summing (bincount, exact in float64 below 2**53) is the same as OR-ing.
-    offset = start & 31
-    window = value.astype(np.uint64) << (64 - length - offset).astype(np.uint64)
-    word = start >> 5
-    count = (total >> 5) + 2
-    high = np.bincount(word, weights=(window >> np.uint64(32)).astype(np.float64), minlength=count)
-    low = np.bincount(word + 1, weights=(window & np.uint64(0xFFFFFFFF)).astype(np.float64), minlength=count)
-    words = (high + low).astype(np.uint64).astype(">u4")
-    packed = np.frombuffer(words.tobytes(), np.uint8)[: (total + 7) // 8].copy()
+    # per category: the code shifted over its difference bits, the mask of those bits, and the total length
+    shifted_code = codes.astype(np.uint64) << _EXTRA_BITS
+    mask = (np.uint64(1) << _EXTRA_BITS) - np.uint64(1)
+    # a negative difference is written as diff - 1 in its low bits (ones' complement); 32768 has no bits
+    extra = (diff - (diff < 0)).astype(np.int64).view(np.uint64) & mask[category]
+    value = shifted_code[category] | extra  # at most 16 + 15 bits
+    length = (lengths.astype(np.uint64) + _EXTRA_BITS)[category]
+    end = np.cumsum(length)
+    total = int(end[-1]) if len(end) else 0
+    start = end - length
+    # Each value lands in a 64-bit window over the 32-bit words start // 32 and the next. Bits never overlap,
+    # so summing the windows of each word (they are consecutive: start only grows) is the same as OR-ing.
+    window = value << (np.uint64(64) - length - (start & np.uint64(31)))
+    word = (start >> np.uint64(5)).astype(np.int64)
+    first = np.flatnonzero(np.diff(word, prepend=-1))
+    summed = np.add.reduceat(window, first) if len(first) else window
+    words = np.zeros((total >> 5) + 2, np.uint64)
+    words[word[first]] += summed >> np.uint64(32)
+    words[word[first] + 1] += summed & np.uint64(0xFFFFFFFF)
+    packed = np.frombuffer(words.astype(">u4").tobytes(), np.uint8)[: (total + 7) // 8].copy()
     if total % 8:
         packed[-1] |= (1 << (8 - total % 8)) - 1  # pad the last byte with 1-bits
     stuffed = np.insert(packed, np.nonzero(packed == 0xFF)[0] + 1, 0)
