@@ -25,6 +25,13 @@ from rawmeta.restore.patches import box_inputs, patch_data, place
 MAX_CENTRES = 9000
 
 
+#: Bytes of one chunk's distance matrix (float64) in ``evaluate``. The matrix is written, square-rooted and
+#: multiplied in turn: while it stays in a CPU's cache the evaluation is several times faster than with
+#: chunks that spill to memory, and the values are the same (docs/RESTORE.md).
+CHUNK_BYTES = 8 << 20
+#: Fewest and most points a chunk takes: fewer add per-call overhead, more gain nothing.
+MIN_CHUNK, MAX_CHUNK = 128, 8192
+
 #: Singular values of the polynomial block below this fraction of the largest count as zero (see ``fit``).
 _RANK_TOLERANCE = 1e-9
 
@@ -64,8 +71,11 @@ def fit(centres: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torc
 
 
 def evaluate(centres: torch.Tensor, weights: torch.Tensor, coeffs: torch.Tensor, points: torch.Tensor,
-             chunk: int = 8192) -> torch.Tensor:
-    """The interpolant at ``points`` (M, D), in chunks of ``chunk`` points."""
+             chunk: int | None = None) -> torch.Tensor:
+    """The interpolant at ``points`` (M, D), in chunks of ``chunk`` points (by default as many as keep a
+    chunk's distance matrix within :data:`CHUNK_BYTES`)."""
+    if chunk is None:
+        chunk = min(max(CHUNK_BYTES // (8 * max(centres.shape[0], 1)), MIN_CHUNK), MAX_CHUNK)
     out = []
     for k in range(0, points.shape[0], chunk):
         p = points[k : k + chunk]
