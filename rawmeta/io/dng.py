@@ -28,6 +28,7 @@ import dataclasses
 import io
 import os
 import struct
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import tifffile
@@ -387,7 +388,7 @@ def _dng_bytes(data: np.ndarray, photometric: str, camera_tags: list[tuple], raw
     """
     # LibRaw misreads tiles wider than the image and reads one strip only: a narrow image is one strip.
     tiled = data.shape[1] >= TILE
-    tiles = list(_lossless_jpeg_tiles(data, bits)) if tiled else [_lossless_jpeg(data, bits)]
+    tiles = _lossless_jpeg_tiles(data, bits) if tiled else [_lossless_jpeg(data, bits)]
     # Built in memory: tifffile cannot write to the os.fdopen() file object
     # atomic_write yields (its ``name`` is an int, not a path).
     buffer = io.BytesIO()
@@ -478,15 +479,23 @@ def _lossless_jpeg(block: np.ndarray, bits: int) -> bytes:
     return ljpeg.encode(block, bits)
 
 
-def _lossless_jpeg_tiles(data: np.ndarray, bits: int):
+def _lossless_jpeg_tiles(data: np.ndarray, bits: int) -> list[bytes]:
     """Each TILE x TILE tile of ``data``, row by row, as a lossless JPEG stream; edge tiles are padded by
-    repeating the last row and column (DNG readers crop them away)."""
+    repeating the last row and column (DNG readers crop them away).
+
+    The tiles are encoded on a thread per CPU: the encoder's array work releases the GIL.
+    """
     height, width = data.shape[:2]
-    for y in range(0, height, TILE):
-        for x in range(0, width, TILE):
-            tile = data[y : y + TILE, x : x + TILE]
-            pad = ((0, TILE - tile.shape[0]), (0, TILE - tile.shape[1])) + ((0, 0),) * (data.ndim - 2)
-            yield _lossless_jpeg(np.pad(tile, pad, mode="edge"), bits)
+
+    def encoded(corner: tuple[int, int]) -> bytes:
+        y, x = corner
+        tile = data[y : y + TILE, x : x + TILE]
+        pad = ((0, TILE - tile.shape[0]), (0, TILE - tile.shape[1])) + ((0, 0),) * (data.ndim - 2)
+        return _lossless_jpeg(np.pad(tile, pad, mode="edge"), bits)
+
+    corners = [(y, x) for y in range(0, height, TILE) for x in range(0, width, TILE)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(encoded, corners))
 
 
 def _with_shot_tags(tags: list[tuple], shot: ShotMetadata) -> list[tuple]:
