@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import rawpy
 import tifffile
 
 from rawmeta.format.camera import CameraFacts
+from rawmeta.io import dng as dng_module
 from rawmeta.io.dng import assumptions, cfa_dng_bytes, linear_dng_bytes, mosaic, stored_codes, write_cfa_dng
 
 CFAS = ("RGGB", "BGGR", "GRBG", "GBRG")
@@ -249,3 +251,15 @@ def test_the_dng_says_what_it_assumed_where_the_raw_said_nothing():
             assert "ProfileName" not in tif.pages[0].tags
     assert assumptions(make_camera(white_balance_source="daylight")) == [
         "no white balance in the RAW: LibRaw's daylight balance for the camera"]
+
+
+def test_tile_threads_follow_the_folder_workers_cap(monkeypatch):
+    """Folder workers cap numeric threads with OMP_NUM_THREADS; the tile encoder keeps to it."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert dng_module._worker_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert dng_module._worker_threads() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "many")
+    assert dng_module._worker_threads() == (os.cpu_count() or 1)
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert dng_module._worker_threads() == (os.cpu_count() or 1)
