@@ -65,6 +65,11 @@ def code_of(linear: np.ndarray) -> int:
     raise ValueError(f"not an orientation: {np.asarray(linear).tolist()}")
 
 
+def inverse(code: int) -> int:
+    """The code that undoes ``code``."""
+    return code_of(LINEAR[code].T)
+
+
 def compose(outer: int, inner: int) -> int:
     """The one code that shows an image as showing it under ``inner``, then the result under ``outer``, does."""
     return code_of(LINEAR[outer] @ LINEAR[inner])

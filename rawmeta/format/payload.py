@@ -2,14 +2,15 @@
 
 The byte layout is specified in docs/FORMAT.md ("Payload"); this module is
 its reference implementation. All integers are big-endian. rawmeta writes
-version 6 and reads versions 1 to 6. Versions 2 and later code the samples
+version 7 and reads versions 1 to 7. Versions 2 and later code the samples
 against predictions from the decoded JPEG (``prediction``), so reading one
 needs the JPEG's pixels; version 3 adds where the JPEG's grid lies in the
 RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
 (``fingerprint``), version 5 a flag for an alternating sampling grid
 (``grid.Grid.alternate``), version 6 the RAW's declared crop and its
 linearization table to the camera block (``CameraFacts.crop``,
-``CameraFacts.linearization``).
+``CameraFacts.linearization``), version 7 samples on the RAW's own grid
+for a JPEG smaller than the RAW (alignment kind 2, ``Payload.jpeg_size``).
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import Refinement
 
 MAGIC = b"RMPL"
-FORMAT_VERSION = 6
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+FORMAT_VERSION = 7
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 CHANNELS = 3
 #: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
 FLAG_HIGHLIGHTS = 1
@@ -53,8 +54,9 @@ _REFINEMENT = struct.Struct(">HB")
 _ALIGNMENT = struct.Struct(">Bf")
 _ALIGNMENT_MAP = struct.Struct(">HH6d")
 _FINGERPRINT_HEAD = struct.Struct(">IBB")
-#: Alignment kinds: the JPEG's grid is the raw-RGB's, or mapped into it.
-SAME_GRID, MAPPED = 0, 1
+#: Alignment kinds: the JPEG's grid is the raw-RGB's; mapped into it; the samples are on the raw-RGB's grid
+#: and the JPEG is mapped into it (version 7 on).
+SAME_GRID, MAPPED, RAW_GRID = 0, 1, 2
 #: Raw-RGB pixels per JPEG pixel a reader accepts in a mapped alignment.
 MIN_SCALE, MAX_SCALE = 1 / 16, 256
 _HASH_BYTES = 32
@@ -67,7 +69,7 @@ class Payload:
     Attributes
     ----------
     grid : Grid
-        Base sample positions on the JPEG's stored pixel grid.
+        Base sample positions on the JPEG's stored pixel grid, or on the raw-RGB's when ``jpeg_size`` is set.
     bits : int
         Sample bit depth; ``samples / (2**bits - 1)`` is raw-RGB.
     samples : ndarray, uint16, shape (rows, cols, 3)
@@ -97,6 +99,10 @@ class Payload:
         it from the pixels it is given, not from here.
     version : int
         The format version it was read from (``pack`` always writes ``FORMAT_VERSION``).
+    jpeg_size : (int, int), optional
+        The JPEG's (height, width) when the samples lie on the raw-RGB's own grid (the grid is the
+        raw-RGB's size and ``alignment`` maps the JPEG into it): a restore then has the RAW's
+        resolution. None when the grid is the JPEG's.
     """
 
     grid: Grid
@@ -112,6 +118,7 @@ class Payload:
     alignment: Alignment | None = None
     fingerprint: fp.Fingerprint | None = None
     version: int = FORMAT_VERSION
+    jpeg_size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.samples.shape != (*self.grid.shape, CHANNELS) or self.samples.dtype != np.uint16:
@@ -123,6 +130,9 @@ class Payload:
             raise ValueError("image_hash must be a 32-byte SHA-256 digest")
         if not (math.isfinite(self.budget) and self.budget >= 0):
             raise ValueError(f"budget must be finite and >= 0, not {self.budget}")
+        if self.jpeg_size is not None and (self.alignment is None
+                                           or self.alignment.raw_size != (self.grid.height, self.grid.width)):
+            raise ValueError("samples on the RAW's grid need an alignment whose raw size is the grid's")
         if (self.refinement is None) != (self.refined is None):
             raise ValueError("refinement and refined samples go together")
         if self.refinement is not None:
@@ -144,6 +154,16 @@ class Payload:
         return sample_coding.dequantize(self.refined, self.refinement.depth_at(rows, cols)[:, None])
 
     @property
+    def image_size(self) -> tuple[int, int]:
+        """The (height, width) of the JPEG the payload is for."""
+        return self.jpeg_size or (self.grid.height, self.grid.width)
+
+    def coding_pixels(self, srgb: np.ndarray) -> np.ndarray:
+        """The pixels the samples are predicted from: the JPEG's ``srgb`` itself, or carried onto the
+        RAW's grid (:func:`prediction.on_raw_grid`)."""
+        return srgb if self.jpeg_size is None else prediction.on_raw_grid(srgb, self.alignment)
+
+    @property
     def sample_count(self) -> int:
         """Base and refined samples together."""
         return self.grid.count + (0 if self.refined is None else len(self.refined))
@@ -158,19 +178,23 @@ def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndar
     return np.concatenate([rows, r]), np.concatenate([cols, c]), depths[:, None]
 
 
-def pack(payload: Payload, srgb: np.ndarray, fingerprint: fp.Fingerprint | None = None) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 6); ``srgb`` is the JPEG's decoded uint8 pixels, and
-    ``fingerprint`` theirs if already computed (a planner packs many payloads of one image)."""
+def pack(payload: Payload, srgb: np.ndarray, fingerprint: fp.Fingerprint | None = None,
+         coding_pixels: np.ndarray | None = None) -> bytes:
+    """Serialise a payload (docs/FORMAT.md, version 7); ``srgb`` is the JPEG's decoded uint8 pixels, and
+    ``fingerprint`` and ``coding_pixels`` (:meth:`Payload.coding_pixels`) theirs if already computed
+    (a planner packs many payloads of one image)."""
     grid = payload.grid
-    if srgb.shape[:2] != (grid.height, grid.width):
-        raise ValueError(f"the sRGB is {srgb.shape[1]} x {srgb.shape[0]}, the payload's grid "
-                         f"{grid.width} x {grid.height}")
+    if srgb.shape[:2] != payload.image_size:
+        raise ValueError(f"the sRGB is {srgb.shape[1]} x {srgb.shape[0]}, the payload's JPEG "
+                         f"{payload.image_size[1]} x {payload.image_size[0]}")
+    if coding_pixels is None:
+        coding_pixels = payload.coding_pixels(srgb)
     refinement = payload.refinement or Refinement.empty(grid.height, grid.width, payload.bits)
     q = payload.samples.reshape(-1, CHANNELS)
     if payload.refined is not None:
         q = np.concatenate([q, payload.refined])
     rows, cols, depths = coding_order(grid, payload.bits, refinement)
-    terms = prediction.features(prediction.local_means(srgb, rows, cols))
+    terms = prediction.features(prediction.local_means(coding_pixels, rows, cols))
     coef = prediction.fit(terms, q, depths)
     coded = sample_coding.encode_residuals(q, prediction.predict(terms, coef, depths), depths)
     block_map = sample_coding.compress(refinement.levels.tobytes())
@@ -196,7 +220,7 @@ def pack(payload: Payload, srgb: np.ndarray, fingerprint: fp.Fingerprint | None 
             ),
             camera,
             _ESTIMATES.pack(payload.expected_psnr, payload.budget),
-            _pack_alignment(payload.alignment, grid),
+            _pack_alignment(payload),
             _pack_fingerprint(fingerprint or fp.fingerprint(srgb)),
             _COEFFICIENTS.pack(*coef.ravel().tolist()),
             _REFINEMENT.pack(refinement.block, len(refinement.strides)),
@@ -242,11 +266,8 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
      camera_len) = _FIXED.unpack_from(body, 0)
     if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION and width * height <= MAX_JPEG_PIXELS):
         raise PayloadError(f"rawmeta payload declares an impossible image size {width} x {height}")
-    if srgb is not None and srgb.shape[:2] != (height, width):  # before any sample memory is taken
-        turned = srgb.shape[:2] == (width, height)
-        raise MismatchError(f"the payload is for a {width} x {height} image, the JPEG is {srgb.shape[1]} x "
-                            f"{srgb.shape[0]}" + ("; turned a quarter since embedding? `jpegtran -copy all "
-                                                  "-rotate 90` (or 270) turns it back" if turned else ""))
+    if version < 7:  # the header's size is the JPEG's: check it before any sample memory is taken
+        _check_size(srgb, height, width)
     known_flags = FLAG_HIGHLIGHTS | (FLAG_ALTERNATE if version >= 5 else 0)
     expected_filter = sample_coding.FILTER_ROW_DELTA_GREEN if version == 1 else sample_coding.FILTER_PREDICTED
     if flags & ~known_flags or filt != expected_filter or comp != sample_coding.COMPRESSION_ZSTD:
@@ -272,8 +293,11 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     expected_psnr, budget = _ESTIMATES.unpack(reader.take(_ESTIMATES.size))
     if not (math.isfinite(budget) and budget >= 0):
         raise PayloadError(f"rawmeta payload declares an invalid budget {budget}")
-    alignment = _unpack_alignment(reader, grid) if version >= 3 else None
-    fingerprint = _unpack_fingerprint(reader, grid) if version >= 4 else None
+    alignment, jpeg_size = _unpack_alignment(reader, grid, version) if version >= 3 else (None, None)
+    image_h, image_w = jpeg_size or (height, width)
+    if version >= 7:
+        _check_size(srgb, image_h, image_w)
+    fingerprint = _unpack_fingerprint(reader, image_h, image_w) if version >= 4 else None
     coef = np.array(_COEFFICIENTS.unpack(reader.take(_COEFFICIENTS.size)), np.float32).reshape(-1, CHANNELS)
     if not np.all(np.isfinite(coef)):
         raise PayloadError("rawmeta payload has non-finite prediction coefficients")
@@ -284,12 +308,32 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     if n_refined != refinement.count(height, width):
         raise PayloadError("rawmeta payload header is inconsistent (refined sample count)")
     rows, cols, depths = coding_order(grid, bits, refinement)
-    terms = prediction.features(prediction.local_means(srgb, rows, cols))
+    coding_pixels = srgb if jpeg_size is None else prediction.on_raw_grid(srgb, alignment)
+    terms = prediction.features(prediction.local_means(coding_pixels, rows, cols))
     q = _decoded(sample_coding.decode_residuals, coded, prediction.predict(terms, coef, depths), depths)
     return Payload(samples=q[: grid.count].reshape(*grid.shape, CHANNELS), refinement=refinement,
                    refined=q[grid.count :], highlights=bool(flags & FLAG_HIGHLIGHTS),
                    expected_psnr=expected_psnr, budget=budget, alignment=alignment, fingerprint=fingerprint,
-                   version=version, **common)
+                   version=version, jpeg_size=jpeg_size, **common)
+
+
+def samples_on_raw_grid(data: bytes) -> bool:
+    """Whether the packed payload ``data`` has its samples on the RAW's grid (alignment kind 2), read from
+    the header alone (no pixels needed); False for anything that is not such a payload."""
+    if len(data) < _FIXED.size or data[:4] != MAGIC or struct.unpack_from(">H", data, 4)[0] < 7:
+        return False
+    camera_len = _FIXED.unpack_from(data, 0)[-1]
+    at = _FIXED.size + camera_len + _ESTIMATES.size
+    return len(data) > at and data[at] == RAW_GRID
+
+
+def _check_size(srgb: np.ndarray | None, height: int, width: int) -> None:
+    """MismatchError unless the JPEG's pixels ``srgb`` (if given) are ``height`` x ``width``."""
+    if srgb is not None and srgb.shape[:2] != (height, width):
+        turned = srgb.shape[:2] == (width, height)
+        raise MismatchError(f"the payload is for a {width} x {height} image, the JPEG is {srgb.shape[1]} x "
+                            f"{srgb.shape[0]}" + ("; turned a quarter since embedding? `jpegtran -copy all "
+                                                  "-rotate 90` (or 270) turns it back" if turned else ""))
 
 
 def _decoded(decoder, coded: bytes, *args):
@@ -300,7 +344,12 @@ def _decoded(decoder, coded: bytes, *args):
         raise PayloadError(f"rawmeta payload is corrupt: {exc}") from None
 
 
-def _pack_alignment(alignment: Alignment | None, grid: Grid) -> bytes:
+def _pack_alignment(payload: Payload) -> bytes:
+    alignment, grid = payload.alignment, payload.grid
+    if payload.jpeg_size is not None:
+        jpeg_h, jpeg_w = payload.jpeg_size
+        return _ALIGNMENT.pack(RAW_GRID, alignment.match) + _ALIGNMENT_MAP.pack(jpeg_w, jpeg_h,
+                                                                                *alignment.matrix.ravel())
     if alignment is None or alignment.is_same_grid(grid.height, grid.width):
         match = float("nan") if alignment is None else alignment.match
         return _ALIGNMENT.pack(SAME_GRID, match)
@@ -308,15 +357,22 @@ def _pack_alignment(alignment: Alignment | None, grid: Grid) -> bytes:
     return _ALIGNMENT.pack(MAPPED, alignment.match) + _ALIGNMENT_MAP.pack(raw_w, raw_h, *alignment.matrix.ravel())
 
 
-def _unpack_alignment(reader: _Reader, grid: Grid) -> Alignment:
+def _unpack_alignment(reader: _Reader, grid: Grid, version: int) -> tuple[Alignment, tuple[int, int] | None]:
+    """The alignment block: the map, and the JPEG's (height, width) when the samples are on the RAW's grid."""
     kind, match = _ALIGNMENT.unpack(reader.take(_ALIGNMENT.size))
     if not (math.isnan(match) or -1 <= match <= 1):
         raise PayloadError(f"rawmeta payload has an invalid match figure {match}")
     if kind == SAME_GRID:
-        return Alignment.identity(grid.height, grid.width, match)
-    if kind != MAPPED:
+        return Alignment.identity(grid.height, grid.width, match), None
+    if kind not in (MAPPED, RAW_GRID) or (kind == RAW_GRID and version < 7):
         raise PayloadError(f"rawmeta payload has an unknown alignment kind {kind}")
-    raw_w, raw_h, *values = _ALIGNMENT_MAP.unpack(reader.take(_ALIGNMENT_MAP.size))
+    size_w, size_h, *values = _ALIGNMENT_MAP.unpack(reader.take(_ALIGNMENT_MAP.size))
+    if kind == RAW_GRID:  # the sizes are the JPEG's; the raw's is the grid's
+        if not (0 < size_w <= MAX_DIMENSION and 0 < size_h <= MAX_DIMENSION):
+            raise PayloadError(f"rawmeta payload declares an impossible JPEG size {size_w} x {size_h}")
+        raw_w, raw_h, jpeg_size = grid.width, grid.height, (size_h, size_w)
+    else:
+        raw_w, raw_h, jpeg_size = size_w, size_h, None
     matrix = np.array(values).reshape(2, 3)
     linear = np.abs(matrix[:, :2])
     scales = linear.max(axis=1)
@@ -325,7 +381,7 @@ def _unpack_alignment(reader: _Reader, grid: Grid) -> Alignment:
             or not np.all((scales >= MIN_SCALE) & (scales <= MAX_SCALE))):
         raise PayloadError("rawmeta payload has an invalid alignment (it must be an orientation times scales "
                            f"between 1/16 and 256, plus a shift): {matrix.tolist()}")
-    return Alignment(matrix, (raw_h, raw_w), match)
+    return Alignment(matrix, (raw_h, raw_w), match), jpeg_size
 
 
 def fingerprint_bytes(height: int, width: int) -> int:
@@ -338,12 +394,13 @@ def _pack_fingerprint(found: fp.Fingerprint) -> bytes:
     return _FINGERPRINT_HEAD.pack(found.pixels_crc, *found.means.shape[:2]) + found.means.tobytes()
 
 
-def _unpack_fingerprint(reader: _Reader, grid: Grid) -> fp.Fingerprint:
+def _unpack_fingerprint(reader: _Reader, height: int, width: int) -> fp.Fingerprint:
+    """The fingerprint block of a ``height`` x ``width`` JPEG."""
     crc, *shape = _FINGERPRINT_HEAD.unpack(reader.take(_FINGERPRINT_HEAD.size))
-    if tuple(shape) != fp.grid_shape(grid.height, grid.width):
-        rows, cols = fp.grid_shape(grid.height, grid.width)
+    if tuple(shape) != fp.grid_shape(height, width):
+        rows, cols = fp.grid_shape(height, width)
         raise PayloadError(f"rawmeta payload has a fingerprint of {shape[0]} x {shape[1]} cells; a "
-                           f"{grid.width} x {grid.height} image has {rows} x {cols}")
+                           f"{width} x {height} image has {rows} x {cols}")
     means = np.frombuffer(reader.take(shape[0] * shape[1] * CHANNELS), np.uint8).reshape(*shape, CHANNELS)
     return fp.Fingerprint(crc, means.copy())
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rawmeta.format.alignment import Alignment
 from rawmeta.format.sample_coding import Bits, tops
 
 #: Number of polynomial terms per channel (see :func:`features`).
@@ -46,6 +47,20 @@ def local_means(srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndar
         for column in columns:
             total += flat.take(starts + column, axis=0)
     return total / (9.0 * 255.0)
+
+
+def on_raw_grid(srgb: np.ndarray, alignment: Alignment) -> np.ndarray:
+    """The JPEG's pixels carried onto the RAW's grid, each raw-RGB pixel taking the JPEG pixel nearest to
+    it: what the samples of a payload on the RAW's grid are predicted from (docs/FORMAT.md).
+
+    Nearest is ``floor(c + 0.5)`` of the coordinate :meth:`Alignment.source_axes` gives, kept inside the
+    JPEG. Returns uint8 of the raw-RGB's size.
+    """
+    turned, along_rows, along_cols = alignment.source_axes()
+    source = srgb.swapaxes(0, 1) if turned else srgb
+    rows = np.clip(np.floor(along_rows + 0.5), 0, source.shape[0] - 1).astype(np.intp)
+    cols = np.clip(np.floor(along_cols + 0.5), 0, source.shape[1] - 1).astype(np.intp)
+    return source[np.ix_(rows, cols)]
 
 
 def features(means: np.ndarray) -> np.ndarray:

@@ -50,6 +50,9 @@ class RestoreMark:
         Patch height and width asked for.
     seed : int
         Network initialisation seed.
+    size : str
+        For rawmeta data with samples on the RAW's grid (a JPEG smaller than the RAW), the resolution
+        asked for: ``"raw"`` or ``"jpeg"``; empty (and not written) for other data, which have one.
     software : str
         ``rawmeta`` and its version; not compared by :meth:`same_restore`.
     """
@@ -59,6 +62,7 @@ class RestoreMark:
     preset: str
     patch: tuple[int, int]
     seed: int
+    size: str = ""
     software: str = ""
 
     def __post_init__(self) -> None:
@@ -69,6 +73,8 @@ class RestoreMark:
     def to_bytes(self) -> bytes:
         """``rawmeta\\0`` and the mark as compact JSON with sorted keys."""
         fields = asdict(self) | {"patch": list(self.patch)}
+        if not self.size:
+            del fields["size"]
         return MARK_PREFIX + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
@@ -80,7 +86,7 @@ class RestoreMark:
             fields = json.loads(data[len(MARK_PREFIX):].rstrip(b"\0").decode())
             mark = cls(payload=str(fields["payload"]), method=str(fields["method"]), preset=str(fields["preset"]),
                        patch=(int(fields["patch"][0]), int(fields["patch"][1])), seed=int(fields["seed"]),
-                       software=str(fields["software"]))
+                       size=str(fields.get("size", "")), software=str(fields["software"]))
         except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError):
             return None
         return mark
@@ -92,7 +98,8 @@ class RestoreMark:
     def settings(self) -> str:
         """The settings in a few words: ``inf fast, patch 228x272, seed 0``."""
         what = f"{self.method} {self.preset}" if self.method == "inf" else self.method
-        return f"{what}, patch {self.patch[0]}x{self.patch[1]}, seed {self.seed}"
+        size = f", {self.size} size" if self.size else ""
+        return f"{what}, patch {self.patch[0]}x{self.patch[1]}, seed {self.seed}{size}"
 
 
 def payload_id(carried: bytes) -> str:

@@ -83,7 +83,7 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     assert hashlib.sha256(body).digest() == payload[-32:]
     (magic, version, flags, W, H, S, Ox, Oy, B, ch, count, filt, comp, ihash, C) = struct.unpack(
         ">4sHHIIHHHBBIBB32sI", body[:66])
-    assert magic == b"RMPL" and version == 6 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1, 2, 3)
+    assert magic == b"RMPL" and version == 7 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1, 2, 3)
     cam = body[66 : 66 + C]
     m = cam[0]
     make = cam[1 : 1 + m].decode()
@@ -112,13 +112,17 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     expected_psnr, budget = struct.unpack(">ff", body[pos : pos + 8])
     kind, match = struct.unpack(">Bf", body[pos + 8 : pos + 13])
     pos += 13
-    raw_size, mapping = (H, W), None
-    if kind == 1:
-        raw_w, raw_h, *mapping = struct.unpack(">HH6d", body[pos : pos + 52])
-        raw_size = (raw_h, raw_w)
+    raw_size, mapping, jpeg_size = (H, W), None, (H, W)
+    if kind in (1, 2):
+        size_w, size_h, *mapping = struct.unpack(">HH6d", body[pos : pos + 52])
+        if kind == 1:
+            raw_size = (size_h, size_w)
+        else:
+            jpeg_size = (size_h, size_w)
         pos += 52
+    assert D.shape[:2] == jpeg_size
     pixels_crc, fr, fc = struct.unpack(">IBB", body[pos : pos + 6])
-    assert (fr, fc) == (min(8, H), min(8, W))
+    assert (fr, fc) == (min(8, jpeg_size[0]), min(8, jpeg_size[1]))
     means = np.frombuffer(body[pos + 6 : pos + 6 + 3 * fr * fc], np.uint8).reshape(fr, fc, 3)
     pos += 6 + 3 * fr * fc
     a = np.array(struct.unpack(">39f", body[pos : pos + 156]), np.float32).reshape(13, 3)
@@ -164,6 +168,19 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     planes = np.frombuffer(stream, np.uint8).reshape(3, P, count + n).astype(np.int64)
     z = sum(planes[:, k] << (8 * (P - 1 - k)) for k in range(P))
     e = ((z >> 1) ^ -(z & 1)).T
+    if kind == 2:  # D on the raw's grid: each raw pixel takes the nearest JPEG pixel, the map inverted by axis
+        m0, m1, m2, m3, m4, m5 = mapping
+        xr, yr = np.arange(W, dtype=np.float64), np.arange(H, dtype=np.float64)
+        if m0 != 0:
+            u, v = (xr - m2) / m0, (yr - m5) / m4
+            ui = np.clip(np.floor(u + 0.5), 0, jpeg_size[1] - 1).astype(int)
+            vi = np.clip(np.floor(v + 0.5), 0, jpeg_size[0] - 1).astype(int)
+            D = D[vi[:, None], ui[None, :]]
+        else:
+            v, u = (xr - m2) / m1, (yr - m5) / m3
+            ui = np.clip(np.floor(u + 0.5), 0, jpeg_size[1] - 1).astype(int)
+            vi = np.clip(np.floor(v + 0.5), 0, jpeg_size[0] - 1).astype(int)
+            D = D[vi[None, :], ui[:, None]]
     q = spec_predictions(D, np.array(ys), np.array(xs), a, depth) + e
     assert (q >= 0).all() and (q <= (2 ** depth - 1)[:, None]).all()
     return dict(W=W, H=H, S=S, Ox=Ox, Oy=Oy, alternate=alternate, grid_ys=np.array(grid_ys), grid_xs=np.array(grid_xs),
@@ -172,6 +189,7 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
                 illuminant=illuminant, orientation=orientation, crop=crop if any(crop) else None, linearization=linearization,
                 highlights=bool(flags & 1),
                 expected_psnr=expected_psnr, budget=budget, kind=kind, match=match, raw_size=raw_size,
+                jpeg_size=jpeg_size,
                 mapping=mapping, pixels_crc=pixels_crc, means=means, levels=levels, strides=tuple(T), depths=tuple(Bl),
                 q=q[:count].reshape(rows, cols, 3), refined=q[count:], ys=np.array(ys[count:], np.int64),
                 xs=np.array(xs[count:], np.int64))
@@ -255,3 +273,28 @@ def test_second_reader_maps_an_aligned_jpeg_into_the_raw(tmp_path):
     expected = np.floor(raw.rgb[y.astype(int), x.astype(int)].astype(np.float64) * 65535 + 0.5)
     assert np.array_equal(got["q"], expected)
     assert got["orientation"] == 6  # shown the RAW's way up: turned a quarter clockwise
+
+
+def test_second_reader_samples_the_raw_grid_of_a_smaller_jpeg(tmp_path):
+    """A JPEG turned a quarter and half the RAW's size (alignment kind 2, section 3): the samples are the
+    raw-RGB's own pixels on its grid, predicted from the nearest JPEG pixels, and the orientation shows
+    the RAW's grid as the JPEG is shown."""
+    from PIL import Image
+
+    dng, jpg = write_sample(tmp_path, height=200, width=300)
+    with Image.open(jpg) as im:
+        small = im.transpose(Image.Transpose.ROTATE_90).resize((100, 150), Image.Resampling.LANCZOS)
+        small.save(tmp_path / "small.jpg", quality=95)
+    jpeg = (tmp_path / "small.jpg").read_bytes()
+    raw = rawmeta.read_raw(dng)
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=None, stride=4, bits=16)
+    embedded, _ = rawmeta.embed_bytes(jpeg, payload)
+    got = spec_decode(spec_payload(spec_segments(embedded)[0]), decode_jpeg(jpeg))
+    assert got["kind"] == 2 and (got["H"], got["W"]) == (200, 300) and got["jpeg_size"] == (150, 100)
+    m = np.array(got["mapping"]).reshape(2, 3)
+    assert m[0, 0] == 0 and abs(abs(m[0, 1]) - 2) < 0.05 and abs(abs(m[1, 0]) - 2) < 0.05
+    expected = np.floor(raw.rgb[np.ix_(got["grid_ys"], got["grid_xs"])].astype(np.float64) * 65535 + 0.5)
+    assert np.array_equal(got["q"], expected)
+    assert got["orientation"] == raw.camera.orientation  # no tag in the JPEG: the RAW's grid as the RAW is shown
+    pixels = decode_jpeg(jpeg)
+    assert got["pixels_crc"] == zlib.crc32(pixels.tobytes()) and np.array_equal(got["means"], spec_means(pixels))

@@ -10,6 +10,7 @@ from rawmeta.errors import MismatchError, PayloadError
 from rawmeta.format import payload as pl
 from rawmeta.format.alignment import Alignment
 from rawmeta.format.fingerprint import fingerprint
+from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import Refinement
 from rawmeta.io.jpeg_pixels import decode_jpeg
 
@@ -55,7 +56,7 @@ def test_round_trip_keeps_everything():
     p = payload_for(J, bits=12)
     u = pl.unpack(packed(p), SRGB)
     assert u.grid == p.grid and u.bits == p.bits and u.camera == p.camera and u.image_hash == p.image_hash
-    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 6
+    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 7
     assert u.values().dtype == np.float32 and u.values().max() <= 1.0
     assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0
     assert u.refinement is not None and not u.refinement.levels.any() and len(u.refined) == 0
@@ -185,6 +186,56 @@ def test_version_5_payloads_still_read():
     assert np.array_equal(u.samples, np.load(DATA / "v5_samples.npy", allow_pickle=False))
 
 
+def test_version_6_payloads_still_read():
+    """A file written by rawmeta's version 6 writer (tests/data, made before version 7 existed): a mapped
+    alignment (kind 1, samples on the JPEG's grid), refinement, a crop and a linearization table."""
+    from rawmeta.format import container
+
+    data = (DATA / "v6_payload.jpg").read_bytes()
+    u = pl.unpack(container.extract(data).payload, decode_jpeg(data))
+    assert u.version == 6 and u.jpeg_size is None and u.image_size == (64, 96)
+    assert u.alignment.raw_size == (150, 100) and u.alignment.orientation == 6
+    assert u.camera.crop == (8, 6, 80, 50) and u.camera.linearization == (0, 1000, 4095)
+    assert np.array_equal(u.samples, np.load(DATA / "v6_samples.npy", allow_pickle=False))
+    assert np.array_equal(u.refined, np.load(DATA / "v6_refined.npy", allow_pickle=False))
+
+
+def raw_grid_payload() -> pl.Payload:
+    """Samples on the grid of a 150 x 100 RAW that J (96 x 64) shows turned and shrunk 1.5x (kind 2)."""
+    grid = Grid.centred(150, 100)
+    samples = (np.random.default_rng(3).random((*grid.shape, 3)) * 4095).astype(np.uint16)
+    return pl.Payload(grid, 12, samples, CAMERA, payload_for(J).image_hash, alignment=aligned_payload().alignment,
+                      jpeg_size=(64, 96))
+
+
+def test_raw_grid_round_trip():
+    p = raw_grid_payload()
+    u = pl.unpack(pl.pack(p, SRGB), SRGB)
+    assert u.jpeg_size == (64, 96) and u.image_size == (64, 96) and (u.grid.height, u.grid.width) == (150, 100)
+    assert np.array_equal(u.samples, p.samples) and np.array_equal(u.alignment.matrix, p.alignment.matrix)
+    assert u.alignment.raw_size == (150, 100) and u.fingerprint == fingerprint(SRGB)
+
+
+def test_raw_grid_payload_checks_the_jpeg_size():
+    data = pl.pack(raw_grid_payload(), SRGB)
+    with pytest.raises(MismatchError, match="for a 96 x 64 image, the JPEG is 100 x 150"):
+        pl.unpack(data, np.zeros((150, 100, 3), np.uint8))
+    with pytest.raises(ValueError, match="the payload's JPEG 96 x 64"):
+        pl.pack(raw_grid_payload(), np.zeros((150, 100, 3), np.uint8))
+
+
+def test_raw_grid_kind_is_refused_before_version_7():
+    data = bytearray(pl.pack(raw_grid_payload(), SRGB)[:-32])
+    data[4:6] = (6).to_bytes(2, "big")
+    with pytest.raises(PayloadError, match="unknown alignment kind 2"):  # the header's size is the JPEG's in v6
+        pl.unpack(reseal(bytes(data)), np.zeros((150, 100, 3), np.uint8))
+
+
+def test_raw_grid_needs_a_matching_alignment():
+    with pytest.raises(ValueError, match="raw size is the grid's"):
+        dataclasses.replace(payload_for(J), jpeg_size=(32, 48))
+
+
 def with_levels(crop=(8, 6, 80, 50), table=tuple(range(0, 8192, 2)) + (8191,) * 4) -> pl.Payload:
     p = payload_for(J, bits=12)
     return dataclasses.replace(p, camera=dataclasses.replace(p.camera, crop=crop, linearization=table))
@@ -253,8 +304,8 @@ def test_sha_mismatch_message():
 
 
 def test_unknown_version_is_named():
-    with pytest.raises(PayloadError, match="format version 7; this rawmeta reads versions 1, 2, 3, 4, 5, 6"):
-        pl.unpack(patch_header(packed(), ">H", 4, 7), SRGB)
+    with pytest.raises(PayloadError, match="format version 8; this rawmeta reads versions 1, 2, 3, 4, 5, 6, 7"):
+        pl.unpack(patch_header(packed(), ">H", 4, 8), SRGB)
 
 
 def test_unknown_flags_are_refused():
