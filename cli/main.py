@@ -40,6 +40,7 @@ METHODS = ("inf", "rbf")
 PRESETS = ("fast", "paper")
 FORMATS = ("dng", "npy", "tiff")
 DNG_LAYOUTS = ("linear", "cfa")
+SIZES = ("raw", "jpeg")
 
 
 HELP = ("Keep only a JPEG and still get the RAW back.\n\nExit codes: "
@@ -215,7 +216,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         r = embed_file(raw, jpeg, out, overwrite=overwrite, options=options, progress=bar)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
-    h, w = p.grid.height, p.grid.width
+    h, w = p.image_size
     aligned = "" if p.alignment is None or p.alignment.is_same_grid(h, w) else f"; aligned: {p.alignment.describe(h, w)}"
     _said(as_json, f"embedded {_summary(r)}{expected}{aligned} -> {r.output}", command="embed", status="done",
           raw=str(raw), jpeg=str(jpeg), output=str(r.output), seconds=round(time.monotonic() - start, 3),
@@ -340,13 +341,19 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
               help="A DNG's layout: the camera's Bayer mosaic at its own levels (cfa: about the size of the camera's "
                    "RAW, demosaiced by the raw developer; where the RAW had one and the JPEG is on its grid, "
                    "LinearRaw otherwise), or LinearRaw raw-RGB (linear).")
+@click.option("--size", type=click.Choice(SIZES), default="raw", show_default=True,
+              help="From a JPEG smaller than the RAW: the RAW's full resolution (raw: its size and orientation, "
+                   "a Bayer mosaic DNG), or the JPEG's (jpeg: each JPEG pixel's area of the RAW). Needs rawmeta "
+                   "data of format version 7; older data restore at the "
+                   "JPEG's size.")
 @_overwrite_opt
 @_redo_opt
 @_json_opt
 @batch.options
 def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, device: str, seed: int, memory_mb: int,
             reference: Path | None, error_map: Path | None, force: bool, out_dir: Path | None,
-            old_out_dir: Path | None, fmt: str | None, dng_layout: str, overwrite: bool, redo: bool, as_json: bool,
+            old_out_dir: Path | None, fmt: str | None, dng_layout: str, size: str, overwrite: bool, redo: bool,
+            as_json: bool,
             jobs: int | None,
             scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Restore the RAW from JPEG's rawmeta data into OUTPUT (.dng, .tif/.tiff or .npy).
@@ -372,7 +379,7 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     if error_map is not None and reference is None:
         raise click.UsageError("--error-map needs --reference")
     options = RestoreOptions(method=method, preset=preset, patch_size=_patch_size(patch), device=device, seed=seed,
-                             memory_mb=memory_mb, allow_edited=force, dng=dng_layout)
+                             memory_mb=memory_mb, allow_edited=force, size=size, dng=dng_layout)
     if out_dir is not None or any(p.is_dir() for p in paths):
         if out_dir is None:
             folder = next(p for p in paths if p.is_dir())
@@ -406,7 +413,7 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     with _progress(f"restore ({method})", quiet or as_json) as bar:
         restored = restore_file(jpeg, output, options, overwrite=overwrite, progress=bar, warn=warn)
     seconds = round(time.monotonic() - start, 3)
-    result = None if reference is None else _evaluation(restored.rgb, reference, restored.srgb, _patch_size(patch),
+    result = None if reference is None else _evaluation(restored.rgb, reference, restored.shown, _patch_size(patch),
                                                          error_map, restored.payload.alignment)
     h, w = restored.rgb.shape[:2]
     text = f"restored {w} x {h} raw-RGB -> {output}" + ("" if result is None else "\n" + result.format_text())
@@ -467,15 +474,21 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
                                f"({reference_raw} is a rawmeta restore)")
     if error_map is not None:
         check_new_output(error_map, overwrite=overwrite)
-    srgb, alignment = None, None
+    rgb, srgb, alignment = read_raw_rgb(restored), None, None
     if jpeg_path is not None:
         data = read_jpeg(jpeg_path)
         srgb = decode_jpeg(data)
         try:
-            alignment = report.inspect_bytes(data).payload.alignment
+            payload = report.inspect_bytes(data).payload
         except NoPayloadError:
             pass
-    result = _evaluation(read_raw_rgb(restored), reference_raw, srgb, _patch_size(patch), error_map, alignment)
+        else:
+            alignment = payload.alignment
+            if payload.jpeg_size is not None and rgb.shape[:2] == alignment.raw_size:  # a full-resolution restore
+                from rawmeta.restore.guide import on_raw_grid
+
+                srgb = on_raw_grid(srgb, alignment)
+    result = _evaluation(rgb, reference_raw, srgb, _patch_size(patch), error_map, alignment)
     click.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.format_text())
 
 

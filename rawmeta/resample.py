@@ -1,5 +1,5 @@
 """Filtering and resampling images (H x W or H x W x C float32): block means, box and band-pass filters,
-bilinear interpolation."""
+bilinear and Lanczos interpolation, warps by an affine map."""
 from __future__ import annotations
 
 import numpy as np
@@ -79,3 +79,62 @@ def bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
     bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
     return top * (1 - fy) + bottom * fy
+
+
+#: Lobes of the Lanczos window :func:`interpolate_axes` interpolates with (taps per axis: twice this).
+LANCZOS_LOBES = 3
+
+
+def _lanczos(d: np.ndarray) -> np.ndarray:
+    return np.sinc(d) * np.sinc(d / LANCZOS_LOBES) * (np.abs(d) < LANCZOS_LOBES)
+
+
+def _cubic(d: np.ndarray) -> np.ndarray:
+    """Keys' cubic convolution kernel with a = -0.5 (the usual "bicubic")."""
+    d = np.abs(d)
+    return np.where(d <= 1, (1.5 * d - 2.5) * d * d + 1, np.where(d < 2, ((-0.5 * d + 2.5) * d - 4) * d + 2, 0.0))
+
+
+#: Interpolation kernels of :func:`interpolate_axes`: name -> (kernel, taps either side of a point).
+KERNELS = {"lanczos": (_lanczos, LANCZOS_LOBES), "bicubic": (_cubic, 2)}
+
+
+def interpolate_axes(image: np.ndarray, along_rows: np.ndarray, along_cols: np.ndarray,
+                     kernel: str = "lanczos") -> np.ndarray:
+    """``image`` (H x W x C) interpolated at rows ``along_rows`` x columns ``along_cols`` (real positions,
+    pixel centres at integers) by a separable kernel of :data:`KERNELS`, edges extended: float32
+    ``len(along_rows)`` x ``len(along_cols)`` x C. For enlarging; it does not filter against aliasing."""
+    image = np.asarray(image, np.float32)
+    return _interpolate_axis(_interpolate_axis(image, along_rows, 0, kernel), along_cols, 1, kernel)
+
+
+def _interpolate_axis(image: np.ndarray, at: np.ndarray, axis: int, kernel: str) -> np.ndarray:
+    window, reach = KERNELS[kernel]
+    base = np.floor(at).astype(np.int64)
+    offsets = range(1 - reach, reach + 1)
+    weights = np.stack([window(at - base - k) for k in offsets])
+    weights = (weights / weights.sum(axis=0)).astype(np.float32)
+    shape = [1] * image.ndim
+    shape[axis] = len(at)
+    out = np.zeros(image.shape[:axis] + (len(at),) + image.shape[axis + 1 :], np.float32)
+    for k, w in zip(offsets, weights):
+        out += np.take(image, np.clip(base + k, 0, image.shape[axis] - 1), axis=axis) * w.reshape(shape)
+    return out
+
+
+def warp(image: np.ndarray, matrix: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` (H x W x 3) resampled onto a ``height`` x ``width`` grid whose pixel (u, v) lies at
+    ``matrix @ [u, v, 1]`` in it: each pixel gets ``image`` averaged over its footprint (area filter when
+    the grid is coarser), interpolated bilinearly at its centre; points beyond ``image`` take its
+    nearest edge."""
+    sx, sy = float(np.hypot(*matrix[0, :2])), float(np.hypot(*matrix[1, :2]))
+    source = area_filter(image, sx, sy)
+    out = np.empty((height, width, image.shape[2]), np.float32)
+    band = max(1, 2**20 // width)
+    cols = np.arange(width)
+    for r0 in range(0, height, band):
+        u, v = np.meshgrid(cols, np.arange(r0, min(height, r0 + band)))
+        x = matrix[0, 0] * u + matrix[0, 1] * v + matrix[0, 2]
+        y = matrix[1, 0] * u + matrix[1, 1] * v + matrix[1, 2]
+        out[r0 : r0 + u.shape[0]] = bilinear(source, x, y)
+    return out

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from rawmeta import resample
 from rawmeta.errors import MismatchError
 from rawmeta.format import orientation
 from rawmeta.format.alignment import Alignment
@@ -424,17 +425,7 @@ def warp(rgb: np.ndarray, alignment: Alignment, height: int, width: int) -> np.n
     its centre; points beyond the raw take its nearest edge. The same grid returns ``rgb`` itself."""
     if alignment.is_same_grid(height, width) and rgb.shape[:2] == (height, width):
         return rgb
-    sx, sy = alignment.scale
-    source = area_filter(rgb, sx, sy)
-    out = np.empty((height, width, 3), np.float32)
-    band = max(1, 2**20 // width)
-    cols = np.arange(width)
-    for r0 in range(0, height, band):
-        rows = np.arange(r0, min(height, r0 + band))
-        u, v = np.meshgrid(cols, rows)
-        x, y = alignment.apply(u, v)
-        out[r0 : r0 + len(rows)] = bilinear(source, x, y)
-    return out
+    return resample.warp(rgb, alignment.matrix, height, width)
 
 
 def display_orientation(raw_orientation: int, alignment: Alignment) -> int:
@@ -443,13 +434,24 @@ def display_orientation(raw_orientation: int, alignment: Alignment) -> int:
     return orientation.compose(raw_orientation, alignment.orientation)
 
 
+def raw_grid_orientation(jpeg_orientation: int | None, raw_orientation: int, alignment: Alignment) -> int:
+    """EXIF Orientation for an image on the RAW's grid that shows it as the JPEG with (stored)
+    ``jpeg_orientation`` is shown, turned back through the map; the RAW's own without a JPEG tag."""
+    if not jpeg_orientation:
+        return raw_orientation
+    return orientation.compose(jpeg_orientation, orientation.inverse(alignment.orientation))
+
+
 def raw_on_jpeg_grid(rgb: np.ndarray, alignment: Alignment | None, height: int, width: int) -> np.ndarray:
     """A RAW's raw-RGB seen on the ``height`` x ``width`` grid of the JPEG its payload was made for:
     what a restore of that JPEG is compared with.
 
-    Raises MismatchError when the RAW's size is not the one the payload was
-    made from, or (with no map) not the JPEG's.
+    A restore on the RAW's own grid (of the RAW's size) is compared with the
+    raw-RGB itself. Raises MismatchError when the RAW's size is not the one
+    the payload was made from, or (with no map) not the JPEG's.
     """
+    if alignment is not None and alignment.raw_size == (height, width) == rgb.shape[:2]:
+        return rgb
     if alignment is not None and not alignment.is_same_grid(height, width):
         if rgb.shape[:2] != alignment.raw_size:
             raise MismatchError(f"the reference RAW gives {rgb.shape[1]} x {rgb.shape[0]} pixels; the rawmeta data "

@@ -38,7 +38,7 @@ from rawmeta.format import payload as pl
 from rawmeta.format.segments import parse
 from rawmeta.io.jpeg_pixels import check_frame
 from rawmeta.io.outputs import read_raw_rgb
-from rawmeta.io.restore_mark import RestoreMark, payload_id, read_mark
+from rawmeta.io.restore_mark import RestoreMark, read_mark
 from rawmeta.io.userfiles import read_jpeg
 from rawmeta.restore.options import RestoreOptions
 
@@ -191,7 +191,7 @@ class RestoreTask:
             return Outcome(self.jpeg, SKIPPED, "carries no rawmeta data")
         from rawmeta.restore.jpeg import mark_for, restore_bytes, write_restored
 
-        replace = self._may_replace(mark_for(payload_id(carried.payload), self.options), data)
+        replace = self._may_replace(mark_for(carried.payload, self.options), data)
         if replace is None:
             return Outcome(self.jpeg, SKIPPED, f"{self.output} is already complete", output=self.output,
                            note=self.note)

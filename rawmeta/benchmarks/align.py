@@ -118,10 +118,10 @@ def map_error(found: np.ndarray, known: np.ndarray, height: int, width: int) -> 
 
 def restore_psnr(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, truth_map: np.ndarray | None,
                  device: str) -> float:
-    """Embed ``jpeg`` with the default budget, restore it; PSNR against the raw-RGB seen through
-    ``truth_map`` (the found map if None)."""
+    """Embed ``jpeg`` with the default budget, restore it at the JPEG's size; PSNR against the raw-RGB seen
+    through ``truth_map`` (the found map if None)."""
     payload = make_payload(rgb, camera, jpeg, device=device)
-    restored = restore_bytes(embed_bytes(jpeg, payload)[0], device=device).rgb
+    restored = restore_bytes(embed_bytes(jpeg, payload)[0], device=device, size="jpeg").rgb
     truth_map = payload.alignment.matrix if truth_map is None else truth_map
     truth = alignment.warp(rgb, alignment.Alignment(truth_map, rgb.shape[:2]), *restored.shape[:2])
     return metrics.psnr(restored, truth)

@@ -49,9 +49,13 @@ class BlockRestore:
     block : int
         Block size in pixels (blocks tile the image from (0, 0)).
     device : str
+    enlarged : bool
+        Whether ``srgb`` is a smaller JPEG enlarged onto the raw-RGB's grid (as the reader's restore will
+        know from the payload).
     """
 
-    def __init__(self, rgb: np.ndarray, srgb: np.ndarray, values: np.ndarray, grid: Grid, block: int, device: str):
+    def __init__(self, rgb: np.ndarray, srgb: np.ndarray, values: np.ndarray, grid: Grid, block: int, device: str,
+                 enlarged: bool = False):
         # the restore (and torch) is imported where a plan needs it, so that planning's module loads without it
         from rawmeta.restore.fast import FastModel
         from rawmeta.restore.highlights import Interpolation
@@ -62,7 +66,7 @@ class BlockRestore:
         self.shape = (h, w)
         self.block = block
         self.blocks = (-(-h // block), -(-w // block))
-        job = patch_job(srgb, values, grid, device=device, highlights=True)
+        job = patch_job(srgb, values, grid, device=device, highlights=True, enlarged=enlarged)
         self.model = FastModel.fitted(job)
         self.interpolation: Interpolation | None = Interpolation(job)
         #: The restore without and with highlights interpolated, until the hint is chosen; then only ``pred``.

@@ -1,7 +1,9 @@
 """Choosing a payload's settings to fit a size budget with the best restore (``embed --budget``).
 
 The writer has what the reader will not: the true raw-RGB. So it measures
-instead of guessing. Given a budget in percent of the JPEG's size:
+instead of guessing. Given a budget in percent of the JPEG's size (for
+samples on the RAW's grid, of the JPEG's size times the RAW's pixels per
+JPEG pixel: the budget counts the pixels restored, :meth:`PairFacts.budget_base`):
 
 1. **Bit depth.** A quick restore of every ``PROBE_STEP``-th row and column
    of a few patches from near-exact samples estimates the restore's PSNR;
@@ -82,30 +84,36 @@ class Base:
     samples: np.ndarray  # quantized, (rows, cols, 3)
 
 
-def budget_bytes(percent: float, jpeg_bytes: int) -> int:
+def budget_bytes(percent: float, jpeg_bytes: float) -> int:
     """Added bytes allowed by a budget of ``percent`` of a JPEG of ``jpeg_bytes``."""
     return int(percent / 100 * jpeg_bytes)
 
 
 @dataclass(frozen=True)
 class Pixels:
-    """A JPEG's decoded pixels, with the fingerprint every payload of them packs (computed once)."""
+    """A JPEG's decoded pixels ``jpeg`` as every payload of them packs them, computed once: their
+    fingerprint, and the pixels on the samples' grid that the samples are predicted from (``srgb``: the
+    JPEG's own, or carried onto the RAW's grid, :meth:`rawmeta.format.payload.Payload.coding_pixels`)."""
 
-    srgb: np.ndarray
+    jpeg: np.ndarray
     fingerprint: Fingerprint
+    srgb: np.ndarray
 
     @classmethod
-    def of(cls, srgb: np.ndarray) -> Pixels:
-        return cls(srgb, fingerprint(srgb))
+    def of(cls, srgb: np.ndarray, raw_grid: Alignment | None = None) -> Pixels:
+        """Pixels of ``srgb`` for payloads on the JPEG's grid, or on the RAW's grid ``srgb`` is mapped into
+        by ``raw_grid``."""
+        coding = srgb if raw_grid is None else prediction.on_raw_grid(srgb, raw_grid)
+        return cls(srgb, fingerprint(srgb), coding)
 
 
 def added_bytes(payload: pl.Payload, pixels: Pixels) -> int:
     """Bytes a payload adds to its JPEG, segment headers included."""
-    n = len(pl.pack(payload, pixels.srgb, pixels.fingerprint))
+    n = len(pl.pack(payload, pixels.jpeg, pixels.fingerprint, pixels.srgb))
     return container.carried_bytes(n, -(-n // container.CHUNK_BYTES))
 
 
-def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str) -> float:
+def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str, enlarged: bool = False) -> float:
     """Fast-preset PSNR on up to ``PROBE_PATCHES`` patches spread over the image, from 16-bit samples.
 
     Only every ``PROBE_STEP``-th row and column of those patches is predicted (every cell position
@@ -123,7 +131,8 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str) -> f
     layout = PatchGrid.for_image(h, w, DEFAULT_PATCH)
     every = list(layout)
     chosen = [every[k] for k in np.linspace(0, len(every) - 1, min(PROBE_PATCHES, len(every))).round().astype(int)]
-    job = patch_job(srgb, dequantize(quantize(grid.sample(rgb), 16), 16), grid, patches=chosen, device=device)
+    job = patch_job(srgb, dequantize(quantize(grid.sample(rgb), 16), 16), grid, patches=chosen, device=device,
+                    enlarged=enlarged)
     where = np.zeros((h, w), bool)
     for ij in chosen:
         y0, y1, x0, x1 = layout.box(*ij)
@@ -312,18 +321,34 @@ class PairFacts:
     jpeg_bytes : int
         The JPEG's size without rawmeta's segments: what the budget is a percentage of.
     alignment : Alignment, optional
-        Where the JPEG's grid lies in the RAW (the raw-RGB is already on the JPEG's grid).
+        Where the JPEG's grid lies in the RAW.
+    jpeg_size : (int, int), optional
+        The JPEG's (height, width) when the samples are taken on the RAW's own grid (the raw-RGB is the
+        RAW's); None when the raw-RGB is already on the JPEG's grid.
     """
 
     camera: CameraFacts
     image_hash: bytes
     jpeg_bytes: int
     alignment: Alignment | None = None
+    jpeg_size: tuple[int, int] | None = None
+
+    @property
+    def budget_base(self) -> float:
+        """What a budget is a percentage of: the JPEG's bytes, times the raw-RGB pixels per JPEG pixel
+        when the samples are on the RAW's grid (a JPEG much smaller than the RAW would otherwise leave
+        too few samples for the pixels the restore gives back)."""
+        if self.jpeg_size is None:
+            return float(self.jpeg_bytes)
+        return self.jpeg_bytes * float(np.prod(self.alignment.raw_size)) / float(np.prod(self.jpeg_size))
 
 
 def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptions,
          progress: Progress | None = None) -> pl.Payload:
     """The payload for raw-RGB ``rgb`` and its JPEG's decoded pixels ``srgb``.
+
+    ``rgb`` is on the JPEG's grid, or the RAW's own when ``pair.jpeg_size`` is set; the restores
+    measured then learn from the JPEG enlarged onto it (:func:`rawmeta.restore.guide.on_raw_grid`).
 
     Parameters
     ----------
@@ -341,30 +366,35 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
     BudgetError
         If no payload fits the budget.
     """
+    from rawmeta.restore.guide import on_raw_grid
     from rawmeta.restore.patchwise import resolve_device
 
     budget, stride, bits, device = options.budget, options.stride, options.bits, options.device
 
     def make(base: Base, **extra) -> pl.Payload:
         return pl.Payload(grid=base.grid, bits=base.bits, samples=base.samples, camera=pair.camera,
-                          image_hash=pair.image_hash, budget=budget or 0.0, alignment=pair.alignment, **extra)
+                          image_hash=pair.image_hash, budget=budget or 0.0, alignment=pair.alignment,
+                          jpeg_size=pair.jpeg_size, **extra)
 
     resolve_device(device)
-    pixels = Pixels.of(srgb)
+    pixels = Pixels.of(srgb, None if pair.jpeg_size is None else pair.alignment)
+    fixed = pl.fingerprint_bytes(*srgb.shape[:2])  # a cost of every payload, not of its samples
+    enlarged = pair.jpeg_size is not None
+    if enlarged:
+        srgb = on_raw_grid(srgb, pair.alignment)
     bits_fixed = bits is not None
     if bits is None:
-        bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device))
+        bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device, enlarged))
     if budget is None:
         return make(choose_base(rgb, pixels, make, None, stride or DEFAULT_STRIDE, bits))
-    limit = budget_bytes(budget, pair.jpeg_bytes)
-    fixed = pl.fingerprint_bytes(*rgb.shape[:2])  # a cost of every payload, not of its samples
+    limit = budget_bytes(budget, pair.budget_base)
     try:  # leave most of the budget to refinement when the base can do with less
         base = choose_base(rgb, pixels, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
     except BudgetError:
         base = choose_base(rgb, pixels, make, limit, stride, bits, bits_fixed)
     if progress is not None:
         progress(1, 10)  # the restore below is most of the work
-    restored = BlockRestore(rgb, srgb, dequantize(base.samples, base.bits), base.grid, BLOCK, device)
+    restored = BlockRestore(rgb, srgb, dequantize(base.samples, base.bits), base.grid, BLOCK, device, enlarged)
     plain = make(base)
     base_size = added_bytes(plain, pixels)
     affordable = affordable_blocks(limit - base_size, base_size / base.grid.count,

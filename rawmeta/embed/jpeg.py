@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rawmeta.alignment.matching import align, display_orientation, warp
+from rawmeta.alignment.matching import align, display_orientation, raw_grid_orientation, warp
 from rawmeta.embed.budget import PairFacts, plan
 from rawmeta.embed.options import EmbedOptions
 from rawmeta.errors import JpegError, MismatchError
@@ -26,6 +26,7 @@ from rawmeta.io.jpeg_pixels import check_frame, decode_jpeg, exif_orientation
 from rawmeta.io.rawfile import read_raw
 from rawmeta.io.userfiles import read_jpeg, rewrite_target, write_output
 from rawmeta.progress import Progress, part
+from rawmeta.restore.guide import smaller_than_raw
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,17 @@ class EmbedReport:
 
 def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: EmbedOptions | None = None, *,
                  progress: Progress | None = None, **kwargs) -> pl.Payload:
-    """Sample raw-RGB on the JPEG's grid and build its payload.
+    """Sample raw-RGB and build its payload for ``jpeg``.
 
     The JPEG may be a render of the RAW on another grid (cropped, rotated,
     resized): its map into the raw-RGB is found by matching content
-    (:func:`rawmeta.alignment.matching.align`), the raw-RGB is resampled onto the JPEG's grid and
-    the map goes into the payload's header. The payload's orientation (for
-    the restored DNG) is the JPEG's EXIF Orientation tag if it has one,
-    else the RAW's as seen through the map.
+    (:func:`rawmeta.alignment.matching.align`) and goes into the payload's
+    header. A JPEG smaller than the RAW (:func:`rawmeta.restore.guide.smaller_than_raw`)
+    has its samples taken on the RAW's own grid, so that restore gives the
+    RAW's resolution; otherwise the raw-RGB is resampled onto the JPEG's grid.
+    The payload's orientation (for the restored DNG) is the JPEG's EXIF
+    Orientation tag if it has one, else the RAW's, as seen through the map
+    from the grid the samples are on.
 
     Parameters
     ----------
@@ -116,13 +120,16 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
         raise MismatchError(str(exc)) from None
     srgb = decode_jpeg(jpeg)
     found = align(rgb, camera.white_balance, srgb, same_grid=options.same_grid)
-    rgb = warp(rgb, found, height, width)
     # The restored RAW is shown as the JPEG is: by its own tag, else as the RAW is.
-    shown = exif_orientation(jpeg) or display_orientation(camera.orientation, found)
+    if smaller_than_raw(found):
+        shown, jpeg_size = raw_grid_orientation(exif_orientation(jpeg), camera.orientation, found), (height, width)
+    else:
+        rgb = warp(rgb, found, height, width)
+        shown, jpeg_size = exif_orientation(jpeg) or display_orientation(camera.orientation, found), None
     camera = dataclasses.replace(camera, orientation=shown)
     if progress is not None:
         progress(1, 10)  # aligned
-    pair = PairFacts(camera, js.image_data_hash(layout), container.size_without_ours(layout), found)
+    pair = PairFacts(camera, js.image_data_hash(layout), container.size_without_ours(layout), found, jpeg_size)
     return plan(rgb, srgb, pair, options, progress=part(progress, 0.1, 1.0))
 
 

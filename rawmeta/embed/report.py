@@ -36,8 +36,11 @@ class Inspection:
         ref = p.refinement
         return {
             "format_version": p.version,
-            "image": {"width": g.width, "height": g.height},
+            "image": {"width": p.image_size[1], "height": p.image_size[0]},
             "grid": {
+                "on": "jpeg" if p.jpeg_size is None else "raw",
+                "width": g.width,
+                "height": g.height,
                 "stride": g.stride,
                 "offset_x": g.offset_x,
                 "offset_y": g.offset_y,
@@ -62,7 +65,7 @@ class Inspection:
             "budget_percent": p.budget or None,
             "expected_restore_psnr": round(p.expected_psnr, 2) if math.isfinite(p.expected_psnr) else None,
             "highlights": p.highlights,
-            "alignment": _alignment_dict(p.alignment, g.height, g.width),
+            "alignment": _alignment_dict(p.alignment, *p.image_size),
             "camera": asdict(p.camera),
             "integrity": "ok",
             "image_data": "matches" if self.change.bytes_match else "changed",
@@ -99,7 +102,8 @@ def format_text(info: dict) -> str:
     matrix = "yes" if cam["xyz_to_camera"] else "none"
     lines = [
         f"image        {info['image']['width']} x {info['image']['height']} (width x height, stored grid)",
-        f"grid         stride {g['stride']}, offset ({g['offset_x']}, {g['offset_y']}) x/y"
+        f"grid         on the {'RAW' if g['on'] == 'raw' else 'JPEG'}'s pixels ({g['width']} x {g['height']}), "
+        f"stride {g['stride']}, offset ({g['offset_x']}, {g['offset_y']}) x/y"
         + (", alternating rows and columns, " if g["alternate"] else ", ") +
         f"{g['cols']} x {g['rows']} samples = {g['samples']} ({g['rate_percent']:.4f} % of pixels)",
         f"refinement   {_refinement_text(info['refinement'])}",

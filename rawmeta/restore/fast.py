@@ -27,6 +27,7 @@ matrix product per quarter patch.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -97,6 +98,10 @@ class RidgeINFConfig:
 FAST = RidgeINFConfig()
 #: The ``fast`` preset where samples are dense: more neighbours, higher colour frequencies.
 FAST_DENSE = RidgeINFConfig(colour_scale=4.0, reach=2)
+#: Where the sRGB is a smaller JPEG enlarged onto the RAW's grid, neighbouring pixels nearly repeat each
+#: other and the samples are fit less closely by the sRGB: a stronger ridge, neighbouring patches' samples
+#: weighed more, and no inputs per 2 x 2 cell position (they overfit there; docs/RESTORE.md).
+ENLARGED_RIDGE, ENLARGED_NEIGHBOUR_WEIGHT = 1e-2, 0.3
 
 
 class SharedFeatures:
@@ -252,12 +257,16 @@ def by_cell_position(grid: Grid, layout: PatchGrid) -> bool:
     return fewest_per_cell_position(grid, layout) >= MIN_SAMPLES_PER_CELL_POSITION
 
 
-def preset_for(grid: Grid, layout: PatchGrid) -> RidgeINFConfig:
-    """The fast preset's configuration for samples on ``grid``: FAST_DENSE where they are dense enough, else FAST.
+def preset_for(grid: Grid, layout: PatchGrid, enlarged: bool = False) -> RidgeINFConfig:
+    """The fast preset's configuration for samples on ``grid``: FAST_DENSE where they are dense enough, else FAST;
+    with :data:`ENLARGED_RIDGE` and :data:`ENLARGED_NEIGHBOUR_WEIGHT` where the sRGB is ``enlarged``.
 
     Decided per image, so a restore of some patches equals the same patches of a whole restore.
     """
-    return FAST_DENSE if fewest_per_cell_position(grid, layout) >= MIN_SAMPLES_FOR_DENSE else FAST
+    config = FAST_DENSE if fewest_per_cell_position(grid, layout) >= MIN_SAMPLES_FOR_DENSE else FAST
+    if enlarged:
+        return dataclasses.replace(config, ridge=ENLARGED_RIDGE, neighbour_weight=ENLARGED_NEIGHBOUR_WEIGHT)
+    return config
 
 
 def tent_weights(n: int, edges: tuple[int, ...]) -> np.ndarray:
@@ -410,9 +419,10 @@ class FastModel:
     @classmethod
     def fitted(cls, job: PatchJob) -> FastModel:
         """The networks of ``job.patches`` and of their neighbours, which blend into their pixels."""
-        config = preset_for(job.grid, job.layout)
+        config = preset_for(job.grid, job.layout, job.enlarged)
         layout = job.layout
-        features = SharedFeatures(config, layout, job.seed, job.device, phased=by_cell_position(job.grid, layout))
+        phased = not job.enlarged and by_cell_position(job.grid, layout)
+        features = SharedFeatures(config, layout, job.seed, job.device, phased=phased)
         weights = fit(features, config, layout, job.grid, job.srgb, job.values, _within(job.patches, layout.shape, 1))
         blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
         return cls(features, layout, job.srgb, weights, blend)

@@ -34,6 +34,9 @@ class PatchJob:
         Memory one batch of trained networks may use (paper preset).
     highlights : bool
         Whether clipped highlights are interpolated (fast preset).
+    enlarged : bool
+        Whether ``srgb`` is a smaller JPEG enlarged onto the raw-RGB's grid (a full-resolution restore,
+        :mod:`rawmeta.restore.guide`); the fast preset regularises more there.
     progress : callable, optional
         ``progress(done, total)``.
     """
@@ -47,4 +50,5 @@ class PatchJob:
     seed: int = 0
     memory_mb: int = DEFAULT_MEMORY_MB
     highlights: bool = True
+    enlarged: bool = False
     progress: Progress | None = None

@@ -12,7 +12,9 @@ from rawmeta.errors import MismatchError, UsageError
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
+from rawmeta.format.camera import CameraFacts
 from rawmeta.format.fingerprint import ImageChange, compare
+from rawmeta.format.orientation import compose
 from rawmeta.io.dng import BAYER_PATTERNS, assumptions
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.outputs import check_suffix, write_raw_rgb
@@ -20,6 +22,8 @@ from rawmeta.io.restore_mark import RestoreMark, payload_id
 from rawmeta.io.shot_metadata import ShotMetadata, read_shot_metadata
 from rawmeta.io.userfiles import check_new_output, read_jpeg, target_path
 from rawmeta.progress import Progress
+from rawmeta.resample import warp
+from rawmeta.restore import guide
 from rawmeta.restore.options import RestoreOptions
 from rawmeta.restore.patchwise import reconstruct
 
@@ -28,6 +32,8 @@ from rawmeta.restore.patchwise import reconstruct
 class Restored:
     """A restore's result and what it was made from.
 
+    ``srgb`` is the JPEG's pixels, ``shown`` the sRGB on the restore's grid
+    (the JPEG enlarged onto the RAW's grid for a full-resolution restore);
     ``mark`` is what a file written from it carries (:mod:`rawmeta.io.restore_mark`);
     ``shot`` the JPEG's EXIF and XMP, which a DNG written from it carries.
     """
@@ -38,6 +44,21 @@ class Restored:
     change: ImageChange
     mark: RestoreMark
     shot: ShotMetadata = ShotMetadata()
+    shown: np.ndarray | None = None
+
+    @property
+    def on_raw_grid(self) -> bool:
+        """Whether the restore has the RAW's own pixel grid (not the JPEG's)."""
+        return self.payload.jpeg_size is not None and self.rgb.shape[:2] == self.payload.alignment.raw_size
+
+    @property
+    def camera(self) -> CameraFacts:
+        """The payload's camera facts, with the orientation that shows the restore as the JPEG is shown."""
+        camera = self.payload.camera
+        if self.payload.jpeg_size is None or self.on_raw_grid:
+            return camera
+        return dataclasses.replace(camera, orientation=compose(camera.orientation,
+                                                               self.payload.alignment.orientation))
 
 
 def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: Callable[[str], None] | None = None,
@@ -50,7 +71,10 @@ def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: C
     (``fingerprint.compare``) is still restored after a call to ``warn``
     when it was re-encoded (or it is unknown how it changed); one whose
     pixels were edited or turned is refused with MismatchError, unless
-    ``options.allow_edited``.
+    ``options.allow_edited``. A payload with samples on the RAW's grid is
+    restored at the RAW's resolution, then averaged onto the JPEG's grid
+    if ``options.size`` is ``"jpeg"``; ``warn`` is told when the RAW's
+    resolution was asked for and the payload cannot give it.
     """
     options = dataclasses.replace(options or RestoreOptions(), **kwargs)
     carried = container.extract(jpeg)
@@ -61,18 +85,29 @@ def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: C
         raise MismatchError(change.describe() + " (--force restores anyway)")
     if not change.pixels_kept and warn is not None:
         warn(change.describe())
+    shown = srgb if payload.jpeg_size is None else guide.on_raw_grid(srgb, payload.alignment)
     try:
-        rgb = reconstruct(srgb, payload, progress=progress, **options.reconstruct_kwargs())
+        rgb = reconstruct(shown, payload, progress=progress, **options.reconstruct_kwargs())
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if payload.jpeg_size is not None and options.size == "jpeg":
+        rgb, shown = warp(rgb, payload.alignment.matrix, *payload.jpeg_size), srgb
+    elif options.size == "raw" and payload.jpeg_size is None and guide.smaller_than_raw(payload.alignment) \
+            and warn is not None:
+        raw_h, raw_w = payload.alignment.raw_size
+        warn(f"this JPEG's rawmeta data (format version {payload.version}) holds samples on the JPEG's grid, "
+             f"so the restore has the JPEG's {srgb.shape[1]} x {srgb.shape[0]} pixels, not the RAW's "
+             f"{raw_w} x {raw_h}: embed again with this rawmeta for the RAW's resolution")
     return Restored(rgb=rgb, srgb=srgb, payload=payload, change=change,
-                    mark=mark_for(payload_id(carried.payload), options), shot=read_shot_metadata(jpeg))
+                    mark=mark_for(carried.payload, options), shot=read_shot_metadata(jpeg), shown=shown)
 
 
-def mark_for(payload: str, options: RestoreOptions) -> RestoreMark:
-    """The mark of a restore of the payload with id ``payload`` made with ``options``."""
-    return RestoreMark(payload=payload, method=options.method, preset=options.preset,
-                       patch=tuple(options.patch_size), seed=options.seed)
+def mark_for(payload: bytes, options: RestoreOptions) -> RestoreMark:
+    """The mark of a restore of ``payload`` (as carried) made with ``options``: with the size asked for
+    where the payload offers two (samples on the RAW's grid)."""
+    size = options.size if pl.samples_on_raw_grid(payload) else ""
+    return RestoreMark(payload=payload_id(payload), method=options.method, preset=options.preset,
+                       patch=tuple(options.patch_size), seed=options.seed, size=size)
 
 
 def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, options: RestoreOptions | None = None,
@@ -103,14 +138,14 @@ def write_restored(path: str | os.PathLike, restored: Restored, dng: str = "cfa"
         for told in [why] + [f"the DNG says it assumed {a}" for a in assumptions(restored.payload.camera)]:
             if told:
                 warn(told)
-    write_raw_rgb(path, restored.rgb, restored.payload.camera, restored.mark, replace=replace, shot=restored.shot,
+    write_raw_rgb(path, restored.rgb, restored.camera, restored.mark, replace=replace, shot=restored.shot,
                   preview=restored.srgb, dng=layout)
 
 
 def dng_layout(asked: str, payload: pl.Payload, shape: tuple[int, int]) -> tuple[str, str]:
     """The layout a restored DNG gets, and why it is not the one ``asked`` for (empty if it is).
 
-    A mosaic needs the RAW's Bayer pattern and the JPEG on the RAW's own pixel grid (where the pattern's
+    A mosaic needs the RAW's Bayer pattern and the restore on the RAW's own pixel grid (where the pattern's
     phase is known); otherwise the DNG is LinearRaw.
     """
     if asked != "cfa":
@@ -118,6 +153,8 @@ def dng_layout(asked: str, payload: pl.Payload, shape: tuple[int, int]) -> tuple
     if payload.camera.cfa not in BAYER_PATTERNS:
         return "linear", (f"the RAW was not a Bayer mosaic (CFA {payload.camera.cfa or 'none'}): "
                           "the DNG is LinearRaw")
+    if payload.jpeg_size is not None and shape == payload.alignment.raw_size:
+        return "cfa", ""
     if payload.alignment is not None and not payload.alignment.is_same_grid(*shape):
         return "linear", "the JPEG is not on the RAW's own pixel grid, so its mosaic is unknown: the DNG is LinearRaw"
     return "cfa", ""

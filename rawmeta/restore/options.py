@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from rawmeta.restore.patches import DEFAULT_PATCH
 
+#: The resolutions a restore can have (``RestoreOptions.size``).
+SIZES = ("raw", "jpeg")
 #: Memory the paper preset may use for one batch of patches during training.
 DEFAULT_MEMORY_MB = 2048
 
@@ -31,6 +33,11 @@ class RestoreOptions:
         Restore only these patches (row, col) of the patch grid; other pixels are NaN. Default: all.
     allow_edited : bool
         Restore a JPEG whose pixels were edited since embedding (refused otherwise).
+    size : {"raw", "jpeg"}
+        The restore's resolution when the JPEG is smaller than the RAW and its payload holds samples on the
+        RAW's own grid (format version 7): the RAW's (its size and orientation), or the JPEG's (the
+        full-resolution restore averaged over each JPEG pixel's footprint). Other payloads restore at
+        the JPEG's.
     dng : {"cfa", "linear"}
         Layout of a DNG output: the camera's Bayer mosaic where the payload's RAW had one and the JPEG is on its
         pixel grid (LinearRaw otherwise, with a warning), or LinearRaw raw-RGB. The mosaic renders closer to
@@ -45,7 +52,12 @@ class RestoreOptions:
     memory_mb: int = DEFAULT_MEMORY_MB
     patches: Sequence[tuple[int, int]] | None = None
     allow_edited: bool = False
+    size: str = "raw"
     dng: str = "cfa"
+
+    def __post_init__(self) -> None:
+        if self.size not in SIZES:
+            raise ValueError(f"size must be one of {', '.join(SIZES)}, not {self.size!r}")
 
     def reconstruct_kwargs(self) -> dict[str, object]:
         """The keyword arguments of :func:`rawmeta.reconstruct` these options set."""

@@ -50,6 +50,7 @@ def reconstruct(
     memory_mb: int = DEFAULT_MEMORY_MB,
     progress: Progress | None = None,
     highlights_hint: bool | None = None,
+    enlarged: bool | None = None,
 ) -> np.ndarray:
     """Restore raw-RGB on the sRGB image's pixel grid.
 
@@ -85,6 +86,10 @@ def reconstruct(
     highlights_hint : bool, optional
         Whether the fast preset interpolates clipped highlights; default:
         the payload's hint (which its writer measured), True for arrays.
+    enlarged : bool, optional
+        Whether ``srgb`` is a smaller JPEG enlarged onto the raw-RGB's grid
+        (:func:`rawmeta.restore.guide.on_raw_grid`); default: whether the
+        payload's samples are on the RAW's grid, False for arrays.
 
     A payload's refinement blocks (``refinement``) correct the result of
     any method.
@@ -105,8 +110,10 @@ def reconstruct(
         raise ValueError(f"samples are for a {grid.width} x {grid.height} image, the sRGB is {w} x {h}")
     if highlights_hint is None:
         highlights_hint = payload is None or payload.highlights
+    if enlarged is None:
+        enlarged = payload is not None and payload.jpeg_size is not None
     job = patch_job(srgb, values, grid, patch_size=patch_size, patches=patches, device=device, seed=seed,
-                    memory_mb=memory_mb, highlights=highlights_hint, progress=progress)
+                    memory_mb=memory_mb, highlights=highlights_hint, enlarged=enlarged, progress=progress)
     out = run(chosen_method, job)
     if payload is not None and payload.refinement is not None:
         rows, cols = payload.refinement.positions(h, w)
@@ -135,7 +142,7 @@ def _training_count(layout: PatchGrid, grid: Grid, ij: tuple[int, int]) -> int:
 
 def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: tuple[int, int] = DEFAULT_PATCH,
               patches: Iterable[tuple[int, int]] | None = None, device: str = "auto", seed: int = 0,
-              memory_mb: int = DEFAULT_MEMORY_MB, highlights: bool = True,
+              memory_mb: int = DEFAULT_MEMORY_MB, highlights: bool = True, enlarged: bool = False,
               progress: Progress | None = None) -> PatchJob:
     """The job of restoring ``patches`` (default: all) of the image ``srgb`` from ``values`` at ``grid``.
 
@@ -152,7 +159,7 @@ def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: t
                          f"with their neighbours at stride {grid.stride}; use larger patches")
     return PatchJob(srgb=as_unit_float(srgb), values=values, grid=grid, layout=layout, patches=chosen,
                     device=resolve_device(device), seed=seed, memory_mb=memory_mb, highlights=highlights,
-                    progress=progress)
+                    enlarged=enlarged, progress=progress)
 
 
 def run(method: methods.Method, job: PatchJob) -> np.ndarray:
