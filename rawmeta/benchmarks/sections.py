@@ -65,6 +65,9 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("roundtrip", "rawmeta.benchmarks.roundtrip",
             "the restored DNG judged as photographers look: LibRaw and darktable renders as shot and at +/-1 EV "
             "against the edited JPEG, size, EXIF kept (needs exiftool, darktable-cli; about a quarter of an hour)"),
+    Section("fullres", "rawmeta.benchmarks.fullres",
+            "the RAW's full resolution from JPEGs smaller than it (reduced renders, cameras' JPEGs) against the "
+            "binned restore enlarged and the RBF baseline (about half an hour)"),
     Section("speed", "rawmeta.benchmarks.speed",
             "embed and restore wall time as whole processes against LibRaw's decode, and A/B against a baseline "
             "checkout (--baseline; about half an hour with one; --no-speed-big leaves out the 12 and 24 MP images)"),

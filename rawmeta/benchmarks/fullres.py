@@ -1,0 +1,285 @@
+"""Full-resolution benchmark: the RAW restored at its own resolution from a JPEG smaller than it.
+
+For each RAW, JPEGs smaller than it: LibRaw's render reduced by 2 and by 4 on
+each side (Pillow, Lanczos) and saved at quality 90, and the camera's own
+JPEG where the RAW folder has one (``<stem>.camera_jpg_from_raw.jpg``). Each
+is embedded at the default budget and at ``--budget 20`` and restored three
+ways, all scored by whole-image PSNR against the full-resolution raw-RGB:
+
+``full``
+    rawmeta today: samples on the RAW's own grid, restored at the RAW's
+    resolution (``rawmeta restore``, the default ``--size raw``).
+``binned``
+    rawmeta before format version 7: the raw-RGB averaged onto the JPEG's
+    grid, sampled there at the same budget, restored at the JPEG's size and
+    enlarged to the RAW's grid by bicubic interpolation along the map.
+``RBF``
+    SAM's RBF baseline at full resolution on the very samples of ``full``
+    (the JPEG enlarged onto the RAW's grid as the guide), on a crop of
+    :data:`RBF_PATCHES` patches along the middle patch row (about 12 s a
+    patch); ``full`` is scored on the same crop beside it.
+
+Also at the JPEG's own resolution: ``full`` averaged over each JPEG pixel
+(``--size jpeg``) and ``binned``, against the raw-RGB seen the same way.
+Restore seconds are in-process wall time of ``restore_bytes`` for the
+reductions by 2 at the default budget, next to the same RAW's same-size
+restore (LibRaw's render at quality 95, default budget), which also checks
+that same-size restores keep their PSNR. Added bytes count rawmeta's
+segments (0 where no binned payload fits the budget); the full payload's
+budget counts the RAW's pixels (:attr:`rawmeta.embed.budget.PairFacts.budget_base`),
+so it adds more bytes than the binned one at the same ``--budget``.
+"""
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from rawmeta import metrics
+from rawmeta.alignment.matching import align, warp
+from rawmeta.benchmarks.harness import machine_line
+from rawmeta.benchmarks.render import jpeg_bytes, render_srgb, to_8bit
+from rawmeta.benchmarks.restore import crop_patches, union_box
+from rawmeta.benchmarks.sections import BenchRun
+from rawmeta.embed.budget import BudgetError, PairFacts, plan
+from rawmeta.embed.jpeg import embed_bytes, make_payload
+from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
+from rawmeta.format import container
+from rawmeta.format import segments as js
+from rawmeta.format.alignment import Alignment
+from rawmeta.io.jpeg_pixels import decode_jpeg
+from rawmeta.io.rawfile import RawImage, read_raw
+from rawmeta.resample import interpolate_axes
+from rawmeta.restore.jpeg import Restored, restore_bytes
+from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
+from rawmeta.restore.patchwise import reconstruct
+
+#: Reductions of LibRaw's render, per side.
+FACTORS = (2, 4)
+#: Budgets embedded at (percent; the default and the issue's larger one).
+BUDGETS = (DEFAULT_BUDGET, 20.0)
+#: JPEG quality of the reduced renders.
+QUALITY = 90
+#: Patches the RBF baseline restores (it takes about 12 s a patch).
+RBF_PATCHES = 3
+#: Side of each crop in the figure (RAW pixels) and how much it is enlarged.
+CROP, ZOOM = 96, 3
+
+
+@dataclass(frozen=True)
+class FullresRow:
+    """One JPEG at one budget: PSNRs (dB) against the full-resolution raw-RGB, sizes, bytes and seconds."""
+
+    name: str
+    source: str
+    budget: float
+    raw_size: tuple[int, int]
+    jpeg_size: tuple[int, int]
+    jpeg_bytes: int
+    full: float
+    binned_up: float
+    full_crop: float
+    rbf_crop: float
+    full_at_jpeg: float
+    binned_at_jpeg: float
+    full_bytes: int
+    binned_bytes: int
+    restore_s: float
+
+
+@dataclass(frozen=True)
+class SameSize:
+    """The same RAW's same-size restore (LibRaw's render at quality 95, default budget)."""
+
+    name: str
+    psnr: float
+    restore_s: float
+
+
+def reduced(srgb: np.ndarray, factor: int) -> bytes:
+    """``srgb`` reduced by ``factor`` on each side (Lanczos), as a quality-:data:`QUALITY` JPEG."""
+    h, w = srgb.shape[:2]
+    small = Image.fromarray(srgb).resize((w // factor, h // factor), Image.Resampling.LANCZOS)
+    return jpeg_bytes(np.asarray(small), QUALITY)
+
+
+def binned_payload(raw: RawImage, jpeg: bytes, budget: float, device: str):
+    """The payload rawmeta wrote before format version 7: the raw-RGB averaged onto the JPEG's grid and
+    sampled there, planned at ``budget`` percent of the JPEG."""
+    srgb = decode_jpeg(jpeg)
+    found = align(raw.rgb, raw.camera.white_balance, srgb)
+    layout = js.parse(jpeg)
+    pair = PairFacts(raw.camera, js.image_data_hash(layout), container.size_without_ours(layout), found)
+    return plan(warp(raw.rgb, found, *srgb.shape[:2]), srgb, pair, EmbedOptions(budget=budget, device=device))
+
+
+def enlarged(rgb: np.ndarray, alignment: Alignment) -> np.ndarray:
+    """A restore on the JPEG's grid enlarged onto the RAW's by bicubic interpolation along the map."""
+    turned, along_rows, along_cols = alignment.source_axes()
+    return np.clip(interpolate_axes(rgb.swapaxes(0, 1) if turned else rgb, along_rows, along_cols, "bicubic"), 0, 1)
+
+
+def added(jpeg: bytes, embedded: bytes) -> int:
+    return len(embedded) - len(jpeg)
+
+
+def bench_jpeg(raw: RawImage, name: str, source: str, jpeg: bytes, budget: float, device: str,
+               rbf: bool) -> tuple[FullresRow, tuple[Restored, Restored | None]]:
+    payload = make_payload(raw.rgb, raw.camera, jpeg, budget=budget, device=device)
+    full_jpeg, _ = embed_bytes(jpeg, payload)
+    start = time.perf_counter()
+    full = restore_bytes(full_jpeg, device=device)
+    seconds = time.perf_counter() - start
+    alignment, (jh, jw) = full.payload.alignment, full.srgb.shape[:2]
+    truth_at_jpeg = warp(raw.rgb, alignment, jh, jw)
+    try:
+        old_jpeg, _ = embed_bytes(jpeg, binned_payload(raw, jpeg, budget, device))
+    except BudgetError:  # the JPEG's own bytes are too few for any payload on its grid
+        old_jpeg, old = jpeg, None
+    else:
+        old = restore_bytes(old_jpeg, device=device)
+    full_crop = rbf_crop = math.nan
+    if rbf:
+        layout = PatchGrid.for_image(*raw.rgb.shape[:2], DEFAULT_PATCH)
+        chosen = crop_patches(layout, RBF_PATCHES)
+        y0, y1, x0, x1 = union_box(layout, chosen)
+        baseline = reconstruct(full.shown, full.payload, method="rbf", patches=chosen, device=device)
+        rbf_crop = metrics.psnr(baseline[y0:y1, x0:x1], raw.rgb[y0:y1, x0:x1])
+        full_crop = metrics.psnr(full.rgb[y0:y1, x0:x1], raw.rgb[y0:y1, x0:x1])
+    row = FullresRow(name, source, budget, raw.rgb.shape[:2], (jh, jw), len(jpeg),
+                     full=metrics.psnr(full.rgb, raw.rgb),
+                     binned_up=math.nan if old is None else metrics.psnr(enlarged(old.rgb, alignment), raw.rgb),
+                     full_crop=full_crop, rbf_crop=rbf_crop,
+                     full_at_jpeg=metrics.psnr(warp(full.rgb, alignment, jh, jw), truth_at_jpeg),
+                     binned_at_jpeg=math.nan if old is None else metrics.psnr(old.rgb, truth_at_jpeg),
+                     full_bytes=added(jpeg, full_jpeg), binned_bytes=added(jpeg, old_jpeg), restore_s=seconds)
+    return row, (full, old)
+
+
+def same_size(raw: RawImage, name: str, srgb: np.ndarray, device: str) -> SameSize:
+    jpeg = jpeg_bytes(srgb, 95)
+    embedded, _ = embed_bytes(jpeg, make_payload(raw.rgb, raw.camera, jpeg, device=device))
+    start = time.perf_counter()
+    restored = restore_bytes(embedded, device=device)
+    return SameSize(name, metrics.psnr(restored.rgb, raw.rgb), time.perf_counter() - start)
+
+
+def bench_file(path: Path, device: str, log: Callable[[str], None],
+               figure: Path | None) -> tuple[list[FullresRow], SameSize]:
+    raw = read_raw(path)
+    srgb = render_srgb(path)
+    srgb = srgb if srgb.dtype == np.uint8 else to_8bit(srgb)
+    same = same_size(raw, path.name, srgb, device)
+    log(f"{path.name}: same size {same.psnr:.2f} dB, {same.restore_s:.1f} s")
+    jpegs = [(f"1/{k} Lanczos q{QUALITY}", reduced(srgb, k), k == 2) for k in FACTORS]
+    camera = path.with_name(f"{path.stem}.camera_jpg_from_raw.jpg")
+    if camera.exists():
+        jpegs.append(("camera JPEG", camera.read_bytes(), True))
+    rows = []
+    for source, jpeg, rbf in jpegs:
+        for budget in BUDGETS:
+            row, (full, old) = bench_jpeg(raw, path.name, source, jpeg, budget, device, rbf)
+            rows.append(row)
+            log(f"  {source}, budget {budget:g}: full {row.full:.2f}, binned-up {row.binned_up:.2f}, "
+                f"RBF crop {row.rbf_crop:.2f} (full {row.full_crop:.2f}), at JPEG size {row.full_at_jpeg:.2f} / "
+                f"{row.binned_at_jpeg:.2f}, {row.restore_s:.1f} s")
+            if figure is not None and old is not None and source.startswith("1/2") and budget == DEFAULT_BUDGET:
+                crops_png(figure, raw, jpeg, full, enlarged(old.rgb, full.payload.alignment))
+    return rows, same
+
+
+def displayed(rgb: np.ndarray, white_balance: tuple[float, float, float], exposure: float) -> np.ndarray:
+    """raw-RGB shown simply: white balanced, scaled by ``exposure``, gamma 1/2.2, 8 bits."""
+    shown = np.clip(rgb * np.asarray(white_balance, np.float32) * exposure, 0, 1) ** (1 / 2.2)
+    return np.round(shown * 255).astype(np.uint8)
+
+
+def busiest(rgb: np.ndarray, side: int) -> tuple[int, int]:
+    """Top-left corner of the ``side`` x ``side`` block with the most detail (gradient energy)."""
+    grey = rgb.mean(axis=2)
+    energy = np.abs(np.diff(grey, axis=0))[:, :-1] + np.abs(np.diff(grey, axis=1))[:-1]
+    h, w = energy.shape[0] // side, energy.shape[1] // side
+    blocks = energy[: h * side, : w * side].reshape(h, side, w, side).sum(axis=(1, 3))
+    i, j = np.unravel_index(np.argmax(blocks), blocks.shape)
+    return int(i) * side, int(j) * side
+
+
+def crops_png(path: Path, raw: RawImage, jpeg: bytes, full: Restored, binned_up: np.ndarray) -> None:
+    """Side by side, one crop of: the reduced JPEG enlarged (bicubic), the binned restore enlarged, the
+    full-resolution restore and the raw-RGB, the last three shown the same way."""
+    y, x = busiest(raw.rgb, CROP)
+    box = (slice(y, y + CROP), slice(x, x + CROP))
+    wb = raw.camera.white_balance
+    exposure = 1 / max(float(np.percentile(raw.rgb * np.asarray(wb, np.float32), 99.5)), 1e-6)
+    turned, along_rows, along_cols = full.payload.alignment.source_axes()
+    source = full.srgb.swapaxes(0, 1) if turned else full.srgb
+    jpeg_up = np.clip(np.rint(interpolate_axes(source, along_rows[box[0]], along_cols[box[1]], "bicubic")), 0, 255)
+    panels = [jpeg_up.astype(np.uint8)] + [displayed(a[box], wb, exposure) for a in (binned_up, full.rgb, raw.rgb)]
+    canvas = Image.new("RGB", (4 * CROP * ZOOM + 3 * 8, CROP * ZOOM), "white")
+    for k, panel in enumerate(panels):
+        tile = Image.fromarray(panel).resize((CROP * ZOOM, CROP * ZOOM), Image.Resampling.NEAREST)
+        canvas.paste(tile, (k * (CROP * ZOOM + 8), 0))
+    buf = io.BytesIO()
+    canvas.save(buf, "PNG")
+    path.write_bytes(buf.getvalue())
+
+
+def run(raws: Iterable[Path], device: str, log: Callable[[str], None],
+        figure: Path | None) -> tuple[list[FullresRow], list[SameSize]]:
+    rows, same = [], []
+    for path in raws:
+        r, s = bench_file(path, device, log, figure if path.stem == "nikon_d1" else None)
+        rows += r
+        same.append(s)
+    return rows, same
+
+
+def _f(v: float, sign: str = "") -> str:
+    """A PSNR or a difference of them, blank where not measured (no payload fitted, no RBF run)."""
+    return "" if math.isnan(v) else f"{v:{sign}.2f}"
+
+
+def markdown(rows: list[FullresRow], same: list[SameSize], command: str, figure: str | None) -> str:
+    """The fullres section of docs/BENCHMARKS.md."""
+    out = ["## Full resolution from a smaller JPEG", "", machine_line(command), "",
+           (__doc__ or "").split("\n\n", 1)[1].strip().replace("\n", " ").replace("``", "`"), "",
+           "| file | JPEG | budget % | JPEG w x h | full | binned, enlarged | full - binned | full (crop) | RBF (crop) "
+           "| full - RBF | at JPEG size: full / binned | added bytes: full / binned (% of JPEG) | restore s |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(
+            f"| {r.name} | {r.source} | {r.budget:g} | {r.jpeg_size[1]} x {r.jpeg_size[0]} | {r.full:.2f} | "
+            f"{_f(r.binned_up)} | {_f(r.full - r.binned_up, '+')} | {_f(r.full_crop)} | {_f(r.rbf_crop)} | "
+            f"{_f(r.full_crop - r.rbf_crop, '+')} | {r.full_at_jpeg:.2f} / {_f(r.binned_at_jpeg)} | "
+            f"{r.full_bytes} / {r.binned_bytes} ({100 * r.full_bytes / r.jpeg_bytes:.0f} / "
+            f"{100 * r.binned_bytes / r.jpeg_bytes:.0f}) | {r.restore_s:.1f} |")
+    out += ["", "Same-size restores (LibRaw's render at quality 95, default budget), and the time of a "
+            "full-resolution restore from the half-size JPEG (default budget) against it:", "",
+            "| file | same-size PSNR | same-size restore s | half-size full-resolution restore s | ratio |",
+            "|---|---|---|---|---|"]
+    for s in same:
+        half = next((r for r in rows if r.name == s.name and r.source.startswith("1/2") and r.budget == DEFAULT_BUDGET),
+                    None)
+        if half is not None:
+            out.append(f"| {s.name} | {s.psnr:.2f} | {s.restore_s:.1f} | {half.restore_s:.1f} | "
+                       f"{half.restore_s / s.restore_s:.2f} |")
+    if figure:
+        out += ["", f"![crops]({figure})", "",
+                (f"`{figure}`: nikon_d1, half-size JPEG, default budget; {CROP} x {CROP} RAW pixels, enlarged "
+                 f"{ZOOM}x. From left: the JPEG enlarged (bicubic), the binned restore enlarged, the "
+                 "full-resolution restore, the RAW; the last three shown alike (white balanced, gamma 1/2.2).")]
+    return "\n".join(out) + "\n"
+
+
+def section(bench: BenchRun) -> str:
+    """The fullres section of ``rawmeta bench``, and the crops figure ``fullres_crops.png`` next to the report."""
+    figure = bench.output.with_name("fullres_crops.png")
+    rows, same = run(bench.raws, bench.options.device, bench.log, figure)
+    drawn = any(path.stem == "nikon_d1" for path in bench.raws)
+    return markdown(rows, same, "rawmeta bench --section fullres", figure.name if drawn else None)
