@@ -120,3 +120,18 @@ def test_align_bench_reports_a_case_whose_budget_fits_no_payload():
             row("LibRaw: rotated 90", 49.1, "rotated")]
     text = align_bench.markdown(rows, [], "rawmeta bench --section align")
     assert "| LibRaw: as rendered | 540 x 304 | 0.000 | 0.990 | 0.1 | - | 51.55 | as stored; embed refused" in text
+
+
+def test_fullres_bench_scores_the_three_restores(pair):
+    from rawmeta.benchmarks import fullres
+    from rawmeta.benchmarks.render import render_srgb
+    from rawmeta.io.rawfile import read_raw
+
+    raw = read_raw(pair[0])
+    jpeg = fullres.reduced(render_srgb(pair[0]), 2)
+    row, (full, _) = fullres.bench_jpeg(raw, "pair", "1/2", jpeg, 40.0, "cpu", rbf=True)
+    assert full.rgb.shape == raw.rgb.shape and row.jpeg_size == (48, 64) and row.raw_size == (96, 128)
+    assert min(row.full, row.full_crop, row.rbf_crop, row.binned_up, row.full_at_jpeg) > 12  # a tiny image
+    assert row.full_bytes > row.binned_bytes > 0
+    text = fullres.markdown([row], [fullres.SameSize("pair", 40.0, 1.0)], "cmd", None)
+    assert "| pair | 1/2 | 40 | 64 x 48 |" in text and "## Full resolution" in text
