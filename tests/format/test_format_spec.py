@@ -170,17 +170,11 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     e = ((z >> 1) ^ -(z & 1)).T
     if kind == 2:  # D on the raw's grid: each raw pixel takes the nearest JPEG pixel, the map inverted by axis
         m0, m1, m2, m3, m4, m5 = mapping
-        xr, yr = np.arange(W, dtype=np.float64), np.arange(H, dtype=np.float64)
-        if m0 != 0:
-            u, v = (xr - m2) / m0, (yr - m5) / m4
-            ui = np.clip(np.floor(u + 0.5), 0, jpeg_size[1] - 1).astype(int)
-            vi = np.clip(np.floor(v + 0.5), 0, jpeg_size[0] - 1).astype(int)
-            D = D[vi[:, None], ui[None, :]]
-        else:
-            v, u = (xr - m2) / m1, (yr - m5) / m3
-            ui = np.clip(np.floor(u + 0.5), 0, jpeg_size[1] - 1).astype(int)
-            vi = np.clip(np.floor(v + 0.5), 0, jpeg_size[0] - 1).astype(int)
-            D = D[vi[None, :], ui[:, None]]
+        xr, yr = np.arange(W, dtype=np.float64)[None, :], np.arange(H, dtype=np.float64)[:, None]
+        u, v = ((xr - m2) / m0, (yr - m5) / m4) if m0 != 0 else ((yr - m5) / m3, (xr - m2) / m1)
+        ui = np.clip(np.floor(u + 0.5), 0, jpeg_size[1] - 1).astype(int)
+        vi = np.clip(np.floor(v + 0.5), 0, jpeg_size[0] - 1).astype(int)
+        D = D[vi, ui]
     q = spec_predictions(D, np.array(ys), np.array(xs), a, depth) + e
     assert (q >= 0).all() and (q <= (2 ** depth - 1)[:, None]).all()
     return dict(W=W, H=H, S=S, Ox=Ox, Oy=Oy, alternate=alternate, grid_ys=np.array(grid_ys), grid_xs=np.array(grid_xs),
@@ -250,20 +244,25 @@ def spec_means(D: np.ndarray) -> np.ndarray:
     return out
 
 
-def test_second_reader_maps_an_aligned_jpeg_into_the_raw(tmp_path):
-    """A JPEG turned a quarter and cropped: the header's map (section 3) takes each sample's JPEG
-    pixel to the RAW pixel whose raw-RGB it carries."""
+def spec_read_turned(tmp_path, edit) -> tuple[rawmeta.RawImage, dict]:
+    """The sample's RAW, and what the second reader decodes from its JPEG turned a quarter, then changed by
+    ``edit`` (a Pillow image to another) and embedded with stride 4 at 16 bits (saved as turned.jpg)."""
     from PIL import Image
 
     dng, jpg = write_sample(tmp_path, height=200, width=300)
     with Image.open(jpg) as im:
-        turned = im.transpose(Image.Transpose.ROTATE_90).crop((10, 20, 190, 290))
-        turned.save(tmp_path / "turned.jpg", quality=95)
+        edit(im.transpose(Image.Transpose.ROTATE_90)).save(tmp_path / "turned.jpg", quality=95)
     jpeg = (tmp_path / "turned.jpg").read_bytes()
     raw = rawmeta.read_raw(dng)
     payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=None, stride=4, bits=16)
     embedded, _ = rawmeta.embed_bytes(jpeg, payload)
-    got = spec_decode(spec_payload(spec_segments(embedded)[0]), decode_jpeg(jpeg))
+    return raw, spec_decode(spec_payload(spec_segments(embedded)[0]), decode_jpeg(jpeg))
+
+
+def test_second_reader_maps_an_aligned_jpeg_into_the_raw(tmp_path):
+    """A JPEG turned a quarter and cropped: the header's map (section 3) takes each sample's JPEG
+    pixel to the RAW pixel whose raw-RGB it carries."""
+    raw, got = spec_read_turned(tmp_path, lambda im: im.crop((10, 20, 190, 290)))
     assert got["kind"] == 1 and got["raw_size"] == (200, 300) and got["match"] > 0.9
     m = np.array(got["mapping"]).reshape(2, 3)
     rows, cols = np.meshgrid(got["grid_ys"], got["grid_xs"], indexing="ij")
@@ -281,20 +280,12 @@ def test_second_reader_samples_the_raw_grid_of_a_smaller_jpeg(tmp_path):
     the RAW's grid as the JPEG is shown."""
     from PIL import Image
 
-    dng, jpg = write_sample(tmp_path, height=200, width=300)
-    with Image.open(jpg) as im:
-        small = im.transpose(Image.Transpose.ROTATE_90).resize((100, 150), Image.Resampling.LANCZOS)
-        small.save(tmp_path / "small.jpg", quality=95)
-    jpeg = (tmp_path / "small.jpg").read_bytes()
-    raw = rawmeta.read_raw(dng)
-    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=None, stride=4, bits=16)
-    embedded, _ = rawmeta.embed_bytes(jpeg, payload)
-    got = spec_decode(spec_payload(spec_segments(embedded)[0]), decode_jpeg(jpeg))
+    raw, got = spec_read_turned(tmp_path, lambda im: im.resize((100, 150), Image.Resampling.LANCZOS))
     assert got["kind"] == 2 and (got["H"], got["W"]) == (200, 300) and got["jpeg_size"] == (150, 100)
     m = np.array(got["mapping"]).reshape(2, 3)
     assert m[0, 0] == 0 and abs(abs(m[0, 1]) - 2) < 0.05 and abs(abs(m[1, 0]) - 2) < 0.05
     expected = np.floor(raw.rgb[np.ix_(got["grid_ys"], got["grid_xs"])].astype(np.float64) * 65535 + 0.5)
     assert np.array_equal(got["q"], expected)
     assert got["orientation"] == raw.camera.orientation  # no tag in the JPEG: the RAW's grid as the RAW is shown
-    pixels = decode_jpeg(jpeg)
+    pixels = decode_jpeg((tmp_path / "turned.jpg").read_bytes())
     assert got["pixels_crc"] == zlib.crc32(pixels.tobytes()) and np.array_equal(got["means"], spec_means(pixels))
