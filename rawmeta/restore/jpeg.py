@@ -43,8 +43,8 @@ class Restored:
     payload: pl.Payload
     change: ImageChange
     mark: RestoreMark
+    shown: np.ndarray
     shot: ShotMetadata = ShotMetadata()
-    shown: np.ndarray | None = None
 
     @property
     def on_raw_grid(self) -> bool:
