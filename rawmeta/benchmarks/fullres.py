@@ -121,8 +121,7 @@ def binned_payload(raw: RawImage, jpeg: bytes, budget: float, device: str):
 
 def enlarged(rgb: np.ndarray, alignment: Alignment) -> np.ndarray:
     """A restore on the JPEG's grid enlarged onto the RAW's by bicubic interpolation along the map."""
-    turned, along_rows, along_cols = alignment.source_axes()
-    return np.clip(interpolate_axes(rgb.swapaxes(0, 1) if turned else rgb, along_rows, along_cols, "bicubic"), 0, 1)
+    return np.clip(interpolate_axes(*alignment.source_axes(rgb), "bicubic"), 0, 1)
 
 
 def added(jpeg: bytes, embedded: bytes) -> int:
@@ -217,8 +216,7 @@ def crops_png(path: Path, raw: RawImage, jpeg: bytes, full: Restored, binned_up:
     box = (slice(y, y + CROP), slice(x, x + CROP))
     wb = raw.camera.white_balance
     exposure = 1 / max(float(np.percentile(raw.rgb * np.asarray(wb, np.float32), 99.5)), 1e-6)
-    turned, along_rows, along_cols = full.payload.alignment.source_axes()
-    source = full.srgb.swapaxes(0, 1) if turned else full.srgb
+    source, along_rows, along_cols = full.payload.alignment.source_axes(full.srgb)
     jpeg_up = np.clip(np.rint(interpolate_axes(source, along_rows[box[0]], along_cols[box[1]], "bicubic")), 0, 255)
     panels = [jpeg_up.astype(np.uint8)] + [displayed(a[box], wb, exposure) for a in (binned_up, full.rgb, raw.rgb)]
     canvas = Image.new("RGB", (4 * CROP * ZOOM + 3 * 8, CROP * ZOOM), "white")

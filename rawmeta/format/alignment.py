@@ -66,23 +66,24 @@ class Alignment:
                 f"JPEG pixel (0, 0) at RAW ({m[0, 2]:.2f}, {m[1, 2]:.2f}) of {self.raw_size[1]} x "
                 f"{self.raw_size[0]}, match {match}")
 
-    def source_axes(self) -> tuple[bool, np.ndarray, np.ndarray]:
-        """Where each raw-RGB row and column lies in the JPEG (docs/FORMAT.md, "Samples on the RAW's grid").
+    def source_axes(self, jpeg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where each raw-RGB row and column lies in the JPEG's pixels ``jpeg`` (docs/FORMAT.md, "Samples
+        on the RAW's grid").
 
         The map's linear part has one non-zero entry per row, so a raw-RGB row
         lies along one JPEG axis and a raw column along the other. Returns
-        ``(turned, along_rows, along_cols)``: raw pixel (x, y) lies at
+        ``(source, along_rows, along_cols)``: raw pixel (x, y) lies at
         ``source[along_rows[y], along_cols[x]]`` (pixel centres at integers),
-        where ``source`` is the JPEG's stored pixels, transposed when ``turned``
-        (the map turns a quarter). Each coordinate is one float64 subtraction
-        and one division, so that two readers compute the same values.
+        where ``source`` is ``jpeg``, transposed (a view) when the map turns a
+        quarter. Each coordinate is one float64 subtraction and one division,
+        so that two readers compute the same values.
         """
         m = self.matrix
         height, width = self.raw_size
         x, y = np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64)
         if m[0, 0] != 0:  # raw x follows JPEG u, raw y follows JPEG v
-            return False, (y - m[1, 2]) / m[1, 1], (x - m[0, 2]) / m[0, 0]
-        return True, (y - m[1, 2]) / m[1, 0], (x - m[0, 2]) / m[0, 1]
+            return jpeg, (y - m[1, 2]) / m[1, 1], (x - m[0, 2]) / m[0, 0]
+        return jpeg.swapaxes(0, 1), (y - m[1, 2]) / m[1, 0], (x - m[0, 2]) / m[0, 1]
 
     def apply(self, cols: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw-RGB (x, y) of JPEG pixels (column, row)."""

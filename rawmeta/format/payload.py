@@ -158,6 +158,11 @@ class Payload:
         """The (height, width) of the JPEG the payload is for."""
         return self.jpeg_size or (self.grid.height, self.grid.width)
 
+    def on_raw_grid(self, shape: tuple[int, ...]) -> bool:
+        """Whether an image of ``shape`` (height, width, ...) restored from this payload has the RAW's own
+        pixel grid where the JPEG does not: the samples lie on the RAW's grid and it has the RAW's size."""
+        return self.jpeg_size is not None and tuple(shape[:2]) == self.alignment.raw_size
+
     def coding_pixels(self, srgb: np.ndarray) -> np.ndarray:
         """The pixels the samples are predicted from: the JPEG's ``srgb`` itself, or carried onto the
         RAW's grid (:func:`prediction.on_raw_grid`)."""

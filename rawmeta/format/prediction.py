@@ -56,8 +56,7 @@ def on_raw_grid(srgb: np.ndarray, alignment: Alignment) -> np.ndarray:
     Nearest is ``floor(c + 0.5)`` of the coordinate :meth:`Alignment.source_axes` gives, kept inside the
     JPEG. Returns uint8 of the raw-RGB's size.
     """
-    turned, along_rows, along_cols = alignment.source_axes()
-    source = srgb.swapaxes(0, 1) if turned else srgb
+    source, along_rows, along_cols = alignment.source_axes(srgb)
     rows = np.clip(np.floor(along_rows + 0.5), 0, source.shape[0] - 1).astype(np.intp)
     cols = np.clip(np.floor(along_cols + 0.5), 0, source.shape[1] - 1).astype(np.intp)
     return source[np.ix_(rows, cols)]

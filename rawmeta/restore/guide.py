@@ -22,7 +22,6 @@ def on_raw_grid(srgb: np.ndarray, alignment: Alignment) -> np.ndarray:
     """The JPEG's pixels ``srgb`` (uint8) enlarged onto the raw-RGB's grid by Lanczos interpolation along
     the map ``alignment`` (points beyond the JPEG take its nearest edge), rounded to uint8 as the
     restore's inputs are."""
-    turned, along_rows, along_cols = alignment.source_axes()
-    source = srgb.swapaxes(0, 1) if turned else srgb
+    source, along_rows, along_cols = alignment.source_axes(srgb)
     enlarged = interpolate_axes(source, along_rows, along_cols)
     return np.clip(np.rint(enlarged), 0, 255).astype(np.uint8)

@@ -49,7 +49,7 @@ class Restored:
     @property
     def on_raw_grid(self) -> bool:
         """Whether the restore has the RAW's own pixel grid (not the JPEG's)."""
-        return self.payload.jpeg_size is not None and self.rgb.shape[:2] == self.payload.alignment.raw_size
+        return self.payload.on_raw_grid(self.rgb.shape)
 
     @property
     def camera(self) -> CameraFacts:
@@ -153,7 +153,7 @@ def dng_layout(asked: str, payload: pl.Payload, shape: tuple[int, int]) -> tuple
     if payload.camera.cfa not in BAYER_PATTERNS:
         return "linear", (f"the RAW was not a Bayer mosaic (CFA {payload.camera.cfa or 'none'}): "
                           "the DNG is LinearRaw")
-    if payload.jpeg_size is not None and shape == payload.alignment.raw_size:
+    if payload.on_raw_grid(shape):
         return "cfa", ""
     if payload.alignment is not None and not payload.alignment.is_same_grid(*shape):
         return "linear", "the JPEG is not on the RAW's own pixel grid, so its mosaic is unknown: the DNG is LinearRaw"
