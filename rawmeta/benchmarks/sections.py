@@ -58,7 +58,7 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
             "rate against distortion, against a JPEG XL copy (needs libjxl-tools; about half an hour on 2 cores)"),
     Section("restore", "rawmeta.benchmarks.restore",
             "PSNR, SSIM and time of the fast, paper and RBF restores (about an hour, mostly the paper preset)"),
-    Section("align", "rawmeta.benchmarks.align", "JPEGs on other grids than the RAW's (about a quarter of an hour)"),
+    Section("align", "rawmeta.benchmarks.align", "JPEGs on other grids than the RAW's (about three quarters of an hour)"),
     Section("scale", "rawmeta.benchmarks.scale", "restore time and memory at 12 and 24 MP (a few minutes)"),
     Section("archive", "rawmeta.benchmarks.archive",
             "images per minute of folder work: 1 job, N jobs, Dask (about a quarter of an hour)"),
