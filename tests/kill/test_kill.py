@@ -28,7 +28,8 @@ def _kill_runs(args: list, watch: Path, reset: bytes | None, runs: int, seed: in
     spec = {"args": [str(a) for a in args], "watch": str(watch), "reset": None if reset is None else reset.hex(),
             "runs": runs, "seed": seed}
     proc = subprocess.run([sys.executable, "-m", "tests.kill.harness"], input=json.dumps(spec), cwd=REPO,
-                          capture_output=True, text=True, check=True, timeout=900)
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"the kill harness failed (exit {proc.returncode}): {proc.stderr.strip()}"
     return json.loads(proc.stdout)
 
 
