@@ -90,6 +90,19 @@ def test_help_for_every_command():
         assert run(cmd, "--help", check_rc=0).stdout.startswith("Usage:")
 
 
+def test_top_level_help_has_examples_and_whole_summaries():
+    from rawmeta.cli.main import main
+
+    text = run("--help", check_rc=0).stdout
+    assert "Examples:\n    rawmeta embed " in text
+    listing = text.split("Commands:\n", 1)[1].splitlines()
+    named = {line.split()[0] for line in listing if line.startswith("  ") and not line.startswith("   ")}
+    assert named == set(main.commands)
+    for line in listing:  # click cuts a summary it finds too long with "..."
+        assert not line.rstrip().endswith("..."), line
+        assert len(line) <= 80, line
+
+
 def bad_jpegs(embedded: bytes) -> dict[str, tuple[bytes, int, str]]:
     """Damaged versions of a JPEG that carries a payload, with the exit code and words expected."""
     seg = container.ours(js.parse(embedded))[0]
