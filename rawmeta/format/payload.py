@@ -322,14 +322,14 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
                    version=version, jpeg_size=jpeg_size, **common)
 
 
-def samples_on_raw_grid(data: bytes) -> bool:
-    """Whether the packed payload ``data`` has its samples on the RAW's grid (alignment kind 2), read from
-    the header alone (no pixels needed); False for anything that is not such a payload."""
+def raw_grid_size(data: bytes) -> tuple[int, int] | None:
+    """The (height, width) of the RAW's grid that the packed payload ``data`` has its samples on (alignment
+    kind 2), read from the header alone (no pixels needed); None for anything that is not such a payload."""
     if len(data) < _FIXED.size or data[:4] != MAGIC or struct.unpack_from(">H", data, 4)[0] < 7:
-        return False
-    camera_len = _FIXED.unpack_from(data, 0)[-1]
+        return None
+    _, _, _, width, height, *_, camera_len = _FIXED.unpack_from(data, 0)
     at = _FIXED.size + camera_len + _ESTIMATES.size
-    return len(data) > at and data[at] == RAW_GRID
+    return (height, width) if len(data) > at and data[at] == RAW_GRID else None
 
 
 def _check_size(srgb: np.ndarray | None, height: int, width: int) -> None:

@@ -105,9 +105,23 @@ def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: C
 def mark_for(payload: bytes, options: RestoreOptions) -> RestoreMark:
     """The mark of a restore of ``payload`` (as carried) made with ``options``: with the size asked for
     where the payload offers two (samples on the RAW's grid)."""
-    size = options.size if pl.samples_on_raw_grid(payload) else ""
+    size = options.size if pl.raw_grid_size(payload) is not None else ""
     return RestoreMark(payload=payload_id(payload), method=options.method, preset=options.preset,
                        patch=tuple(options.patch_size), seed=options.seed, size=size)
+
+
+def restored_size(payload: bytes, jpeg_size: tuple[int, int], size: str) -> tuple[int, int]:
+    """The (height, width) that :func:`restore_bytes` gives for ``payload`` (as carried) in a JPEG of
+    ``jpeg_size`` (its stored height and width) when ``size`` is asked for, read from the payload's header
+    alone: the RAW's for samples on the RAW's grid and ``size`` ``"raw"``, else the JPEG's.
+
+    Examples
+    --------
+    >>> restored_size(b"not a payload", (960, 1440), "raw")
+    (960, 1440)
+    """
+    raw = pl.raw_grid_size(payload)
+    return raw if raw is not None and size == "raw" else jpeg_size
 
 
 def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, options: RestoreOptions | None = None,
