@@ -68,7 +68,7 @@ class Outcome:
         ``HOST:PID`` of the process that ran the task.
     note : str
         What the user should know besides (an output written under another
-        name than the usual, and why).
+        name than the usual, and why); empty when nothing was written.
     """
 
     path: str
@@ -193,9 +193,8 @@ class RestoreTask:
         height, width, _ = check_frame(carried.layout)
         size = restored_size(carried.payload, (height, width), self.options.size)
         replace = self._may_replace(mark_for(carried.payload, self.options), size)
-        if replace is None:
-            return Outcome(self.jpeg, SKIPPED, f"{self.output} is already complete", output=self.output,
-                           note=self.note)
+        if replace is None:  # no note: the summary lists under "another name" only what this run wrote
+            return Outcome(self.jpeg, SKIPPED, f"{self.output} is already complete", output=self.output)
         Path(self.output).parent.mkdir(parents=True, exist_ok=True)
         warnings: list[str] = []
         restored = restore_bytes(data, self.options, warn=warnings.append)
