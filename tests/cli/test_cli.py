@@ -25,7 +25,7 @@ def test_embed_inspect_strip_round_trip(work):
     out = run("embed", dng, jpg, "--budget", "40", check_rc=0).stdout
     assert out.startswith("embedded ") and "refinement blocks" in out and "expected restore PSNR" in out
     info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
-    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 7
+    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 8
     assert info["camera"]["make"] == "rawmeta" and info["camera"]["cfa"] == "RGGB"
     assert info["budget_percent"] == 40 and info["percent_of_jpeg"] <= 40
     assert info["added_bytes"] == len(jpg.read_bytes()) - len(original)
