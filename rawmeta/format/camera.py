@@ -14,6 +14,13 @@ ILLUMINANT_D65 = 21
 WB_SOURCES = ("camera", "daylight", "unity", "jpeg")
 #: The first payload version that may carry each source.
 WB_SOURCE_SINCE = (1, 1, 1, 8)
+#: Each source in the user's words: which balance it is and where it came from.
+WB_SOURCE_WORDS = {
+    "camera": "the camera's as-shot balance, read from the RAW",
+    "daylight": "LibRaw's daylight balance for the camera, as the RAW names no as-shot balance LibRaw can read",
+    "unity": "none known, as the RAW names none and LibRaw knows no daylight balance for the camera",
+    "jpeg": "the as-shot balance estimated from the JPEG at embed, as the RAW names none LibRaw can read",
+}
 
 #: Most entries a linearization table may have (one per 16-bit code).
 MAX_TABLE = 65536

@@ -149,7 +149,7 @@ def write_restored(path: str | os.PathLike, restored: Restored, dng: str = "cfa"
     assumes because the RAW did not say it, :func:`rawmeta.io.dng.assumptions`)."""
     layout, why = dng_layout(dng, restored.payload, restored.rgb.shape[:2])
     if warn is not None and str(path).lower().endswith(".dng"):
-        for told in [why] + [f"the DNG says it assumed {a}" for a in assumptions(restored.payload.camera)]:
+        for told in [why] + [f"the DNG says: {a}" for a in assumptions(restored.payload.camera)]:
             if told:
                 warn(told)
     write_raw_rgb(path, restored.rgb, restored.camera, restored.mark, replace=replace, shot=restored.shot,

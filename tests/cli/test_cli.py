@@ -35,6 +35,7 @@ def test_embed_inspect_strip_round_trip(work):
     stride = info["grid"]["stride"]
     assert info["grid"]["alternate"] == ("alternating rows and columns" in text) == (stride % 2 == 0 and stride >= 4)
     assert "extra samples in 16 x 16 blocks" in text and "measured at embed" in text
+    assert "(the camera's as-shot balance, read from the RAW)" in text
     assert info["alignment"]["kind"] == "same grid" and info["alignment"]["match"] > 0.9
     assert "alignment    the RAW's own grid (128 x 96), match 0." in text
     run("strip", jpg, check_rc=0)
