@@ -518,7 +518,8 @@ def _unpack_camera(block: bytes, version: int) -> CameraFacts:
         wb, wb_source, has_matrix, matrix = tuple(v[7:10]), v[10], v[11], tuple(v[12:21])
         illuminant, orientation = v[21], v[22]
         if wb_source >= len(WB_SOURCES) or version < WB_SOURCE_SINCE[wb_source]:
-            raise PayloadError(f"rawmeta payload version {version} has no white balance source {wb_source}")
+            raise PayloadError(f"rawmeta payload camera block is invalid: version {version} has no white balance source "
+                               f"{wb_source}")
         return CameraFacts(
             make=make,
             model=model,
