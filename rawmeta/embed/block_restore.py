@@ -27,12 +27,18 @@ import numpy as np
 from rawmeta import metrics
 from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import block_pixels
+from rawmeta.progress import Progress, part, report
 
 #: Every SAMPLE_STEP-th block row and column is predicted to estimate the rest of the image ...
 SAMPLE_STEP = 6
 #: ... or a denser regular sample, so that it holds at least MIN_SAMPLE_BLOCKS blocks (every block of a
 #: small image).
 MIN_SAMPLE_BLOCKS = 400
+#: The fit's share of the progress of making a BlockRestore (predicting the sample takes the rest), near its
+#: share of the time (docs/ARCHIVE.md, "Progress").
+FIT_SHARE = 0.4
+#: Pixels predicted at once, between progress reports.
+PREDICT_CHUNK = 1 << 16
 
 
 class BlockRestore:
@@ -52,10 +58,12 @@ class BlockRestore:
     enlarged : bool
         Whether ``srgb`` is a smaller JPEG enlarged onto the raw-RGB's grid (as the reader's restore will
         know from the payload).
+    progress : callable, optional
+        ``progress(done, total)`` of the networks' fit and the sample's prediction.
     """
 
     def __init__(self, rgb: np.ndarray, srgb: np.ndarray, values: np.ndarray, grid: Grid, block: int, device: str,
-                 enlarged: bool = False):
+                 enlarged: bool = False, progress: Progress | None = None):
         # the restore (and torch) is imported where a plan needs it, so that planning's module loads without it
         from rawmeta.restore.fast import FastModel
         from rawmeta.restore.highlights import Interpolation
@@ -67,7 +75,7 @@ class BlockRestore:
         self.block = block
         self.blocks = (-(-h // block), -(-w // block))
         job = patch_job(srgb, values, grid, device=device, highlights=True, enlarged=enlarged)
-        self.model = FastModel.fitted(job)
+        self.model = FastModel.fitted(job, part(progress, 0.0, FIT_SHARE))
         self.interpolation: Interpolation | None = Interpolation(job)
         #: The restore without and with highlights interpolated, until the hint is chosen; then only ``pred``.
         #: Only the predicted blocks hold values, and only they are read: left uninitialised, the memory of
@@ -87,7 +95,7 @@ class BlockRestore:
         #: Clipped sRGB pixels of each block, where the JPEG says least.
         self.clipped = self._per_block(metrics.clipped_mask(srgb).astype(np.float64))
         self.rank = np.argsort(-self._likely_error(values, grid), axis=None, kind="stable")
-        self.predict(self.sample)
+        self.predict(self.sample, part(progress, FIT_SHARE, 1.0))
 
     def _likely_error(self, values: np.ndarray, grid: Grid) -> np.ndarray:
         """Per block: mean squared residual of the restore at the base samples of the block and its 8
@@ -107,14 +115,18 @@ class BlockRestore:
         padded[:h, :w] = image
         return padded.reshape(self.blocks[0], b, self.blocks[1], b).sum(axis=(1, 3))
 
-    def predict(self, blocks: np.ndarray) -> None:
+    def predict(self, blocks: np.ndarray, progress: Progress | None = None) -> None:
         """Predict the blocks of the block map ``blocks`` (bool) not predicted yet, and their errors: both
-        variants while the highlight hint is open, the chosen one after."""
+        variants while the highlight hint is open, the chosen one after. ``progress`` counts the pixels."""
         new = blocks & ~self.done
         if not new.any():
+            report(progress, 1, 1)
             return
         rows, cols = block_pixels(*np.nonzero(new), self.block, *self.shape)
-        self.pred[rows, cols] = self.model.predict(rows, cols)
+        for start in range(0, len(rows), PREDICT_CHUNK):
+            chunk = slice(start, start + PREDICT_CHUNK)
+            self.pred[rows[chunk], cols[chunk]] = self.model.predict(rows[chunk], cols[chunk])
+            report(progress, min(start + PREDICT_CHUNK, len(rows)), len(rows))
         if self.interpolation is not None:
             where = np.zeros(self.shape, bool)
             where[rows, cols] = True
@@ -131,7 +143,7 @@ class BlockRestore:
         """Sum of squared errors of ``pred`` in each block of the block map ``blocks``, in row-major order."""
         return candidate_errors(pred, self.rgb, np.nonzero(blocks), self.block)
 
-    def seek(self, count: int, spread: bool = True) -> np.ndarray:
+    def seek(self, count: int, spread: bool = True, progress: Progress | None = None) -> np.ndarray:
         """Predict blocks until the ``count`` worst of the image are very likely among the predicted ones;
         returns the block map of the ``count`` worst predicted blocks.
 
@@ -140,10 +152,11 @@ class BlockRestore:
         ``count``-th largest error is, and from every predicted block at least
         that bad the prediction spreads to its neighbours until no new block
         is that bad: large errors come in regions, which this follows.
+        ``progress`` counts the first blocks' pixels, the bulk of the work.
         """
         seeds = self.clipped > 0  # a speck of clipped pixels among good samples ranks low, but errs much
         seeds.flat[self.rank[:count]] = True
-        self._predict_sought(seeds)
+        self._predict_sought(seeds, progress)
         errors = np.sort(self.error[self.sample])[::-1]
         threshold = errors[min(int(count * errors.size / self.error.size), errors.size - 1)]
         while spread:
@@ -155,8 +168,8 @@ class BlockRestore:
         worst.flat[np.argsort(-np.where(self.done, self.error, -1.0), axis=None)[:count]] = True
         return worst & self.done
 
-    def _predict_sought(self, blocks: np.ndarray) -> None:
-        self.predict(blocks)
+    def _predict_sought(self, blocks: np.ndarray, progress: Progress | None = None) -> None:
+        self.predict(blocks, progress)
         self.sought |= blocks
 
     def total_error(self, block_errors: np.ndarray) -> float:

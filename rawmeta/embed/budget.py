@@ -36,6 +36,7 @@ JPEG pixel: the budget counts the pixels restored, :meth:`PairFacts.budget_base`
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +53,7 @@ from rawmeta.format.fingerprint import Fingerprint, fingerprint
 from rawmeta.format.grid import DEFAULT_STRIDE, Grid
 from rawmeta.format.refinement import BLOCK, Refinement, block_pixels
 from rawmeta.format.sample_coding import dequantize, quantization_psnr, quantize
-from rawmeta.progress import Progress
+from rawmeta.progress import Progress, part, report, stage
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 
 BASE_STRIDES = (8, 10, 12, 16, 20, 24, 32)
@@ -71,6 +72,12 @@ BASE_SHARE = 0.35
 POOL_SHARE = 3
 #: Packings tried while fitting the refinement to the budget (a bisection).
 _FIT_TRIES = 8
+#: Ends of a plan's stages in its progress, near their shares of the time (docs/ARCHIVE.md, "Progress"):
+#: measuring the sample depth, restoring the blocks the plan looks at, seeking the worst blocks; refining
+#: takes the rest.
+PROBE_END, RESTORE_END, SEEK_END = 0.18, 0.50, 0.66
+#: ... and in refining, choosing the candidate blocks ends here (the tries of their bytes take the rest).
+CANDIDATES_END = 0.9
 
 
 class BudgetError(UsageError):
@@ -113,13 +120,14 @@ def added_bytes(payload: pl.Payload, pixels: Pixels) -> int:
     return container.carried_bytes(n, -(-n // container.CHUNK_BYTES))
 
 
-def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str, enlarged: bool = False) -> float:
+def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str, enlarged: bool = False,
+               progress: Progress | None = None) -> float:
     """Fast-preset PSNR on up to ``PROBE_PATCHES`` patches spread over the image, from 16-bit samples.
 
     Only every ``PROBE_STEP``-th row and column of those patches is predicted (every cell position
     among them), and only pixels whose sRGB is below the clipping threshold count: the base grid serves
     those, and clipped areas (where the error is largest, and quantization matters least) are left to
-    refinement.
+    refinement. ``progress`` is told of the networks' fit, most of the work.
     """
     # the restore (and torch) is imported where a restore runs, so that planning's module loads without it
     from rawmeta.restore import highlights
@@ -139,7 +147,7 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str, enla
         where[y0:y1:PROBE_STEP, x0:x1:PROBE_STEP] = True
     rows, cols = np.nonzero(where)
     out = np.full((h, w, 3), np.nan, np.float32)
-    out[rows, cols] = FastModel.fitted(job).predict(rows, cols)
+    out[rows, cols] = FastModel.fitted(job, progress).predict(rows, cols)
     highlights.refine(out, job, where)
     bulk = where & ~metrics.clipped_mask(srgb)
     return metrics.psnr(out, rgb, mask=bulk if bulk.any() else where)
@@ -384,7 +392,9 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
         srgb = on_raw_grid(srgb, pair.alignment)
     bits_fixed = bits is not None
     if bits is None:
-        bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device, enlarged))
+        stage(progress, "measuring")
+        bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device, enlarged,
+                                   part(progress, 0.0, PROBE_END)))
     if budget is None:
         return make(choose_base(rgb, pixels, make, None, stride or DEFAULT_STRIDE, bits))
     limit = budget_bytes(budget, pair.budget_base)
@@ -392,20 +402,20 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
         base = choose_base(rgb, pixels, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
     except BudgetError:
         base = choose_base(rgb, pixels, make, limit, stride, bits, bits_fixed)
-    if progress is not None:
-        progress(1, 10)  # the restore below is most of the work
-    restored = BlockRestore(rgb, srgb, dequantize(base.samples, base.bits), base.grid, BLOCK, device, enlarged)
+    stage(progress, "restoring blocks")
+    restored = BlockRestore(rgb, srgb, dequantize(base.samples, base.bits), base.grid, BLOCK, device, enlarged,
+                            part(progress, PROBE_END, RESTORE_END))
     plain = make(base)
     base_size = added_bytes(plain, pixels)
     affordable = affordable_blocks(limit - base_size, base_size / base.grid.count,
                                    Refinement.empty(*rgb.shape[:2], base.bits))
     # the hint is chosen on the sample and the likeliest bad blocks (clipped ones first), before the spread
-    restored.seek(max(affordable // POOL_SHARE, 1), spread=False)
-    if progress is not None:
-        progress(7, 10)
+    stage(progress, "seeking worst blocks")
+    restored.seek(max(affordable // POOL_SHARE, 1), spread=False, progress=part(progress, RESTORE_END, SEEK_END))
     plain = dataclasses.replace(plain, highlights=restored.choose_highlights())
     plain = dataclasses.replace(plain, expected_psnr=restored.psnr())
-    return fit_refinement(plain, restored, rgb, pixels, limit, base_size)
+    stage(progress, "refining")
+    return fit_refinement(plain, restored, rgb, pixels, limit, base_size, part(progress, SEEK_END, 1.0))
 
 
 def affordable_blocks(room: float, bytes_per_sample: float, template: Refinement) -> int:
@@ -415,36 +425,45 @@ def affordable_blocks(room: float, bytes_per_sample: float, template: Refinement
 
 
 def choose_candidates(restored: BlockRestore, rgb: np.ndarray, template: Refinement, cost: CostModel, room: float,
-                      affordable: int) -> RefinementOptions:
+                      affordable: int, progress: Progress | None = None) -> RefinementOptions:
     """Refinement options over the worst blocks, as many as ``POOL_SHARE`` times those the full ``room``
-    refines (doubled until they are), at most ``affordable``."""
+    refines (doubled until they are), at most ``affordable``; ``progress`` counts the doublings that may come."""
     count = max(affordable // POOL_SHARE, 1)
+    rounds = 1 + max(math.ceil(math.log2(max(affordable, 1) / count)), 0)  # the most it can take
+    done = 0
     while True:
         candidates = np.nonzero(restored.seek(count))
         options = refinement_options(restored, rgb, template, cost, candidates)
         taken = len(np.unique(options.blocks[options.cumulative_bytes <= room]))
         if taken * POOL_SHARE <= count or count >= affordable:
+            report(progress, 1, 1)
             return options
+        done += 1
+        report(progress, done, rounds)
         count = min(2 * count, affordable)
 
 
 def fit_refinement(plain: pl.Payload, restored: BlockRestore, rgb: np.ndarray, pixels: Pixels,
-                   limit: int, base_size: int) -> pl.Payload:
+                   limit: int, base_size: int, progress: Progress | None = None) -> pl.Payload:
     """``plain`` (a payload without refinement, restored as ``restored``, adding ``base_size`` bytes) with
     the refinement blocks that restore best within ``limit`` added bytes.
 
     The byte estimates are rough, so the whole room is tried first, then
     the amount taken is bisected, keeping the largest choice that fits.
+    ``progress`` is told of the candidates' choice, then of each try.
     """
     h, w = rgb.shape[:2]
     room = limit - base_size
     template = Refinement.empty(h, w, plain.bits)
     cost = CostModel.calibrated(pixels.srgb, plain, base_size)
     options = choose_candidates(restored, rgb, template, cost, room,
-                                affordable_blocks(room, base_size / plain.grid.count, template))
+                                affordable_blocks(room, base_size / plain.grid.count, template),
+                                part(progress, 0.0, CANDIDATES_END))
     unrefined = restored.error
     best, low, high = plain, 0.0, room
+    trying = part(progress, CANDIDATES_END, 1.0)
     for trial in range(_FIT_TRIES):
+        report(trying, trial, _FIT_TRIES)
         allowed = room if trial == 0 else (low + high) / 2
         refine = options.select(allowed)
         if not refine.levels.any():
@@ -464,4 +483,5 @@ def fit_refinement(plain: pl.Payload, restored: BlockRestore, rgb: np.ndarray, p
         best, low = candidate, allowed
         if trial == 0:
             break
+    report(progress, 1, 1)
     return best

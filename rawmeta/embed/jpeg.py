@@ -26,8 +26,13 @@ from rawmeta.format.grid import DEFAULT_STRIDE, Grid
 from rawmeta.io.jpeg_pixels import check_frame, decode_jpeg, exif_orientation
 from rawmeta.io.rawfile import read_raw
 from rawmeta.io.userfiles import read_jpeg, rewrite_target, write_output
-from rawmeta.progress import Progress, part
+from rawmeta.progress import Progress, part, report, stage
 from rawmeta.restore.guide import smaller_than_raw
+
+#: Shares of an embed's progress, near their shares of the time (docs/ARCHIVE.md, "Progress"): reading the
+#: RAW ends at READ_END, making the payload at PAYLOAD_END (writing the JPEG takes the rest); in making
+#: the payload, aligning ends at ALIGN_END (planning takes the rest).
+READ_END, PAYLOAD_END, ALIGN_END = 0.01, 0.99, 0.03
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,7 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
         Grid.centred(height, width, options.stride or DEFAULT_STRIDE)
     except ValueError as exc:
         raise MismatchError(str(exc)) from None
+    stage(progress, "aligning")
     srgb = decode_jpeg(jpeg)
     found = align(rgb, camera.white_balance, srgb, same_grid=options.same_grid)
     camera = camera_with_jpeg_balance(camera, rgb, srgb, found)
@@ -131,10 +137,9 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
         rgb = warp(rgb, found, height, width)
         shown, jpeg_size = exif_orientation(jpeg) or display_orientation(camera.orientation, found), None
     camera = dataclasses.replace(camera, orientation=shown)
-    if progress is not None:
-        progress(1, 10)  # aligned
+    report(part(progress, 0.0, ALIGN_END), 1, 1)
     pair = PairFacts(camera, js.image_data_hash(layout), container.size_without_ours(layout), found, jpeg_size)
-    return plan(rgb, srgb, pair, options, progress=part(progress, 0.1, 1.0))
+    return plan(rgb, srgb, pair, options, progress=part(progress, ALIGN_END, 1.0))
 
 
 def embed_bytes(jpeg: bytes, payload: pl.Payload) -> tuple[bytes, EmbedReport]:
@@ -142,8 +147,8 @@ def embed_bytes(jpeg: bytes, payload: pl.Payload) -> tuple[bytes, EmbedReport]:
     packed = pl.pack(payload, decode_jpeg(jpeg))
     out = container.attach(jpeg, packed)
     count = -(-len(packed) // container.CHUNK_BYTES)
-    report = EmbedReport(payload, len(packed), count, jpeg_bytes=0)
-    return out, dataclasses.replace(report, jpeg_bytes=len(out) - report.added_bytes)
+    made = EmbedReport(payload, len(packed), count, jpeg_bytes=0)
+    return out, dataclasses.replace(made, jpeg_bytes=len(out) - made.added_bytes)
 
 
 def embed_file(
@@ -166,15 +171,16 @@ def embed_file(
     jpeg = read_jpeg(jpeg_path)
     js.parse(jpeg)  # refuse a bad JPEG, and a target that cannot be written, before spending time on the RAW
     target, replace = rewrite_target(jpeg_path, out, overwrite=overwrite, inputs=[("RAW", raw_path)])
+    stage(progress, "reading RAW")
     raw = read_raw(raw_path)
-    if progress is not None:
-        progress(1, 10)  # the RAW is read
-    payload = make_payload(raw.rgb, raw.camera, jpeg, options, progress=part(progress, 0.1, 1.0), **kwargs)
-    new, report = embed_bytes(jpeg, payload)
+    report(part(progress, 0.0, READ_END), 1, 1)
+    payload = make_payload(raw.rgb, raw.camera, jpeg, options, progress=part(progress, READ_END, PAYLOAD_END),
+                           **kwargs)
+    stage(progress, "writing JPEG")
+    new, made = embed_bytes(jpeg, payload)
     write_output(target, new, replace=replace)
-    if progress is not None:
-        progress(1, 1)
-    return dataclasses.replace(report, output=target)
+    report(progress, 1, 1)
+    return dataclasses.replace(made, output=target)
 
 
 def strip_file(jpeg_path: str | os.PathLike, out: str | os.PathLike | None = None, *,

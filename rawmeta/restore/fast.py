@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from rawmeta.format.grid import Grid
+from rawmeta.progress import Progress, part, report, stage
 from rawmeta.restore import highlights
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import PatchGrid, grid_slices
@@ -50,6 +51,10 @@ MIN_SAMPLES_PER_CELL_POSITION = 128
 #: only where samples are dense and lose where they are sparser, so the threshold lies between the
 #: counts of strides 10 and 8 (docs/CONSTANTS.md, docs/RESTORE.md).
 MIN_SAMPLES_FOR_DENSE = 768
+#: Shares of a restore's progress: fitting the networks, then of the rest, predicting the patches (the
+#: highlights take what is left), near their shares of the time (docs/ARCHIVE.md, "Progress").
+FIT_SHARE = 0.25
+PREDICT_SHARE = 0.9
 
 
 def neighbours(reach: int) -> tuple[tuple[int, int], ...]:
@@ -298,21 +303,26 @@ def _within(cells: Iterable[tuple[int, int]], shape: tuple[int, int], radius: in
 
 
 def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, grid: Grid, srgb: np.ndarray,
-        values: np.ndarray, patches: list[tuple[int, int]]) -> dict[tuple[int, int], torch.Tensor]:
-    """Output layers (width, 3) of ``patches``, each fitted to its 3 x 3 neighbourhood's (weighted) samples."""
+        values: np.ndarray, patches: list[tuple[int, int]], progress: Progress | None = None,
+        ) -> dict[tuple[int, int], torch.Tensor]:
+    """Output layers (width, 3) of ``patches``, each fitted to its 3 x 3 neighbourhood's (weighted) samples;
+    ``progress(done, total)`` counts the patches' normal equations, then their solves."""
     dev = features.device
     normal: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
-    for ij in _within(patches, layout.shape, 1):
+    sampled = _within(patches, layout.shape, 1)
+    steps = len(sampled) + len(patches)
+    for k, ij in enumerate(sampled):
         rs, cs = grid_slices(grid, layout.box(*ij))
         x = torch.cat(features.at(srgb, grid.rows()[rs], grid.cols()[cs]), dim=1).double()
         y = torch.from_numpy(np.ascontiguousarray(values[rs, cs]).reshape(-1, 3)).to(dev, torch.float64)
         normal[ij] = (x.T @ x, x.T @ y)
+        report(progress, k + 1, steps)
     penalty = torch.zeros(features.width, dtype=torch.float64, device=dev)
     penalty[: features.unpenalised] = 1e-9
     penalty[features.unpenalised : features.linear_inputs] = config.ridge_neighbours
     penalty[features.linear_inputs :] = config.ridge
     weights = {}
-    for i, j in patches:
+    for k, (i, j) in enumerate(patches):
         near = _within([(i, j)], layout.shape, 1)
         gram = torch.zeros_like(normal[i, j][0])
         rhs = torch.zeros_like(normal[i, j][1])
@@ -324,6 +334,7 @@ def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, gri
         gram.diagonal().add_(penalty * count)
         # The ridge-penalised Gram is symmetric positive definite: Cholesky solves it in half LU's work.
         weights[i, j] = torch.cholesky_solve(rhs, torch.linalg.cholesky(gram)).float()
+        report(progress, len(sampled) + k + 1, steps)
     return weights
 
 
@@ -417,13 +428,15 @@ class FastModel:
     blend: tuple[np.ndarray, np.ndarray]
 
     @classmethod
-    def fitted(cls, job: PatchJob) -> FastModel:
-        """The networks of ``job.patches`` and of their neighbours, which blend into their pixels."""
+    def fitted(cls, job: PatchJob, progress: Progress | None = None) -> FastModel:
+        """The networks of ``job.patches`` and of their neighbours, which blend into their pixels; ``progress``
+        as :func:`fit` reports it."""
         config = preset_for(job.grid, job.layout, job.enlarged)
         layout = job.layout
         phased = not job.enlarged and by_cell_position(job.grid, layout)
         features = SharedFeatures(config, layout, job.seed, job.device, phased=phased)
-        weights = fit(features, config, layout, job.grid, job.srgb, job.values, _within(job.patches, layout.shape, 1))
+        weights = fit(features, config, layout, job.grid, job.srgb, job.values, _within(job.patches, layout.shape, 1),
+                      progress)
         blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
         return cls(features, layout, job.srgb, weights, blend)
 
@@ -484,10 +497,15 @@ def _pair(start: int, count: int) -> list[int]:
 def restore(job: PatchJob, out: np.ndarray) -> None:
     """Fill ``out``'s pixels of ``job.patches`` with the fast preset's prediction, and interpolate clipped
     highlights if ``job.highlights``."""
-    model = FastModel.fitted(job)
+    predicted = FIT_SHARE + (1 - FIT_SHARE) * (PREDICT_SHARE if job.highlights else 1.0)
+    stage(job.progress, "fitting")
+    model = FastModel.fitted(job, part(job.progress, 0.0, FIT_SHARE))
+    stage(job.progress, "restoring")
+    predicting = part(job.progress, FIT_SHARE, predicted)
     for k, ij in enumerate(job.patches):
         model.predict_patch(out, ij)
-        if job.progress:
-            job.progress(k + 1, len(job.patches))
+        report(predicting, k + 1, len(job.patches))
     if job.highlights:
+        stage(job.progress, "highlights")
         highlights.refine(out, job)
+        report(job.progress, 1, 1)

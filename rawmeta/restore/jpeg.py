@@ -21,11 +21,14 @@ from rawmeta.io.outputs import check_suffix, write_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, payload_id
 from rawmeta.io.shot_metadata import ShotMetadata, read_shot_metadata
 from rawmeta.io.userfiles import check_new_output, read_jpeg, target_path
-from rawmeta.progress import Progress
+from rawmeta.progress import Progress, part, report, stage
 from rawmeta.resample import warp
 from rawmeta.restore import guide
 from rawmeta.restore.options import RestoreOptions
 from rawmeta.restore.patchwise import reconstruct
+
+#: Where the restore ends in a file restore's progress (writing the file takes the rest).
+RESTORE_END = 0.97
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: C
     resolution was asked for and the payload cannot give it.
     """
     options = dataclasses.replace(options or RestoreOptions(), **kwargs)
+    stage(progress, "reading JPEG")
     carried = container.extract(jpeg)
     srgb = decode_jpeg(jpeg)
     payload = pl.unpack(carried.payload, srgb)
@@ -137,8 +141,10 @@ def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, opti
     check_suffix(out_path)  # refuse before the long part
     check_new_output(out_path, overwrite=overwrite, inputs=[("JPEG", jpeg_path)])
     options = dataclasses.replace(options or RestoreOptions(), **kwargs)
-    restored = restore_bytes(read_jpeg(jpeg_path), options, warn=warn, progress=progress)
+    restored = restore_bytes(read_jpeg(jpeg_path), options, warn=warn, progress=part(progress, 0.0, RESTORE_END))
+    stage(progress, f"writing {out_path.suffix.lstrip('.').upper()}")
     write_restored(out_path, restored, options.dng, replace=overwrite, warn=warn)
+    report(progress, 1, 1)
     return restored
 
 

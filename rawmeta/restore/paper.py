@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rawmeta.progress import stage
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import PatchData, box_inputs, patch_data, place
 
@@ -159,6 +160,7 @@ def predict(model: BatchedINF, srgb: torch.Tensor, xy: torch.Tensor, chunk: int 
 def restore(job: PatchJob, out: np.ndarray, config: INFConfig = PAPER) -> None:
     """Fill ``out``'s pixels of ``job.patches``: one network per patch, trained on its neighbourhood's samples,
     in batches of patches that fit ``job.memory_mb``."""
+    stage(job.progress, "training")
     data = [patch_data(job.layout, job.grid, job.srgb, job.values, ij) for ij in job.patches]
     dev = job.device
     total = len(data) * config.steps

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rawmeta.progress import stage
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import box_inputs, patch_data, place
 
@@ -86,6 +87,7 @@ def evaluate(centres: torch.Tensor, weights: torch.Tensor, coeffs: torch.Tensor,
 
 def restore(job: PatchJob, out: np.ndarray) -> None:
     """Fill ``out``'s pixels of ``job.patches`` with each patch's RBF interpolant of its neighbourhood's samples."""
+    stage(job.progress, "restoring")
     for k, ij in enumerate(job.patches):
         p = patch_data(job.layout, job.grid, job.srgb, job.values, ij)
         keep = centre_subset(len(p.train_raw))
