@@ -1,4 +1,5 @@
-"""The command line's side of folder work: batch options, one progress bar, the summary table."""
+"""The command line's side of folder work: batch options, one progress bar (a line per file off a terminal),
+the summary table."""
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ def run_plan(verb: str, plan: Plan, *, jobs: int | None, scheduler: str | None, 
              as_json: bool = False) -> None:
     """Run a batch with a progress bar, then print its summary (or JSON report); BatchFailed if any failed."""
     jobs = jobs or default_jobs()
-    show = not quiet and plan.tasks and sys.stderr.isatty()  # a log file gets the summary alone
-    bar = ProgressBar(verb, unit="files") if show else None
+    terminal = sys.stderr.isatty()
+    bar = ProgressBar(verb, unit="files") if not quiet and plan.tasks and terminal else None
+    lines = not quiet and not as_json and not terminal  # a log gets a line per file (the JSON report has them)
     done = 0
 
     def arrived(outcome: Outcome) -> None:
@@ -47,6 +49,8 @@ def run_plan(verb: str, plan: Plan, *, jobs: int | None, scheduler: str | None, 
         done += 1
         if bar is not None:
             bar(done, len(plan.tasks))
+        if lines:
+            click.echo(finished_line(outcome, done, len(plan.tasks)), err=True)
 
     start = time.monotonic()
     try:
@@ -79,6 +83,24 @@ def run_plan(verb: str, plan: Plan, *, jobs: int | None, scheduler: str | None, 
     click.echo(line)
     if counts[FAILED]:
         raise BatchFailed(f"{counts[FAILED]} of {len(outcomes)} files failed (listed above)")
+
+
+def finished_line(outcome: Outcome, done: int, total: int) -> str:
+    """One plain line for a finished file, as a log shows it: ``[3/120] IMG_0003.jpg -> out/IMG_0003.dng  4.1 s``.
+
+    Examples
+    --------
+    >>> print(finished_line(Outcome("raw/IMG_3.NEF", "done", "embedded", seconds=4.06, output="raw/IMG_3.jpg"), 3, 9))
+    [3/9] IMG_3.NEF -> raw/IMG_3.jpg  4.1 s
+    >>> print(finished_line(Outcome("a/IMG_4.jpg", "failed", "no rawmeta data", seconds=0.01, code=3), 4, 9))
+    [4/9] IMG_4.jpg failed: no rawmeta data (exit 3)  0.0 s
+    """
+    name = Path(outcome.path).name
+    if outcome.status == "done":
+        what = f" -> {outcome.output}" if outcome.output else f": {outcome.detail}"
+    else:
+        what = f" {outcome.status}: {outcome.detail}" + (f" (exit {outcome.code})" if outcome.code else "")
+    return f"[{done}/{total}] {name}{what}  {outcome.seconds:.1f} s"
 
 
 def _table(outcomes: list[Outcome], plan: Plan) -> str:

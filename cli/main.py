@@ -26,6 +26,7 @@ from rawmeta.embed import report
 from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
 from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, RawmetaError, UsageError
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
+from rawmeta.progress import stage
 from rawmeta.restore.options import RestoreOptions
 
 from . import batch
@@ -217,10 +218,10 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         if changes:
             click.echo(f"rawmeta: {jpeg} carries rawmeta data made with other settings; embedding again: "
                        f"{', '.join(changes)}", err=True)
-    from rawmeta.embed.jpeg import embed_file
-
     start = time.monotonic()
     with _progress(f"embed {jpeg.name}", quiet or as_json) as bar:
+        from rawmeta.embed.jpeg import embed_file
+
         r = embed_file(raw, jpeg, out, overwrite=overwrite, options=options, progress=bar)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
@@ -247,8 +248,10 @@ def _said(as_json: bool, text: str, **facts) -> None:
 
 @contextlib.contextmanager
 def _progress(label: str, quiet: bool):
-    """A progress bar for a long one-file command (None when quiet), closed however the work ends."""
+    """A progress bar for a long one-file command (None when quiet), closed however the work ends; its first
+    stage loads the library (torch), which takes a while before the work reports anything."""
     bar = None if quiet else ProgressBar(label)
+    stage(bar, "loading")
     try:
         yield bar
     finally:
@@ -377,8 +380,6 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     IMG_0001.dng) becomes NAME.restored.FORMAT; any other file rawmeta did
     not write is replaced only with --overwrite.
     """
-    from rawmeta.restore.jpeg import restore_file
-
     if old_out_dir is not None:
         if out_dir is not None:
             raise click.UsageError("give --out-dir once (--out is its old name)")
@@ -419,6 +420,8 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
         click.echo(f"rawmeta: warning: {message}", err=True)
 
     with _progress(f"restore ({method})", quiet or as_json) as bar:
+        from rawmeta.restore.jpeg import restore_file
+
         restored = restore_file(jpeg, output, options, overwrite=overwrite, progress=bar, warn=warn)
     seconds = round(time.monotonic() - start, 3)
     result = None if reference is None else _evaluation(restored.rgb, reference, restored.shown, _patch_size(patch),

@@ -1,7 +1,6 @@
 """Archive mode: whole folders of RAW+JPEG pairs, resumable, in parallel and on a real Dask cluster."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -20,7 +19,6 @@ from PIL import Image
 from rawmeta.batch.runner import run_batch
 from rawmeta.batch.tasks import FAILED, Outcome, RestoreTask, restore_plan, run
 from rawmeta.benchmarks.synthetic import write_sample
-from rawmeta.cli.progress import ProgressBar
 from rawmeta.embed.jpeg import embed_file
 from rawmeta.embed.report import inspect_file
 from rawmeta.format import container
@@ -74,7 +72,7 @@ def test_embed_folder_pairs_reports_the_unpaired_and_resumes(tmp_path, sample_pa
     placed = place(tmp_path, sample_pairs)
     (tmp_path / "lonely.nef").write_bytes(sample_pairs[3][0])
     (tmp_path / "jpeg-only.jpg").write_bytes(sample_pairs[3][1])
-    proc = rawmeta("embed", tmp_path, "--stride", "8", "--bits", "12")
+    proc = rawmeta("embed", tmp_path, "--stride", "8", "--bits", "12", "-q")
     assert_one_line_error(proc, 9, "1 of 4 files failed")
     assert table(proc.stdout) == {"done": 3, "skipped": 0, "failed": 1}
     assert "lonely.nef: not paired: no JPEG named lonely.jp*g beside it (exit 2)" in proc.stdout
@@ -409,32 +407,6 @@ def test_an_unreachable_or_bad_scheduler_is_one_line(tmp_path, sample_pairs):
                            ("127.0.0.1:8786", "not an address like tcp://HOST:PORT"),
                            ("tls://127.0.0.1:8786", "not an address like tcp://HOST:PORT")):
         assert_one_line_error(rawmeta("verify", tmp_path, "--scheduler", address), 10, words)
-
-
-def test_progress_bar_counts_files():
-    stream = io.StringIO()
-    stream.isatty = lambda: True
-    bar = ProgressBar("embed", interval=0, stream=stream, unit="files")
-    bar(1, 4)
-    bar(4, 4)
-    bar.close()
-    assert "1/4 files   25.0 %" in stream.getvalue() and stream.getvalue().endswith("4/4 files  100.0 %  "
-                                                                                       "elapsed 00:00  ETA 00:00 \n")
-
-
-def test_progress_off_a_terminal_is_plain_lines_after_a_delay(monkeypatch):
-    stream = io.StringIO()  # not a terminal
-    bar = ProgressBar("restore", stream=stream)
-    for done in range(1, 11):
-        bar(done, 10)
-    assert stream.getvalue() == ""  # quick work says nothing: an error after it stays one line
-    bar.start -= ProgressBar.DELAY
-    for done in range(1, 41):
-        bar(done, 40)
-    bar.close()
-    lines = stream.getvalue().splitlines()
-    assert "\r" not in stream.getvalue() and len(lines) == 11  # the first report, then each 10 %
-    assert lines[0].startswith("restore: 2 %") and lines[-1].startswith("restore: 100 %  elapsed 00:02")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux's")
