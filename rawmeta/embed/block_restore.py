@@ -37,8 +37,6 @@ MIN_SAMPLE_BLOCKS = 400
 #: The fit's share of the progress of making a BlockRestore (predicting the sample takes the rest), near its
 #: share of the time (docs/ARCHIVE.md, "Progress").
 FIT_SHARE = 0.4
-#: Pixels predicted at once, between progress reports.
-PREDICT_CHUNK = 1 << 16
 
 
 class BlockRestore:
@@ -123,10 +121,7 @@ class BlockRestore:
             report(progress, 1, 1)
             return
         rows, cols = block_pixels(*np.nonzero(new), self.block, *self.shape)
-        for start in range(0, len(rows), PREDICT_CHUNK):
-            chunk = slice(start, start + PREDICT_CHUNK)
-            self.pred[rows[chunk], cols[chunk]] = self.model.predict(rows[chunk], cols[chunk])
-            report(progress, min(start + PREDICT_CHUNK, len(rows)), len(rows))
+        self.pred[rows, cols] = self.model.predict(rows, cols, progress)
         if self.interpolation is not None:
             where = np.zeros(self.shape, bool)
             where[rows, cols] = True

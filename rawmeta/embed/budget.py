@@ -75,7 +75,9 @@ _FIT_TRIES = 8
 #: Ends of a plan's stages in its progress, near their shares of the time (docs/ARCHIVE.md, "Progress"):
 #: measuring the sample depth, restoring the blocks the plan looks at, seeking the worst blocks; refining
 #: takes the rest.
-PROBE_END, RESTORE_END, SEEK_END = 0.18, 0.50, 0.66
+PROBE_END, RESTORE_END, SEEK_END = 0.16, 0.35, 0.6
+#: ... in measuring, the networks' fit ends here (the prediction takes the rest) ...
+PROBE_FIT_SHARE = 0.7
 #: ... and in refining, choosing the candidate blocks ends here (the tries of their bytes take the rest).
 CANDIDATES_END = 0.9
 
@@ -127,7 +129,7 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str, enla
     Only every ``PROBE_STEP``-th row and column of those patches is predicted (every cell position
     among them), and only pixels whose sRGB is below the clipping threshold count: the base grid serves
     those, and clipped areas (where the error is largest, and quantization matters least) are left to
-    refinement. ``progress`` is told of the networks' fit, most of the work.
+    refinement. ``progress`` is told of the networks' fit, then of the prediction.
     """
     # the restore (and torch) is imported where a restore runs, so that planning's module loads without it
     from rawmeta.restore import highlights
@@ -147,7 +149,8 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str, enla
         where[y0:y1:PROBE_STEP, x0:x1:PROBE_STEP] = True
     rows, cols = np.nonzero(where)
     out = np.full((h, w, 3), np.nan, np.float32)
-    out[rows, cols] = FastModel.fitted(job, progress).predict(rows, cols)
+    out[rows, cols] = FastModel.fitted(job, part(progress, 0.0, PROBE_FIT_SHARE)).predict(
+        rows, cols, part(progress, PROBE_FIT_SHARE, 1.0))
     highlights.refine(out, job, where)
     bulk = where & ~metrics.clipped_mask(srgb)
     return metrics.psnr(out, rgb, mask=bulk if bulk.any() else where)

@@ -53,7 +53,7 @@ MIN_SAMPLES_PER_CELL_POSITION = 128
 MIN_SAMPLES_FOR_DENSE = 768
 #: Shares of a restore's progress: fitting the networks, then of the rest, predicting the patches (the
 #: highlights take what is left), near their shares of the time (docs/ARCHIVE.md, "Progress").
-FIT_SHARE = 0.25
+FIT_SHARE = 0.2
 PREDICT_SHARE = 0.9
 
 
@@ -444,8 +444,9 @@ class FastModel:
         """Write patch ``ij``'s prediction into ``out`` (H x W x 3)."""
         predict_into(out, self.features, self.layout, self.srgb, self.weights, ij, self.blend)
 
-    def predict(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """The prediction (N, 3) at pixels (rows[k], cols[k]), as :meth:`predict_patch` gives it there.
+    def predict(self, rows: np.ndarray, cols: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+        """The prediction (N, 3) at pixels (rows[k], cols[k]), as :meth:`predict_patch` gives it there;
+        ``progress`` counts the pixels.
 
         Pixels are grouped by the 2 x 2 networks that blend there (the quarter
         patch they lie in) and by cell position, and each group is one product,
@@ -459,10 +460,11 @@ class FastModel:
         order = np.argsort(key, kind="stable")
         starts = np.flatnonzero(np.diff(key[order], prepend=-1))
         out = np.empty((len(rows), 3), np.float32)
-        for group in np.split(order, starts[1:]):
+        for group, end in zip(np.split(order, starts[1:]), [*starts[1:], len(rows)]):
             k = key[group[0]]
             a, b, p = k // 4 // (n_cols + 1) - 1, k // 4 % (n_cols + 1) - 1, k % 4
             out[group] = self._predict_group(rows[group], cols[group], _pair(a, n_rows), _pair(b, n_cols), p)
+            report(progress, end, len(rows))
         return out
 
     def _predict_group(self, rows: np.ndarray, cols: np.ndarray, near_rows: list[int], near_cols: list[int],
