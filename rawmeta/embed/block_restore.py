@@ -147,18 +147,23 @@ class BlockRestore:
         ``count``-th largest error is, and from every predicted block at least
         that bad the prediction spreads to its neighbours until no new block
         is that bad: large errors come in regions, which this follows.
-        ``progress`` counts the first blocks' pixels, the bulk of the work.
+        ``progress`` counts the first blocks' pixels (half the whole with
+        ``spread``), then those of each ring of the spread, in half of what
+        is left each, as their number is not known ahead.
         """
         seeds = self.clipped > 0  # a speck of clipped pixels among good samples ranks low, but errs much
         seeds.flat[self.rank[:count]] = True
-        self._predict_sought(seeds, progress)
+        self._predict_sought(seeds, part(progress, 0.0, 0.5 if spread else 1.0))
         errors = np.sort(self.error[self.sample])[::-1]
         threshold = errors[min(int(count * errors.size / self.error.size), errors.size - 1)]
+        rings = 1
         while spread:
             ring = _around((self.done & (self.error >= threshold)).astype(np.float64)) > 0
             if not (ring & ~self.done).any():
                 break
-            self._predict_sought(ring)
+            self._predict_sought(ring, part(progress, 1 - 0.5 ** rings, 1 - 0.5 ** (rings + 1)))
+            rings += 1
+        report(progress, 1, 1)
         worst = np.zeros(self.blocks, bool)
         worst.flat[np.argsort(-np.where(self.done, self.error, -1.0), axis=None)[:count]] = True
         return worst & self.done

@@ -76,10 +76,12 @@ _FIT_TRIES = 8
 #: measuring the sample depth, restoring the blocks the plan looks at, seeking the worst blocks; refining
 #: takes the rest.
 PROBE_END, RESTORE_END, SEEK_END = 0.16, 0.35, 0.6
-#: ... in measuring, the networks' fit ends here (the prediction takes the rest) ...
-PROBE_FIT_SHARE = 0.7
+#: ... in measuring, the networks' fit ends here, their prediction here (the highlights take the rest) ...
+PROBE_FIT_END, PROBE_PREDICT_END = 0.5, 0.65
 #: ... and in refining, choosing the candidate blocks ends here (the tries of their bytes take the rest).
 CANDIDATES_END = 0.9
+#: ... of which each doubling's seek of worst blocks takes this share (its refinement options the rest).
+ROUND_SEEK_SHARE = 0.8
 
 
 class BudgetError(UsageError):
@@ -129,7 +131,7 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str, enla
     Only every ``PROBE_STEP``-th row and column of those patches is predicted (every cell position
     among them), and only pixels whose sRGB is below the clipping threshold count: the base grid serves
     those, and clipped areas (where the error is largest, and quantization matters least) are left to
-    refinement. ``progress`` is told of the networks' fit, then of the prediction.
+    refinement. ``progress`` is told of the networks' fit, of the prediction, then of the end.
     """
     # the restore (and torch) is imported where a restore runs, so that planning's module loads without it
     from rawmeta.restore import highlights
@@ -149,9 +151,10 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str, enla
         where[y0:y1:PROBE_STEP, x0:x1:PROBE_STEP] = True
     rows, cols = np.nonzero(where)
     out = np.full((h, w, 3), np.nan, np.float32)
-    out[rows, cols] = FastModel.fitted(job, part(progress, 0.0, PROBE_FIT_SHARE)).predict(
-        rows, cols, part(progress, PROBE_FIT_SHARE, 1.0))
+    out[rows, cols] = FastModel.fitted(job, part(progress, 0.0, PROBE_FIT_END)).predict(
+        rows, cols, part(progress, PROBE_FIT_END, PROBE_PREDICT_END))
     highlights.refine(out, job, where)
+    report(progress, 1, 1)
     bulk = where & ~metrics.clipped_mask(srgb)
     return metrics.psnr(out, rgb, mask=bulk if bulk.any() else where)
 
@@ -430,12 +433,13 @@ def affordable_blocks(room: float, bytes_per_sample: float, template: Refinement
 def choose_candidates(restored: BlockRestore, rgb: np.ndarray, template: Refinement, cost: CostModel, room: float,
                       affordable: int, progress: Progress | None = None) -> RefinementOptions:
     """Refinement options over the worst blocks, as many as ``POOL_SHARE`` times those the full ``room``
-    refines (doubled until they are), at most ``affordable``; ``progress`` counts the doublings that may come."""
+    refines (doubled until they are), at most ``affordable``; ``progress`` counts the doublings that may come,
+    and the seek of each."""
     count = max(affordable // POOL_SHARE, 1)
     rounds = 1 + max(math.ceil(math.log2(max(affordable, 1) / count)), 0)  # the most it can take
     done = 0
     while True:
-        candidates = np.nonzero(restored.seek(count))
+        candidates = np.nonzero(restored.seek(count, progress=part(progress, done / rounds, (done + ROUND_SEEK_SHARE) / rounds)))
         options = refinement_options(restored, rgb, template, cost, candidates)
         taken = len(np.unique(options.blocks[options.cumulative_bytes <= room]))
         if taken * POOL_SHARE <= count or count >= affordable:
