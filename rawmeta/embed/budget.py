@@ -75,7 +75,7 @@ _FIT_TRIES = 8
 #: Ends of a plan's stages in its progress, near their shares of the time (docs/ARCHIVE.md, "Progress"):
 #: measuring the sample depth, restoring the blocks the plan looks at, seeking the worst blocks; refining
 #: takes the rest.
-PROBE_END, RESTORE_END, SEEK_END = 0.16, 0.35, 0.6
+PROBE_END, RESTORE_END, SEEK_END = 0.17, 0.4, 0.6
 #: ... in measuring, the networks' fit ends here, their prediction here (the highlights take the rest) ...
 PROBE_FIT_END, PROBE_PREDICT_END = 0.5, 0.65
 #: ... and in refining, choosing the candidate blocks ends here (the tries of their bytes take the rest).
