@@ -45,6 +45,7 @@ from rawmeta import resample
 from rawmeta.errors import MismatchError
 from rawmeta.format import orientation
 from rawmeta.format.alignment import Alignment
+from rawmeta.progress import Progress, part, report
 from rawmeta.resample import area_filter, band_pass, bilinear, block_mean
 
 #: Pixels across the raw at the coarse search.
@@ -65,6 +66,8 @@ MATCH_SIDE = 640
 SAME_GRID_PX = 0.1
 #: Side of the central square where :func:`same_grid_match` looks (pixels).
 SAME_GRID_SIDE = 512
+#: The coarse search's share of a search's progress (the refinement takes the rest), near its share of the time.
+COARSE_END = 0.6
 #: Most points used per Gauss-Newton step.
 _MAX_POINTS = 100_000
 #: Gauss-Newton steps at the coarsest level, and at each finer one (which starts close).
@@ -154,15 +157,17 @@ def _subpixel(surface: np.ndarray, r: int, c: int) -> tuple[float, float]:
     return r + dr, c + dc
 
 
-def _coarse_search(raw: np.ndarray, jpeg: np.ndarray) -> _Candidate:
-    """The best orientation, scale and shift at about :data:`COARSE_SIDE` pixels across."""
+def _coarse_search(raw: np.ndarray, jpeg: np.ndarray, progress: Progress | None = None) -> _Candidate:
+    """The best orientation, scale and shift at about :data:`COARSE_SIDE` pixels across; ``progress`` counts
+    the orientations."""
     k0 = _level_factor(max(raw.shape), 1.0, COARSE_SIDE)
     level = band_pass(block_mean(raw, k0)).astype(np.float64)
     level_fft = np.fft.rfft2(level)
     # Pre-shrink the JPEG to about twice the largest template so resizing stays cheap.
     p = max(1, int(max(jpeg.shape) / (2 * COARSE_SIDE)))
     best = _Candidate(-np.inf, 1, 1.0, 1.0, 0.0, 0.0)
-    for code in orientation.NAMES:
+    for k, code in enumerate(orientation.NAMES):
+        report(progress, k, len(orientation.NAMES))
         full = orientation.orient(jpeg, code)
         small = Image.fromarray(block_mean(full, p))
         for s in _scales(raw.shape, full.shape):
@@ -371,13 +376,14 @@ def same_grid_offset(rgb: np.ndarray, white_balance: tuple[float, float, float],
 
 
 def align(rgb: np.ndarray, white_balance: tuple[float, float, float], srgb: np.ndarray, *,
-          same_grid: bool = False) -> Alignment:
+          same_grid: bool = False, progress: Progress | None = None) -> Alignment:
     """Find where the JPEG's stored pixels ``srgb`` (h x w x 3 uint8) lie in raw-RGB ``rgb``.
 
     A pair of the same size whose match peaks within :data:`SAME_GRID_PX`
     of the identical grid (:func:`same_grid_offset`) is taken as it is,
     without a search. ``same_grid=True`` skips every check (for
-    pairs known to be exact).
+    pairs known to be exact). ``progress(done, total)`` is told of the
+    search, when there is one.
 
     Raises
     ------
@@ -401,13 +407,14 @@ def align(rgb: np.ndarray, white_balance: tuple[float, float, float], srgb: np.n
         if match >= MIN_MATCH and max(abs(dx), abs(dy)) <= SAME_GRID_PX:
             return Alignment.identity(h, w, match)
     raw, jpeg = raw_grey(rgb, white_balance), jpeg_grey(srgb)
-    cand = _coarse_search(raw, jpeg)
+    cand = _coarse_search(raw, jpeg, part(progress, 0.0, COARSE_END))
     if not np.isfinite(cand.score):
         raise MismatchError(
             f"the JPEG ({w} x {h}) cannot show the RAW ({rgb.shape[1]} x {rgb.shape[0]}) in any orientation: it "
             f"would cover less than {MIN_SPAN * 100:g} % of the RAW's width or height"
         )
     cand = _refine(raw, np.ascontiguousarray(orientation.orient(jpeg, cand.code)), cand)
+    report(progress, 1, 1)
     matrix = _snapped(_to_matrix(cand, h, w), h, w) + 0.0  # + 0.0: no negative zeros
     found = Alignment(matrix, raw.shape, match_figure(raw, jpeg, matrix))
     if not found.match >= MIN_MATCH:

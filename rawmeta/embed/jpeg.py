@@ -31,8 +31,9 @@ from rawmeta.restore.guide import smaller_than_raw
 
 #: Shares of an embed's progress, near their shares of the time (docs/ARCHIVE.md, "Progress"): reading the
 #: RAW ends at READ_END, making the payload at PAYLOAD_END (writing the JPEG takes the rest); in making
-#: the payload, aligning ends at ALIGN_END (planning takes the rest).
-READ_END, PAYLOAD_END, ALIGN_END = 0.01, 0.99, 0.03
+#: the payload, aligning ends at ALIGN_END, or at SEARCH_END for a JPEG on another grid than the RAW's,
+#: which is searched for (planning takes the rest).
+READ_END, PAYLOAD_END, ALIGN_END, SEARCH_END = 0.01, 0.99, 0.03, 0.3
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
         raise MismatchError(str(exc)) from None
     stage(progress, "aligning")
     srgb = decode_jpeg(jpeg)
-    found = align(rgb, camera.white_balance, srgb, same_grid=options.same_grid)
+    aligned = ALIGN_END if rgb.shape[:2] == srgb.shape[:2] else SEARCH_END  # only other grids are searched for
+    found = align(rgb, camera.white_balance, srgb, same_grid=options.same_grid, progress=part(progress, 0.0, aligned))
     camera = camera_with_jpeg_balance(camera, rgb, srgb, found)
     # The restored RAW is shown as the JPEG is: by its own tag, else as the RAW is.
     if smaller_than_raw(found):
@@ -137,9 +139,9 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
         rgb = warp(rgb, found, height, width)
         shown, jpeg_size = exif_orientation(jpeg) or display_orientation(camera.orientation, found), None
     camera = dataclasses.replace(camera, orientation=shown)
-    report(part(progress, 0.0, ALIGN_END), 1, 1)
+    report(part(progress, 0.0, aligned), 1, 1)
     pair = PairFacts(camera, js.image_data_hash(layout), container.size_without_ours(layout), found, jpeg_size)
-    return plan(rgb, srgb, pair, options, progress=part(progress, ALIGN_END, 1.0))
+    return plan(rgb, srgb, pair, options, progress=part(progress, aligned, 1.0))
 
 
 def embed_bytes(jpeg: bytes, payload: pl.Payload) -> tuple[bytes, EmbedReport]:
