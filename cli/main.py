@@ -282,7 +282,8 @@ def _transfer(source: Path, jpeg: Path, out: Path | None, overwrite: bool, as_js
                    "restore learns from these pixels, so its accuracy depends on how much they changed", err=True)
 
 
-@main.command(short_help="Show and check the rawmeta data a JPEG carries.", epilog=_epilog("rawmeta inspect IMG_0001.JPG", "rawmeta inspect IMG_0001.JPG --json"))
+@main.command(short_help="Show and check the rawmeta data a JPEG carries.",
+              epilog=_epilog("rawmeta inspect IMG_0001.JPG", "rawmeta inspect IMG_0001.JPG --json"))
 @_jpeg_arg
 @_json_opt
 def inspect(jpeg: Path, as_json: bool) -> None:
@@ -294,7 +295,8 @@ def inspect(jpeg: Path, as_json: bool) -> None:
         click.echo(f"rawmeta: warning: {found.change.describe()}", err=True)
 
 
-@main.command(short_help="Remove the rawmeta data, giving back the JPEG as it was.", epilog=_epilog("rawmeta strip IMG_0001.JPG -o clean.jpg", "rawmeta strip IMG_0001.JPG   # in place"))
+@main.command(short_help="Remove the rawmeta data, giving back the JPEG as it was.",
+              epilog=_epilog("rawmeta strip IMG_0001.JPG -o clean.jpg", "rawmeta strip IMG_0001.JPG   # in place"))
 @_jpeg_arg
 @_out_opt
 @_overwrite_opt
