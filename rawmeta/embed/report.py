@@ -11,6 +11,7 @@ from rawmeta.format import segments as js
 from rawmeta.format.alignment import Alignment
 from rawmeta.format.camera import WB_SOURCE_WORDS
 from rawmeta.format.fingerprint import ImageChange, compare
+from rawmeta.format.shot import RATIONAL_TYPES, ShotTag
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.userfiles import read_jpeg
 
@@ -67,7 +68,7 @@ class Inspection:
             "expected_restore_psnr": round(p.expected_psnr, 2) if math.isfinite(p.expected_psnr) else None,
             "highlights": p.highlights,
             "alignment": _alignment_dict(p.alignment, *p.image_size),
-            "camera": asdict(p.camera),
+            "camera": {**asdict(p.camera), "shot": _shot_dict(p.camera.shot)},
             "integrity": "ok",
             "image_data": "matches" if self.change.bytes_match else "changed",
             "image_change": {
@@ -123,11 +124,33 @@ def format_text(info: dict) -> str:
         f"colour       white balance {[round(v, 4) for v in cam['white_balance']]} "
         f"({WB_SOURCE_WORDS[cam['white_balance_source']]}), XYZ->camera matrix: {matrix}, "
         f"orientation {cam['orientation']}",
+        f"shot         {_shot_text(cam['shot'])}",
         f"integrity    {info['integrity']} (CRC-32 per segment, SHA-256 of payload)",
         f"image data   {_change_text(info['image_change'])}",
         f"format       version {info['format_version']}",
     ]
     return "\n".join(lines)
+
+
+def _shot_dict(tags: tuple[ShotTag, ...]) -> dict[str, object]:
+    """The shot's tags by name, as JSON can hold them: texts without their NULs, rationals as "n/d",
+    other bytes (a maker note) as their count."""
+    def shown(t: ShotTag) -> object:
+        if t.dtype == 2:
+            return t.value.rstrip(b"\0").decode("latin-1")
+        if isinstance(t.value, bytes):
+            return f"{len(t.value)} bytes"
+        if t.dtype in RATIONAL_TYPES:
+            pairs = t.value if isinstance(t.value[0], tuple) else (t.value,)
+            return " ".join(f"{n}/{d}" for n, d in pairs)
+        return list(t.value) if isinstance(t.value, tuple) else t.value
+    return {t.name: shown(t) for t in tags}
+
+
+def _shot_text(shot: dict[str, object]) -> str:
+    if not shot:
+        return "none kept from the RAW"
+    return f"{len(shot)} tags kept from the RAW: " + ", ".join(f"{name} {value}" for name, value in shot.items())
 
 
 def _change_text(change: dict) -> str:

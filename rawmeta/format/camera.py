@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rawmeta.format.shot import ShotTag
+
 # EXIF LightSource codes used for CalibrationIlluminant.
 ILLUMINANT_UNKNOWN = 0
 ILLUMINANT_D65 = 21
@@ -67,6 +69,10 @@ class CameraFacts:
         code ``k`` stands for the value ``linearization[k]``, non-decreasing.
         ``None`` when the RAW stores its values directly. Levels above
         (``black_levels``, ``white_level``) are in data units, after this table.
+    shot : tuple of ShotTag
+        The shot's tags as the RAW holds them (capture date, exposure, lens,
+        make and model as the camera wrote them; :mod:`rawmeta.format.shot`),
+        for a restored DNG whose JPEG has none; empty when the RAW gave none.
     """
 
     make: str
@@ -82,6 +88,7 @@ class CameraFacts:
     orientation: int
     crop: tuple[int, int, int, int] | None = None
     linearization: tuple[int, ...] | None = None
+    shot: tuple[ShotTag, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.black_levels) != 4:
@@ -101,6 +108,10 @@ class CameraFacts:
             raise ValueError(f"crop needs left, top >= 0 and width, height >= 1, not {self.crop}")
         if self.linearization is not None and not _is_table(self.linearization):
             raise ValueError("linearization needs 2 to 65536 non-decreasing values of 0 to 65535")
+        shot = tuple(sorted(self.shot, key=lambda t: (t.ifd, t.tag)))
+        if len({(t.ifd, t.tag) for t in shot}) != len(shot):
+            raise ValueError("shot holds a tag twice")
+        object.__setattr__(self, "shot", shot)  # in the order the payload keeps them
         object.__setattr__(self, "white_balance", _float32s(self.white_balance))
         if self.xyz_to_camera is not None:
             object.__setattr__(self, "xyz_to_camera", _float32s(self.xyz_to_camera))

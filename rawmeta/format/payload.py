@@ -11,7 +11,8 @@ RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
 linearization table to the camera block (``CameraFacts.crop``,
 ``CameraFacts.linearization``), version 7 samples on the RAW's own grid
 for a JPEG smaller than the RAW (alignment kind 2, ``Payload.jpeg_size``),
-version 8 white balance source ``"jpeg"`` (estimated from the JPEG at embed).
+version 8 white balance source ``"jpeg"`` (estimated from the JPEG at embed) and the shot's tags to the
+camera block's end (``CameraFacts.shot``).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from rawmeta.errors import MismatchError, PayloadError
 from rawmeta.format import fingerprint as fp
-from rawmeta.format import prediction, sample_coding
+from rawmeta.format import prediction, sample_coding, shot
 from rawmeta.format.alignment import Alignment
 from rawmeta.format.camera import MAX_TABLE, WB_SOURCE_SINCE, WB_SOURCES, CameraFacts
 from rawmeta.format.grid import Grid
@@ -429,12 +430,12 @@ def _unpack_refinement(reader: _Reader, grid: Grid) -> Refinement:
 class _Reader:
     """Sequential reads from a payload body, with truncation reported as PayloadError."""
 
-    def __init__(self, body: bytes, pos: int):
-        self.body, self.pos = body, pos
+    def __init__(self, body: bytes, pos: int, part: str = "header"):
+        self.body, self.pos, self.part = body, pos, part
 
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.body):
-            raise PayloadError("rawmeta payload is truncated inside its header")
+            raise PayloadError(f"rawmeta payload is truncated inside its {self.part}")
         out = self.body[self.pos : self.pos + n]
         self.pos += n
         return out
@@ -468,7 +469,7 @@ def _pack_camera(c: CameraFacts) -> bytes:
         c.calibration_illuminant,
         c.orientation,
     )
-    return _pack_text(c.make) + _pack_text(c.model) + numbers + _pack_levels(c)
+    return _pack_text(c.make) + _pack_text(c.model) + numbers + _pack_levels(c) + _pack_shot(c.shot)
 
 
 def _pack_levels(c: CameraFacts) -> bytes:
@@ -482,13 +483,37 @@ def _pack_levels(c: CameraFacts) -> bytes:
     return crop + _LENGTH.pack(len(values)) + _LENGTH.pack(len(coded)) + coded
 
 
-def _unpack_levels(block: bytes, pos: int) -> dict:
-    """The crop and linearization table of a version 6 camera block from ``pos`` to its end."""
+def _pack_shot(tags: tuple[shot.ShotTag, ...]) -> bytes:
+    """The version 8 end of the camera block: the shot tags."""
+    if not tags:
+        return _LENGTH.pack(0)
+    entries = shot.pack_tags(tags)
+    coded = sample_coding.compress(entries)
+    return _LENGTH.pack(len(entries)) + _LENGTH.pack(len(coded)) + coded
+
+
+def _unpack_shot(reader: _Reader) -> tuple[shot.ShotTag, ...]:
+    """The shot tags at the end of a version 8 camera block."""
+    n = reader.length()
+    if not n:
+        return ()
+    if not 2 <= n <= shot.MAX_BYTES:
+        raise PayloadError(f"rawmeta payload declares {n} bytes of shot tags")
+    entries = _decoded(sample_coding.inflate, reader.take(reader.length()), n, "shot tags")
+    try:
+        return shot.unpack_tags(entries)
+    except ValueError as exc:
+        raise PayloadError(f"rawmeta payload has invalid shot tags: {exc}") from None
+
+
+def _unpack_levels(block: bytes, pos: int, version: int) -> dict:
+    """The crop and linearization table of a version 6 or 7 camera block from ``pos`` to its end, and the
+    shot tags after them in version 8."""
     if pos + _CROP.size + _LENGTH.size > len(block):
         raise PayloadError("rawmeta payload camera block is truncated")
     crop = _CROP.unpack_from(block, pos)
     n = _LENGTH.unpack_from(block, pos + _CROP.size)[0]
-    reader = _Reader(block, pos + _CROP.size + _LENGTH.size)
+    reader = _Reader(block, pos + _CROP.size + _LENGTH.size, "camera block")
     table = None
     if n:
         if not 2 <= n <= MAX_TABLE:
@@ -498,9 +523,10 @@ def _unpack_levels(block: bytes, pos: int) -> dict:
         if values[-1] > 65535:
             raise PayloadError("rawmeta payload linearization table exceeds 65535")
         table = tuple(values.tolist())
+    tags = _unpack_shot(reader) if version >= 8 else ()
     if reader.pos != len(block):
         raise PayloadError("rawmeta payload camera block has the wrong length")
-    return {"crop": crop if any(crop) else None, "linearization": table}
+    return {"crop": crop if any(crop) else None, "linearization": table, "shot": tags}
 
 
 def _unpack_camera(block: bytes, version: int) -> CameraFacts:
@@ -508,7 +534,7 @@ def _unpack_camera(block: bytes, version: int) -> CameraFacts:
         make, pos = _unpack_text(block, 0)
         model, pos = _unpack_text(block, pos)
         if version >= 6:
-            levels = _unpack_levels(block, pos + _CAMERA_NUMBERS.size)
+            levels = _unpack_levels(block, pos + _CAMERA_NUMBERS.size, version)
         elif len(block) - pos == _CAMERA_NUMBERS.size:
             levels = {}
         else:

@@ -36,6 +36,7 @@ from PIL import Image
 
 from rawmeta.format import segments
 from rawmeta.format.camera import ILLUMINANT_D65, WB_SOURCE_WORDS, CameraFacts
+from rawmeta.format.shot import flat_value, value_bytes
 from rawmeta.io import ljpeg
 from rawmeta.io.atomic import atomic_write_bytes
 from rawmeta.io.shot_metadata import ShotMetadata
@@ -60,8 +61,7 @@ XYZ_TO_SRGB = (
 LINEAR_WHITE = 65535
 
 # TIFF field types.
-_BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _SBYTE, _UNDEFINED, _SRATIONAL = 1, 2, 3, 4, 5, 6, 7, 10
-_STRUCT = {3: "H", 4: "I", 5: "I", 8: "h", 9: "i", 10: "i", 11: "f", 12: "d"}
+_BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _SRATIONAL = 1, 2, 3, 4, 5, 10
 # IFD0 tags: XMLPacket, and the pointers to the EXIF and GPS IFDs.
 _XMP, _EXIF_IFD, _GPS_IFD = 700, 34665, 34853
 
@@ -513,7 +513,7 @@ def _with_shot_tags(tags: list[tuple], shot: ShotMetadata) -> list[tuple]:
     to the EXIF and GPS IFDs it has."""
     extra = []
     for code, (dtype, value) in sorted(shot.ifd0.items()):
-        count, data = _tag_data(dtype, value)
+        count, data = flat_value(dtype, value)
         extra.append((code, dtype, count, data, True))
     replaced = {code for code, *_ in extra}
     tags = [t for t in tags if t[0] not in replaced] + extra
@@ -550,36 +550,14 @@ def _ifd_bytes(tags: dict[int, tuple[int, object]], offset: int) -> bytes:
     values_at = offset + 2 + 12 * len(entries) + 4
     table, values = bytearray(struct.pack("<H", len(entries))), bytearray()
     for code, (dtype, value) in entries:
-        count, data = _tag_data(dtype, value)
-        raw = _tag_bytes(dtype, data)
+        count, data = flat_value(dtype, value)
+        raw = value_bytes(dtype, data, "<")
         if len(raw) <= 4:
             table += struct.pack("<HHI", code, dtype, count) + raw.ljust(4, b"\0")
         else:
             table += struct.pack("<HHII", code, dtype, count, values_at + len(values))
             values += raw + b"\0" * (len(raw) % 2)
     return bytes(table + struct.pack("<I", 0) + values)
-
-
-def _tag_data(dtype: int, value: object) -> tuple[int, object]:
-    """The count and the flat value (bytes, or a tuple of numbers) of a tag as piexif gives it."""
-    if dtype in (_ASCII,):
-        text = value.encode("latin-1", "replace") if isinstance(value, str) else bytes(value)
-        text = text if text.endswith(b"\0") else text + b"\0"
-        return len(text), text
-    if dtype in (_BYTE, _SBYTE, _UNDEFINED):
-        data = bytes([value]) if isinstance(value, int) else bytes(value)
-        return len(data), data
-    items = value if isinstance(value, tuple | list) else (value,)
-    if dtype in (_RATIONAL, _SRATIONAL):
-        pairs = items if items and isinstance(items[0], tuple | list) else (items,)
-        return len(pairs), tuple(int(v) for pair in pairs for v in pair)
-    return len(items), tuple(items)
-
-
-def _tag_bytes(dtype: int, data: object) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    return struct.pack("<" + _STRUCT[dtype] * len(data), *data)
 
 
 def _libraw_colour_indices(cfa: str) -> tuple[int, int, int, int]:

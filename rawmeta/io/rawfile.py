@@ -22,6 +22,7 @@ import rawpy
 from rawmeta.errors import RawReadError
 from rawmeta.format.camera import ILLUMINANT_D65, ILLUMINANT_UNKNOWN, MAX_TABLE, CameraFacts
 from rawmeta.io.libraw_ids import identify
+from rawmeta.io.raw_shot import raw_shot_tags
 from rawmeta.io.userfiles import read_input
 
 # LibRaw's sizes.flip (dcraw bit flags) -> EXIF Orientation.
@@ -149,6 +150,7 @@ def _camera_facts(raw: rawpy.RawPy, data: bytes) -> CameraFacts:
         orientation=_FLIP_TO_EXIF.get(int(raw.sizes.flip), 1),
         crop=_declared_crop(raw.sizes),
         linearization=_linearization(raw),
+        shot=raw_shot_tags(data, raw.other),
     )
 
 

@@ -19,7 +19,9 @@ must carry the same, so this module reads them as TIFF tags, by IFD:
 - the XMP packet (``http://ns.adobe.com/xap/1.0/``), as bytes.
 
 Reading never fails a restore: a JPEG with damaged EXIF gives what could be
-read (often nothing).
+read (often nothing). Where the JPEG lacks a tag, the RAW's own (carried in
+the payload, :mod:`rawmeta.format.shot`) fills in (:func:`with_raw_tags`):
+the JPEG's win, as they may carry the user's edits.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ import piexif
 
 from rawmeta.errors import JpegError
 from rawmeta.format import segments as js
+from rawmeta.format.shot import IFD0, TYPE_SIZES, ShotTag, tiff_value
 
 #: A TIFF tag's type and value, as :mod:`rawmeta.io.dng` writes it.
 Tag = tuple[int, object]
@@ -74,8 +77,9 @@ EXIF_LEFT_OUT = frozenset({
     40962, 40963,  # PixelXDimension, PixelYDimension
     40965,  # InteroperabilityIFD pointer
 })
-#: Bytes per value of each TIFF type.
-_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+#: The tags that belong to a date tag (sub-seconds, time offset) and come from where the date comes from:
+#: a JPEG's own date with the RAW's sub-seconds would be a time nobody took.
+_DATE_PARTS = {37520: 306, 36880: 306, 37521: 36867, 36881: 36867, 37522: 36868, 36882: 36868}
 #: IFD0's pointers to the EXIF and GPS IFDs.
 _EXIF_POINTER, _GPS_POINTER = 34665, 34853
 #: Entries read from one IFD at most (a damaged count must not make a long loop).
@@ -113,10 +117,7 @@ def read_shot_metadata(jpeg: bytes) -> ShotMetadata:
             exif_data = data
         elif xmp is None and data.startswith(XMP_SIGNATURE):
             xmp = data[len(XMP_SIGNATURE):]
-    try:
-        ifds = _exif_ifds(exif_data) if exif_data is not None else {}
-    except (ValueError, TypeError, struct.error):  # a damaged EXIF costs its tags, not the restore
-        ifds = {}
+    ifds = tiff_ifds(exif_data[6:]) if exif_data is not None else {}
     ifd0 = {t: v for t, v in ifds.get("0th", {}).items() if t in IFD0_TAGS}
     exif = {t: v for t, v in ifds.get("Exif", {}).items() if t not in EXIF_LEFT_OUT}
     if MAKER_NOTE in exif:  # only a portable one is left (_exif_ifds)
@@ -124,14 +125,49 @@ def read_shot_metadata(jpeg: bytes) -> ShotMetadata:
     return ShotMetadata(ifd0=ifd0, exif=exif, gps=ifds.get("GPS", {}), xmp=xmp or None)
 
 
-def _exif_ifds(app1: bytes) -> dict[str, dict[int, Tag]]:
-    """The EXIF segment's IFD0, EXIF and GPS IFDs as {"0th"/"Exif"/"GPS": {tag: (type, value)}}.
+def with_raw_tags(found: ShotMetadata, raw: tuple[ShotTag, ...]) -> ShotMetadata:
+    """``found`` (a JPEG's) with the RAW's tags ``raw`` (a payload's) added where it lacks them.
+
+    The JPEG's tags win: they may carry the user's edits. A sub-second or time
+    offset tag comes with its date: from the RAW only when the JPEG has no
+    such date either. Make and Model are in IFD0, so they replace LibRaw's
+    names in the DNG as the JPEG's do.
+
+    Examples
+    --------
+    >>> from rawmeta.format.shot import EXIF
+    >>> raw = (ShotTag(IFD0, 272, 2, b"NIKON D1\\0"), ShotTag(EXIF, 36867, 2, b"2000:11:19 13:01:50\\0"),
+    ...        ShotTag(EXIF, 37521, 2, b"24\\0"))
+    >>> sorted(with_raw_tags(ShotMetadata(exif={36867: (2, b"2001:01:01 00:00:00\\0")}), raw).exif)
+    [36867]
+    >>> with_raw_tags(ShotMetadata(), raw).ifd0
+    {272: (2, b'NIKON D1\\x00')}
+    """
+    ifd0, exif = dict(found.ifd0), dict(found.exif)
+    have = set(ifd0) | set(exif)
+    for t in raw:
+        if t.tag not in have and _DATE_PARTS.get(t.tag) not in have:
+            (ifd0 if t.ifd == IFD0 else exif)[t.tag] = (t.dtype, t.value)
+    if MAKER_NOTE in exif:
+        ifd0[MAKER_NOTE_SAFETY] = (3, 1)
+    return ShotMetadata(ifd0=ifd0, exif=exif, gps=found.gps, xmp=found.xmp)
+
+
+def tiff_ifds(tiff: bytes) -> dict[str, dict[int, Tag]]:
+    """The IFD0, EXIF and GPS IFDs of a TIFF structure (an EXIF segment's after ``Exif\\0\\0``, a TIFF-based
+    RAW file) as {"0th"/"Exif"/"GPS": {tag: (type, value)}}; empty where it does not read.
 
     EXIF tags that a TIFF/EP-style writer put in IFD0 (ExposureTime, FNumber,
     ...) are moved to the EXIF IFD, where catalogues look for them. The
     MakerNote is kept only as :func:`portable_maker_note` gives it.
     """
-    tiff = app1[6:]
+    try:
+        return _tiff_ifds(tiff)
+    except (ValueError, TypeError, struct.error):  # damaged EXIF costs its tags, not the restore
+        return {}
+
+
+def _tiff_ifds(tiff: bytes) -> dict[str, dict[int, Tag]]:
     if len(tiff) < 8 or tiff[:4] not in (b"II*\0", b"MM\0*"):
         return {}
     order = "<" if tiff[:2] == b"II" else ">"
@@ -222,7 +258,7 @@ def _entries(note: bytes, ifd: int, base: int, order: str) -> list[tuple[int, in
         return None
     entries = [struct.unpack_from(order + "HHII", note, ifd + 2 + 12 * k) for k in range(count)]
     for _, dtype, n, value in entries:
-        size = _TYPE_SIZES.get(dtype, 0) * n
+        size = TYPE_SIZES.get(dtype, 0) * n
         if not size or size > 4 and not 0 <= base + value <= len(note) - size:
             return None
     return entries
@@ -250,7 +286,7 @@ def _rebased_ifd(note: bytes, offset: int, order: str) -> bytes | None:
         return None
     out = bytearray(note)
     for k, (_, dtype, n, value) in enumerate(entries):
-        if _TYPE_SIZES[dtype] * n > 4:
+        if TYPE_SIZES[dtype] * n > 4:
             struct.pack_into(order + "I", out, 2 + 12 * k + 8, value - offset + 8)
     struct.pack_into(order + "I", out, 2 + 12 * len(entries), 0)  # no next IFD
     return bytes(out)
@@ -268,29 +304,16 @@ def _read_ifd(tiff: bytes, offset: int, order: str, starts: dict[int, int] | Non
         if at + 12 > len(tiff):
             break
         tag, dtype, n = struct.unpack_from(order + "HHI", tiff, at)
-        size = _TYPE_SIZES.get(dtype, 0) * n
+        size = TYPE_SIZES.get(dtype, 0) * n
         if not size or size > len(tiff):
             continue
         start = at + 8 if size <= 4 else struct.unpack_from(order + "I", tiff, at + 8)[0]
         if start + size > len(tiff):
             continue
-        tags[tag] = (dtype, _value(tiff[start : start + size], dtype, n, order))
+        tags[tag] = (dtype, tiff_value(tiff[start : start + size], dtype, n, order))
         if starts is not None:
             starts[tag] = start
     return tags
-
-
-def _value(data: bytes, dtype: int, count: int, order: str) -> object:
-    """A tag's value: bytes for byte and text types, a (pair or) tuple of pairs for rationals, an int or a
-    tuple of numbers otherwise."""
-    if dtype in (1, 2, 6, 7):
-        return data
-    fmt = {3: "H", 4: "I", 5: "I", 8: "h", 9: "i", 10: "i", 11: "f", 12: "d", 13: "I"}[dtype]
-    numbers = struct.unpack(order + fmt * (count * (2 if dtype in (5, 10) else 1)), data)
-    if dtype in (5, 10):
-        pairs = tuple(zip(numbers[0::2], numbers[1::2]))
-        return pairs[0] if count == 1 else pairs
-    return numbers[0] if count == 1 else numbers
 
 
 def _first(value: object) -> object:

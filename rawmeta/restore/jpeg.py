@@ -19,7 +19,7 @@ from rawmeta.io.dng import BAYER_PATTERNS, assumptions
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.outputs import check_suffix, write_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, payload_id
-from rawmeta.io.shot_metadata import ShotMetadata, read_shot_metadata
+from rawmeta.io.shot_metadata import ShotMetadata, read_shot_metadata, with_raw_tags
 from rawmeta.io.userfiles import check_new_output, read_jpeg, target_path
 from rawmeta.progress import Progress, part, report, stage
 from rawmeta.resample import warp
@@ -103,7 +103,8 @@ def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: C
              f"so the restore has the JPEG's {srgb.shape[1]} x {srgb.shape[0]} pixels, not the RAW's "
              f"{raw_w} x {raw_h}: embed again with this rawmeta for the RAW's resolution")
     return Restored(rgb=rgb, srgb=srgb, payload=payload, change=change,
-                    mark=mark_for(carried.payload, options), shot=read_shot_metadata(jpeg), shown=shown)
+                    mark=mark_for(carried.payload, options),
+                    shot=with_raw_tags(read_shot_metadata(jpeg), payload.camera.shot), shown=shown)
 
 
 def mark_for(payload: bytes, options: RestoreOptions) -> RestoreMark:

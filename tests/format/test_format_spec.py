@@ -78,6 +78,25 @@ def spec_predictions(D: np.ndarray, ys: np.ndarray, xs: np.ndarray, a: np.ndarra
     return np.clip(np.floor(top * s + 0.5), 0, top)
 
 
+def spec_shot_tags(rest: bytes, at: int) -> tuple[dict, int]:
+    """Section 3, shot tags (version 8): {(IFD, tag): (type, count, value bytes)}, and where the camera
+    block's bytes after them start."""
+    (size,) = struct.unpack(">I", rest[at : at + 4])
+    if not size:
+        return {}, at + 4
+    (coded,) = struct.unpack(">I", rest[at + 4 : at + 8])
+    entries = zstandard.ZstdDecompressor().decompress(rest[at + 8 : at + 8 + coded])
+    assert len(entries) == size
+    (n,), pos, found = struct.unpack(">H", entries[:2]), 2, {}
+    for _ in range(n):
+        ifd, tag, dtype, count = struct.unpack(">BHHI", entries[pos : pos + 9])
+        width = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}[dtype] * count
+        found[ifd, tag] = (dtype, count, entries[pos + 9 : pos + 9 + width])
+        pos += 9 + width
+    assert pos == size and list(found) == sorted(found)
+    return found, at + 8 + coded
+
+
 def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     body = payload[:-32]
     assert hashlib.sha256(body).digest() == payload[-32:]
@@ -92,14 +111,15 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     rest = cam[2 + m + m2 :]
     crop = struct.unpack(">4H", rest[78:86])
     (n_table,) = struct.unpack(">I", rest[86:90])
-    linearization = None
+    linearization, at = None, 90
     if n_table:
         (t_len,) = struct.unpack(">I", rest[90:94])
         steps = np.frombuffer(zstandard.ZstdDecompressor().decompress(rest[94 : 94 + t_len]), ">u2")
-        assert len(steps) == n_table and len(rest) == 94 + t_len
+        assert len(steps) == n_table
         linearization = tuple(int(v) for v in np.cumsum(steps.astype(np.int64)))
-    else:
-        assert len(rest) == 90
+        at = 94 + t_len
+    shot, at = spec_shot_tags(rest, at)
+    assert len(rest) == at
     bits = rest[0]
     black = struct.unpack(">4I", rest[1:17])
     (white,) = struct.unpack(">I", rest[17:21])
@@ -181,6 +201,7 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
                 B=B, hash=ihash, make=make, model=model, bits=bits,
                 black=black, white=white, cfa=cfa, wb=wb, matrix=matrix if has_matrix else None,
                 illuminant=illuminant, orientation=orientation, crop=crop if any(crop) else None, linearization=linearization,
+                shot=shot,
                 highlights=bool(flags & 1),
                 expected_psnr=expected_psnr, budget=budget, kind=kind, match=match, raw_size=raw_size,
                 jpeg_size=jpeg_size,
@@ -223,6 +244,9 @@ def test_second_reader_agrees(tmp_path, budget, stride, bits):
     assert got["wb"] == pytest.approx(cam.white_balance) and got["matrix"] == pytest.approx(cam.xyz_to_camera)
     assert got["illuminant"] == cam.calibration_illuminant
     assert got["crop"] == cam.crop and got["linearization"] == cam.linearization
+    # The sample DNG's IFD0 names its camera; the shot tags keep them as it stores them (section 3, version 8).
+    assert got["shot"] == {(0, 271): (2, 8, b"rawmeta\0"), (0, 272): (2, 17, b"Synthetic 12-bit\0")}
+    assert [(t.ifd, t.tag, t.value) for t in cam.shot] == [(k[0], k[1], v[2]) for k, v in got["shot"].items()]
     assert got["kind"] == 0 and got["raw_size"] == raw.rgb.shape[:2] and got["match"] > 0.9
     # Section 5: hash of SOI..EOI without APPn and COM segments.
     assert got["hash"] == image_hash == payload.image_hash

@@ -13,6 +13,7 @@ from rawmeta.format.camera import WB_SOURCES
 from rawmeta.format.fingerprint import fingerprint
 from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import Refinement
+from rawmeta.format.shot import EXIF, IFD0, ShotTag
 from rawmeta.io.jpeg_pixels import decode_jpeg
 
 from ..helpers import CAMERA, jpeg, patch_header, payload_for, reseal
@@ -209,6 +210,21 @@ def raw_grid_payload() -> pl.Payload:
                       jpeg_size=(64, 96))
 
 
+def test_version_7_payloads_still_read():
+    """A file written by rawmeta's version 7 writer (tests/data, made before version 8 existed, by the test
+    module's raw_grid_payload with refinement, a crop and a linearization table): samples on the RAW's grid,
+    and a camera block that ends after its table, so no shot tags."""
+    from rawmeta.format import container
+
+    data = (DATA / "v7_payload.jpg").read_bytes()
+    u = pl.unpack(container.extract(data).payload, decode_jpeg(data))
+    assert u.version == 7 and u.jpeg_size == (64, 96) and u.alignment.raw_size == (150, 100)
+    assert u.camera.crop == (4, 6, 90, 140) and u.camera.linearization == (0, 2000, 4095) and u.camera.shot == ()
+    assert u.refinement.strides == (4, 2, 1) and u.refinement.depths == (12, 12, 14)
+    assert np.array_equal(u.samples, np.load(DATA / "v7_samples.npy", allow_pickle=False))
+    assert np.array_equal(u.refined, np.load(DATA / "v7_refined.npy", allow_pickle=False))
+
+
 def test_raw_grid_round_trip():
     p = raw_grid_payload()
     u = pl.unpack(pl.pack(p, SRGB), SRGB)
@@ -225,11 +241,20 @@ def test_raw_grid_payload_checks_the_jpeg_size():
         pl.pack(raw_grid_payload(), np.zeros((150, 100, 3), np.uint8))
 
 
+def as_version_7(data: bytes, version: int = 7) -> bytes:
+    """A packed payload without shot tags, its camera block without the version 8 end (a u32 0), labelled
+    ``version`` (6 or 7)."""
+    body = data[:-32]
+    size = int.from_bytes(body[62:66], "big")
+    assert body[62 + size : 66 + size] == b"\0" * 4
+    return reseal(body[:4] + struct.pack(">H", version) + body[6:62] + struct.pack(">I", size - 4)
+                  + body[66 : 62 + size] + body[66 + size :])
+
+
 def test_raw_grid_kind_is_refused_before_version_7():
-    data = bytearray(pl.pack(raw_grid_payload(), SRGB)[:-32])
-    data[4:6] = (6).to_bytes(2, "big")
+    data = as_version_7(pl.pack(raw_grid_payload(), SRGB), version=6)
     with pytest.raises(PayloadError, match="unknown alignment kind 2"):  # the header's size is the JPEG's in v6
-        pl.unpack(reseal(bytes(data)), np.zeros((150, 100, 3), np.uint8))
+        pl.unpack(data, np.zeros((150, 100, 3), np.uint8))
 
 
 @pytest.mark.parametrize("source", WB_SOURCES)
@@ -284,17 +309,23 @@ def test_a_long_table_costs_little():
 
 
 def with_camera_end(p: pl.Payload, end: bytes) -> bytes:
-    """``p`` packed with the version 6 end of its camera block (crop and table) replaced by ``end``."""
+    """``p`` packed with the end of its camera block (crop, table and shot tags) replaced by ``end``."""
     body = packed(p)[:-32]
     size = int.from_bytes(body[62:66], "big")
     block = body[66 : 66 + size]
-    block = block[: len(block) - len(pl._pack_levels(p.camera))] + end
+    block = block[: len(block) - len(pl._pack_levels(p.camera)) - len(pl._pack_shot(p.camera.shot))] + end
     return reseal(body[:62] + struct.pack(">I", len(block)) + block + body[66 + size :])
 
 
 def coded_table(count: int, steps: bytes) -> bytes:
     coded = zstandard.ZstdCompressor().compress(steps)
     return struct.pack(">4HII", 0, 0, 0, 0, count, len(coded)) + coded
+
+
+def shot_end(entries: bytes, size: int | None = None) -> bytes:
+    """The version 8 end of a camera block after its table: the shot tags ``entries``, declared ``size``."""
+    coded = zstandard.ZstdCompressor().compress(entries)
+    return struct.pack(">II", len(entries) if size is None else size, len(coded)) + coded
 
 
 def test_a_table_beyond_16_bits_is_refused():
@@ -308,8 +339,8 @@ def test_a_table_of_absurd_length_is_refused(count):
         pl.unpack(with_camera_end(payload_for(J), coded_table(count, b"\0\1" * count)), SRGB)
 
 
-@pytest.mark.parametrize("end", [b"", b"\0" * 11, b"\0" * 13, coded_table(2, b"\0\1\0\1") + b"\0",
-                                 coded_table(3, b"\0\1\0\1")])
+@pytest.mark.parametrize("end", [b"", b"\0" * 11, b"\0" * 13, b"\0" * 17, coded_table(2, b"\0\1\0\1") + b"\0",
+                                 coded_table(3, b"\0\1\0\1"), b"\0" * 12 + shot_end(b"\0\0") + b"\0"])
 def test_a_camera_block_of_the_wrong_length_is_refused(end):
     with pytest.raises(PayloadError, match="camera block|linearization table"):
         pl.unpack(with_camera_end(payload_for(J), end), SRGB)
@@ -403,3 +434,42 @@ def test_truncated_or_foreign_data(data):
 def test_inconsistent_sample_count():
     with pytest.raises(PayloadError, match="inconsistent"):
         pl.unpack(patch_header(packed(), ">I", 24, 7), SRGB)
+
+
+SHOT = (ShotTag(IFD0, 271, 2, b"NIKON CORPORATION\0"), ShotTag(IFD0, 272, 2, b"NIKON D1 \0"),
+        ShotTag(EXIF, 33434, 5, (1, 250)), ShotTag(EXIF, 34855, 3, 200), ShotTag(EXIF, 37380, 10, (-2, 6)),
+        ShotTag(EXIF, 36867, 2, b"2000:11:19 13:01:50\0"), ShotTag(EXIF, 42034, 5, ((200, 10),) * 2 + ((28, 10),) * 2),
+        ShotTag(EXIF, 37500, 7, b"Nikon\0\2\x10\0\0" + bytes(range(256)) * 4))
+
+
+def test_version_8_keeps_the_shot_tags():
+    p = payload_for(J)
+    p = dataclasses.replace(p, camera=dataclasses.replace(p.camera, shot=SHOT))
+    u = pl.unpack(packed(p), SRGB)
+    assert u.camera == p.camera and [t.name for t in u.camera.shot] == [
+        "Make", "Model", "ExposureTime", "ISOSpeedRatings", "DateTimeOriginal", "ExposureBiasValue", "MakerNote",
+        "LensSpecification"]
+    assert len(packed(p)) - len(packed()) < 600  # the maker note compresses
+
+
+@pytest.mark.parametrize("entries,size,told", [
+    (b"\0\1" + struct.pack(">BHHI", 1, 305, 2, 1) + b"\0", None, "tag 305 of IFD 1 is not one"),
+    (b"\0\1" + struct.pack(">BHHI", 1, 33434, 14, 1) + b"\0", None, "unknown TIFF type 14"),
+    (b"\0\1" + struct.pack(">BHHI", 1, 33434, 5, 0), None, "has 0 values"),
+    (b"\0\1" + struct.pack(">BHHI", 1, 33434, 5, 1) + b"\0" * 7, None, "or is truncated"),
+    (b"\0\2" + struct.pack(">BHHIH", 1, 34855, 3, 1, 100) * 2, None, "out of order or repeated"),
+    (b"\0\0\0", None, "bytes after their last entry"),
+    (b"\0\0", 3, "shot tags declares 2 bytes, the header implies 3"),
+    (b"\0", 1, "declares 1 bytes of shot tags"),
+])
+def test_invalid_shot_tags_are_refused(entries, size, told):
+    with pytest.raises(PayloadError, match=told):
+        pl.unpack(with_camera_end(payload_for(J), b"\0" * 12 + shot_end(entries, size)), SRGB)
+
+
+def test_shot_tags_before_version_8_are_refused():
+    """A version 7 camera block ends after the table: shot tags there are bytes too many."""
+    data = bytearray(with_camera_end(payload_for(J), b"\0" * 12 + shot_end(pl.shot.pack_tags(SHOT)))[:-32])
+    data[4:6] = (7).to_bytes(2, "big")
+    with pytest.raises(PayloadError, match="camera block has the wrong length"):
+        pl.unpack(reseal(bytes(data)), SRGB)

@@ -41,6 +41,7 @@ from rawmeta.format.fingerprint import fingerprint
 from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import Refinement
 from rawmeta.format.sample_coding import plane_bytes
+from rawmeta.format.shot import EXIF, IFD0, ShotTag
 from rawmeta.io.jpeg_pixels import decode_jpeg
 
 from ..helpers import jpeg, payload_for, reseal, smooth_image
@@ -104,8 +105,10 @@ def with_refined(p: pl.Payload, refinement: Refinement, seed: int) -> pl.Payload
 
 def rich_payload(j: bytes) -> pl.Payload:
     """A payload for ``j`` with every optional part: refined blocks at four levels, a mapped alignment
-    (a 100 x 150 RAW turned a quarter and shrunk 1.5x) and restore hints."""
+    (a 100 x 150 RAW turned a quarter and shrunk 1.5x), restore hints and the shot's tags."""
     p = payload_for(j, bits=10)
+    shot = (ShotTag(IFD0, 272, 2, b"NIKON D1 \0"), ShotTag(EXIF, 33434, 5, (1, 250)), ShotTag(EXIF, 34855, 3, 200))
+    p = replace(p, camera=replace(p.camera, shot=shot))
     shape = (-(-p.grid.height // 16), -(-p.grid.width // 16))
     levels = (np.arange(shape[0] * shape[1]) % 5).astype(np.uint8).reshape(shape)
     alignment = Alignment(np.array([[0.0, -1.5, 98.25], [1.5, 0.0, 2.0]]), (150, 100), 0.987)
@@ -213,11 +216,15 @@ def payload_layout(payload: bytes, decoded: pl.Payload) -> PayloadLayout:
         entries = w.field("table entries")
         if entries:
             w.section("linearization table", 2 * entries)
+    if decoded.version >= 8:
+        size = w.field("shot tags size")
+        if size:
+            w.section("shot tags", size)
     grid, depths = decoded.grid, decoded.bits
     if decoded.version >= 2:
         w.all((("expected psnr", ">f"), ("budget", ">f")))
     if decoded.version >= 3:
-        if w.field("alignment kind", "B") == pl.MAPPED:
+        if w.field("alignment kind", "B") in (pl.MAPPED, pl.RAW_GRID):
             w.field("match", ">f")
             w.all(_MAP)
         else:

@@ -500,12 +500,15 @@ CASES: dict[str, Case] = {
     "payload compression 2": Case(field("compression", ">B", 2), bad_payload("compression 2")),
     "payload unknown flags": Case(field("flags", ">H", 0x8001), bad_payload("flags 32769")),
     "payload camera block of 4 GiB": Case(field("camera_length", ">I", 0xFFFFFFFF), bad_payload("truncated")),
-    # The white-balance source is 41 bytes before the 78 fixed bytes' end, then 8 bytes of frame and the
-    # table's 4-byte entry count (0: no table) end the camera block (docs/FORMAT.md, version 6).
-    "payload white-balance source 9": Case(field("estimates", ">B", 9, at=-53), bad_payload("camera block is invalid")),
-    "payload linearization table of 70000 entries": Case(field("estimates", ">I", 70000, at=-4),
+    # The white-balance source is 41 bytes before the 78 fixed bytes' end, then 8 bytes of frame, the
+    # table's 4-byte entry count (0: no table) and the shot tags' 4-byte size (0: none) end the camera block
+    # (docs/FORMAT.md, version 8).
+    "payload white-balance source 9": Case(field("estimates", ">B", 9, at=-57), bad_payload("camera block is invalid")),
+    "payload linearization table of 70000 entries": Case(field("estimates", ">I", 70000, at=-8),
                                                          bad_payload("linearization table of 70000 entries")),
-    "payload frame of width 0": Case(field("estimates", ">H", 5, at=-12), bad_payload("camera block is invalid")),
+    "payload frame of width 0": Case(field("estimates", ">H", 5, at=-16), bad_payload("camera block is invalid")),
+    "payload shot tags of 300000 bytes": Case(field("estimates", ">I", 300000, at=-4),
+                                              bad_payload("declares 300000 bytes of shot tags")),
     "payload alignment kind 7": Case(field("alignment", ">B", 7), bad_payload("alignment kind 7")),
     "payload refinement block 1": Case(field("refinement", ">H", 1), bad_payload("block of 1 pixels")),
     "payload refinement stride 3": Case(field("refinement", ">B", 3, at=3), bad_payload("refinement is invalid")),
