@@ -17,7 +17,7 @@ from rawmeta.io.dng import cfa_dng_bytes
 from rawmeta.io.raw_shot import raw_shot_tags
 from rawmeta.io.shot_metadata import MAKER_NOTE, MAKER_NOTE_SAFETY, ShotMetadata, tiff_ifds, with_raw_tags
 
-from ..conftest import RAW_DIR, require_tool
+from ..conftest import RAW_DIR, raw_params, require_tool
 from ..helpers import run
 
 #: LibRaw's facts of a file it knows nothing of the shot of.
@@ -139,3 +139,49 @@ def test_the_d30_crw_gives_the_values_exiftool_reads_in_it():
     assert {t.name: t.value for t in cam.shot} == {
         "Make": b"Canon\0", "Model": b"Canon EOS D30\0", "DateTimeOriginal": b"2002:11:24 15:11:22\0",
         "ExposureTime": (1, 203), "FNumber": (113, 10), "ISOSpeedRatings": 100, "FocalLength": (1000, 10)}
+
+
+#: What exiftool reads of the shot, by the names it gives them.
+SHOT_NAMES = ("DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal", "ExposureTime", "FNumber", "ISO",
+              "FocalLength", "LensModel", "Lens", "Flash", "Orientation", "Make", "Model")
+#: What a payload does not keep of a RAW: exiftool's Lens of a CRW is its Composite of the Canon focal range.
+NOT_KEPT = {"canon_eos_d30.crw": {"Lens"}, "canon_powershot_g2.crw": {"Lens"}}
+
+
+#: Tags compared as numbers to a tenth, as EXIF writers keep them: exiftool prints a Canon maker note's
+#: f/11.31 as "11" and its 100 mm as "100 mm", the same values in EXIF as "11.3" and "100.0 mm".
+IN_TENTHS = ("FNumber", "FocalLength")
+
+
+def _exiftool_shot(path) -> dict[str, str]:
+    """exiftool's values of :data:`SHOT_NAMES` in ``path`` (:data:`IN_TENTHS` rounded), less the empty and zero
+    ones ("unknown")."""
+    names = [f"-{n}#" if n in IN_TENTHS else f"-{n}" for n in SHOT_NAMES]
+    proc = subprocess.run(["exiftool", "-j", *names, str(path)], capture_output=True, text=True, check=True)
+    values = {k: str(round(float(v), 1) if k in IN_TENTHS else v) for k, v in json.loads(proc.stdout)[0].items()
+              if k != "SourceFile"}
+    return {k: v for k, v in values.items() if v.strip() and v not in ("0", "0.0")}
+
+
+@pytest.mark.slow
+@require_tool("exiftool")
+@pytest.mark.parametrize("raw", raw_params())
+def test_a_raw_s_shot_survives_a_jpeg_stripped_of_all_exif(raw, rendered, tmp_path):
+    """The RAW rendered by LibRaw, halved and saved by Pillow with no metadata at all, embedded and restored at
+    the JPEG's size: exiftool reads in the DNG what it reads in the RAW."""
+    from PIL import Image
+
+    expected = _exiftool_shot(raw)
+    if not set(expected) - {"Orientation"}:
+        pytest.skip(f"{raw.name} holds none of the shot's tags exiftool reads")
+    jpeg = tmp_path / "stripped.jpg"
+    with Image.open(rendered(raw)) as im:
+        im.reduce(2).save(jpeg, quality=90)
+    assert not piexif.load(str(jpeg))["0th"]
+    run("embed", raw, jpeg, "--stride", "8", "--bits", "10", "-q", check_rc=0)
+    out = tmp_path / "restored.dng"
+    run("restore", jpeg, out, "--size", "jpeg", "-q", check_rc=0)
+    got, left_out = _exiftool_shot(out), NOT_KEPT.get(raw.name, set())
+    assert {k: got.get(k) for k in expected if k not in left_out} == {k: v for k, v in expected.items()
+                                                                       if k not in left_out}
+    assert all(got.get(k) != expected[k] for k in left_out & set(expected))  # still not kept: say so above
