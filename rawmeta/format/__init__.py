@@ -4,7 +4,7 @@ APP9 segments (``segments``, ``container``), the payload (``payload``), the
 sample grid (``grid``), sample coding and prediction (``sample_coding``,
 ``prediction``), refinement blocks (``refinement``), the JPEG fingerprint
 (``fingerprint``), the alignment record (``alignment``), EXIF orientations
-(``orientation``) and camera facts (``camera``).
+(``orientation``), camera facts (``camera``) and the shot's tags (``shot``).
 
 May import: ``rawmeta.errors``, numpy and zstandard. Never torch or Pillow,
 so that reading and checking a payload stays light (a test proves it).
