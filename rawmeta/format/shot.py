@@ -133,9 +133,9 @@ def value_bytes(dtype: int, flat: object, order: str) -> bytes:
     return struct.pack(order + NUMBER_FORMATS[dtype] * len(flat), *flat)
 
 
-def pack_tags(tags: tuple[ShotTag, ...]) -> bytes:
+def pack_tags(tags: tuple[ShotTag, ...], limit: int | None = MAX_BYTES) -> bytes:
     """The shot tags' entries (docs/FORMAT.md, "Shot tags"), uncompressed: a u16 count, then each entry in
-    (IFD, tag) order.
+    (IFD, tag) order; ValueError if they take more than ``limit`` bytes (None: no limit).
 
     Examples
     --------
@@ -146,8 +146,8 @@ def pack_tags(tags: tuple[ShotTag, ...]) -> bytes:
     for t in sorted(tags, key=lambda t: (t.ifd, t.tag)):
         count, flat = flat_value(t.dtype, t.value)
         out += _ENTRY.pack(t.ifd, t.tag, t.dtype, count) + value_bytes(t.dtype, flat, ">")
-    if len(out) > MAX_BYTES:
-        raise ValueError(f"the shot tags take {len(out)} bytes, more than {MAX_BYTES}")
+    if limit is not None and len(out) > limit:
+        raise ValueError(f"the shot tags take {len(out)} bytes, more than {limit}")
     return bytes(out)
 
 

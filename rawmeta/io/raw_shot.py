@@ -13,7 +13,9 @@ Three sources, by the kind of file:
   focal length).
 
 Values of 0 for a quantity that cannot be 0 (exposure time, f-number, ISO,
-focal length) and empty texts mean "unknown" and are left out.
+focal length) and empty texts mean "unknown" and are left out; so are the
+largest values (a maker note first) while the tags would not fit the
+payload's limit (:data:`rawmeta.format.shot.MAX_BYTES`).
 """
 from __future__ import annotations
 
@@ -23,7 +25,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from fractions import Fraction
 
-from rawmeta.format.shot import ALLOWED, EXIF, IFD0, RATIONAL_TYPES, ShotTag
+from rawmeta.format.shot import (
+    ALLOWED,
+    EXIF,
+    IFD0,
+    MAX_BYTES,
+    RATIONAL_TYPES,
+    TYPE_SIZES,
+    ShotTag,
+    flat_value,
+    pack_tags,
+)
 from rawmeta.io.shot_metadata import tiff_ifds
 
 #: Tags whose value 0 means "unknown": ExposureTime, FNumber, ISOSpeedRatings, FocalLength,
@@ -62,8 +74,11 @@ def raw_shot_tags(data: bytes, other) -> tuple[ShotTag, ...]:
 
 
 def _known(tags: dict[tuple[int, int], ShotTag]) -> tuple[ShotTag, ...]:
-    """``tags`` in (IFD, tag) order, less those that say "unknown"."""
-    return tuple(t for key, t in sorted(tags.items()) if not _unknown(t))
+    """``tags`` in (IFD, tag) order, less those that say "unknown" and the largest that do not fit."""
+    kept = [t for _, t in sorted(tags.items()) if not _unknown(t)]
+    while kept and len(pack_tags(tuple(kept), limit=None)) > MAX_BYTES:
+        kept.remove(max(kept, key=lambda t: flat_value(t.dtype, t.value)[0] * TYPE_SIZES[t.dtype]))
+    return tuple(kept)
 
 
 def _unknown(t: ShotTag) -> bool:

@@ -78,6 +78,12 @@ def test_a_tiff_raw_gives_its_listed_tags_byte_for_byte_less_the_unknown():
         (IFD0, "Make", b"Kodak\0"), (EXIF, "ExposureTime", (1, 230)), (EXIF, "Flash", 0)]
 
 
+def test_the_largest_values_are_left_out_while_the_tags_do_not_fit_the_payload():
+    exif = piexif.dump({"0th": {piexif.ImageIFD.Make: b"Kodak", piexif.ImageIFD.Copyright: b"c" * 300_000,
+                                piexif.ImageIFD.Artist: b"a" * 200_000}, "Exif": {}})
+    assert [t.name for t in raw_shot_tags(exif[6:], libraw())] == ["Make", "Artist"]
+
+
 @pytest.mark.parametrize("seconds,written", [(1 / 203.4, (1, 203)), (0.3, (3, 10)), (2.0, (2, 1)), (0.0, None)])
 def test_libraw_s_exposure_time_is_written_as_exif_writes_it(seconds, written):
     assert {t.name: t.value for t in raw_shot_tags(b"", libraw(shutter_speed=seconds))}.get("ExposureTime") == written
