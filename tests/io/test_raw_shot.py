@@ -191,3 +191,11 @@ def test_a_raw_s_shot_survives_a_jpeg_stripped_of_all_exif(raw, rendered, tmp_pa
     assert {k: got.get(k) for k in expected if k not in left_out} == {k: v for k, v in expected.items()
                                                                        if k not in left_out}
     assert all(got.get(k) != expected[k] for k in left_out & set(expected))  # still not kept: say so above
+
+
+def test_inspect_lists_the_shot_tags_the_payload_keeps(camera_pair):
+    shot = json.loads(run("inspect", camera_pair[1], "--json", check_rc=0).stdout)["camera"]["shot"]
+    assert shot["Model"] == "NIKON D1 " and shot["ExposureTime"] == "10/2500" and shot["ISOSpeedRatings"] == 200
+    assert shot["ExposureBiasValue"] == "-2/6" and list(shot)[:2] == ["Make", "Model"]
+    text = run("inspect", camera_pair[1], check_rc=0).stdout
+    assert "shot         13 tags kept from the RAW: Make NIKON CORPORATION, Model NIKON D1 , DateTime" in text
