@@ -267,7 +267,7 @@ def test_every_white_balance_source_round_trips(source):
 @pytest.mark.parametrize(("source", "refused"), [("daylight", False), ("jpeg", True)])
 def test_the_jpeg_white_balance_source_is_refused_before_version_8(source, refused):
     camera = dataclasses.replace(CAMERA, white_balance_source=source)
-    data = patch_header(packed(dataclasses.replace(payload_for(J), camera=camera)), ">H", 4, 7)
+    data = as_version_7(packed(dataclasses.replace(payload_for(J), camera=camera)))
     if refused:
         with pytest.raises(PayloadError, match="version 7 has no white balance source 3"):
             pl.unpack(data, SRGB)
