@@ -5,6 +5,7 @@ import contextlib
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,8 @@ from rawmeta.benchmarks.sections import (
 )
 from rawmeta.embed import report
 from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
-from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, RawmetaError, UsageError
+from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, JpegError, NoPayloadError, RawmetaError, UsageError, about
+from rawmeta.format.segments import is_jpeg_data, not_a_jpeg
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
 from rawmeta.restore.options import RestoreOptions
 
@@ -54,7 +56,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RawmetaError as exc:
-            _fail(str(exc), exc.exit_code)
+            _fail((str(exc) if ctx.meta.get(VERBOSE) else exc.plain()) + _hint(exc), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; no output was written", ExitCode.INTERRUPTED)
         except click.UsageError as exc:
@@ -71,6 +73,34 @@ class _Group(click.Group):
 def _fail(message: str, code: int) -> None:
     click.echo(f"rawmeta: error: {message}", err=True)
     sys.exit(code)
+
+
+def _hint(exc: RawmetaError) -> str:
+    """What the user can do about a JPEG without rawmeta data: copy a sibling's (``embed --from``), or embed."""
+    if not isinstance(exc, NoPayloadError) or exc.file is None or "--from" in exc.message:
+        return ""
+    from rawmeta.embed.transfer import likely_source
+
+    jpeg = Path(exc.file)
+    source = likely_source(jpeg)
+    if source is None:
+        return f" ('rawmeta embed RAW {jpeg.name}' puts it there)"
+    return (f"; {source.name} does: 'rawmeta embed --from {_quoted(source)} {_quoted(jpeg)}' copies it "
+            "(restore then learns from this JPEG's pixels)")
+
+
+def _quoted(path: Path) -> str:
+    """``path`` as a shell word."""
+    return shlex.quote(os.fspath(path))
+
+
+#: ``ctx.meta`` key: --verbose was given, so errors carry their technical detail.
+VERBOSE = "rawmeta.verbose"
+_verbose_opt = click.option(
+    "-v", "--verbose", is_flag=True, expose_value=False, is_eager=True,
+    callback=lambda ctx, param, value: ctx.meta.__setitem__(VERBOSE, value),
+    help="Errors also give their technical detail (byte offsets, markers, field values).",
+)
 
 
 @click.group(cls=_Group, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,6 +176,7 @@ def _refuse_folder_options(**given: bool) -> None:
 @_redo_opt
 @_json_opt
 @batch.options
+@_verbose_opt
 def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Path | None, budget: float | None,
           stride: int | None, bits: int | None, force_same_grid: bool, device: str, pattern: str, redo: bool,
           as_json: bool, jobs: int | None, scheduler: str | None, recursive: bool, quiet: bool) -> None:
@@ -195,6 +226,10 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         raise click.UsageError("give a RAW and its JPEG, RAW files or folders (or --from OLD JPEG)")
     raw, jpeg = paths
     if is_jpeg(raw):
+        head = _head(raw)
+        if not is_jpeg_data(head):  # named like a JPEG, it is not one: neither the JPEG nor (likely) the RAW
+            with about(raw):
+                raise JpegError(not_a_jpeg(head) + "; embed takes a RAW, then its JPEG", "by its first bytes")
         raise click.UsageError("the first argument must be the RAW, the second the JPEG" + (
             f" ({jpeg} is the RAW)" if is_raw(jpeg) else f": {raw} is a JPEG (--from OLD copies rawmeta data "
                                                          "between JPEGs)"))
@@ -274,6 +309,7 @@ def _transfer(source: Path, jpeg: Path, out: Path | None, overwrite: bool, as_js
 @main.command(epilog=_epilog("rawmeta inspect IMG_0001.JPG", "rawmeta inspect IMG_0001.JPG --json"))
 @_jpeg_arg
 @_json_opt
+@_verbose_opt
 def inspect(jpeg: Path, as_json: bool) -> None:
     """Show and check the rawmeta data a JPEG carries."""
     found = report.inspect_file(jpeg)
@@ -287,12 +323,22 @@ def inspect(jpeg: Path, as_json: bool) -> None:
 @_jpeg_arg
 @_out_opt
 @_overwrite_opt
+@_verbose_opt
 def strip(jpeg: Path, out: Path | None, overwrite: bool) -> None:
     """Remove rawmeta data from JPEG, giving back the file as it was before embed."""
     from rawmeta.embed.jpeg import strip_file
 
     target = strip_file(jpeg, out, overwrite=overwrite)
     click.echo(f"removed rawmeta data -> {target}")
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of ``path`` (none when it cannot be read): enough to tell a JPEG by its content."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16)
+    except OSError:
+        return b""
 
 
 def _patch_size(text: str) -> tuple[int, int]:
@@ -350,6 +396,7 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
 @_redo_opt
 @_json_opt
 @batch.options
+@_verbose_opt
 def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, device: str, seed: int, memory_mb: int,
             reference: Path | None, error_map: Path | None, force: bool, out_dir: Path | None,
             old_out_dir: Path | None, fmt: str | None, dng_layout: str, size: str, overwrite: bool, redo: bool,
@@ -383,6 +430,9 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     if out_dir is not None or any(p.is_dir() for p in paths):
         if out_dir is None:
             folder = next(p for p in paths if p.is_dir())
+            if len(paths) == 2 and paths[1] == folder and not paths[0].is_dir():  # one JPEG, into a folder
+                raise click.UsageError(f"{folder} is a folder: give the file to write "
+                                       f"({folder / paths[0].with_suffix('.dng').name}), or --out-dir {folder}")
             raise click.UsageError(f"{folder} is a directory: restoring folders needs --out-dir DIR")
         if reference is not None:
             raise click.UsageError("--reference takes one JPEG and its OUTPUT, not folders (see 'rawmeta verify "
@@ -395,9 +445,9 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     if len(paths) != 2:
         raise click.UsageError("give a JPEG and the OUTPUT to write (or JPEG files or folders and --out-dir DIR)")
     jpeg, output = paths
-    if not is_jpeg(jpeg) and is_jpeg(output):
-        raise click.UsageError(f"the first argument must be the JPEG, the second the OUTPUT to write ({jpeg} is "
-                               "not a JPEG by its name)")
+    if not is_jpeg_data(_head(jpeg)) and is_jpeg_data(_head(output)):
+        raise click.UsageError(f"the first argument must be the JPEG, the second the OUTPUT to write ({output} is "
+                               "the JPEG)")
     if fmt is not None and output.suffix.lower().lstrip(".") not in (fmt, "tif" if fmt == "tiff" else fmt):
         raise click.UsageError(f"--format {fmt} contradicts OUTPUT {output.name}: the OUTPUT's extension sets the "
                                "format (--format is for --out-dir)")
@@ -431,6 +481,7 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
 @_pattern_opt
 @_device_opt
 @batch.options
+@_verbose_opt
 def verify(paths: tuple[Path, ...], try_restore: bool, as_json: bool, pattern: str, device: str, jobs: int | None,
            scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Check that every JPEG carries intact rawmeta data, before RAWs are deleted. Writes nothing.
@@ -457,6 +508,7 @@ def verify(paths: tuple[Path, ...], try_restore: bool, as_json: bool, pattern: s
 @_overwrite_opt
 @_patch_opt
 @_json_opt
+@_verbose_opt
 def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_map: Path | None, overwrite: bool,
              patch: str, as_json: bool) -> None:
     """Compare a restored raw-RGB file (.npy, .tif/.tiff, .dng) with the true RAW.
@@ -464,7 +516,6 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
     With --jpeg, a JPEG whose rawmeta data maps it into the RAW (a JPEG on
     another grid) has the RAW seen through that map.
     """
-    from rawmeta.errors import NoPayloadError
     from rawmeta.io.jpeg_pixels import decode_jpeg
     from rawmeta.io.outputs import read_raw_rgb
     from rawmeta.io.restore_mark import read_mark
@@ -477,9 +528,10 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
     rgb, srgb, alignment = read_raw_rgb(restored), None, None
     if jpeg_path is not None:
         data = read_jpeg(jpeg_path)
-        srgb = decode_jpeg(data)
         try:
-            payload = report.inspect_bytes(data).payload
+            with about(jpeg_path):
+                srgb = decode_jpeg(data)
+                payload = report.inspect_bytes(data).payload
         except NoPayloadError:
             pass
         else:
@@ -536,6 +588,7 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
               help="speed: also the 12 and 24 MP images (most of its time).")
 @_device_opt
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT that is not a rawmeta bench report.")
+@_verbose_opt
 def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, paper_patches: int, regime: str,
           rbf_whole: bool, baseline: Path | None, speed_big: bool, device: str, overwrite: bool) -> None:
     """Benchmark embed (payload size, time), rate against distortion (against JPEG XL), restore (PSNR,
@@ -573,6 +626,7 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path("samples"))
 @_overwrite_opt
+@_verbose_opt
 def sample(folder: Path, overwrite: bool) -> None:
     """Write the project's synthetic sample pair (sample.dng, sample.jpg) into FOLDER."""
     from rawmeta.benchmarks.synthetic import SAMPLE_NAMES, write_sample

@@ -16,7 +16,7 @@ import numpy as np
 from rawmeta.alignment.matching import align, display_orientation, raw_grid_orientation, warp
 from rawmeta.embed.budget import PairFacts, plan
 from rawmeta.embed.options import EmbedOptions
-from rawmeta.errors import JpegError, MismatchError
+from rawmeta.errors import JpegError, MismatchError, about
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
@@ -111,7 +111,7 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
     layout = js.parse(jpeg)
     height, width, components = check_frame(layout)
     if components != 3:
-        raise JpegError(f"the JPEG has {components} colour component(s); rawmeta needs a colour (3-component) JPEG")
+        raise JpegError(f"{{file}} is not in colour ({components} colour component(s)); rawmeta needs a colour JPEG")
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"raw-RGB must be H x W x 3, not {rgb.shape}")
     try:
@@ -160,12 +160,14 @@ def embed_file(
     ``progress(done, total)`` is called as the work goes on.
     """
     jpeg = read_jpeg(jpeg_path)
-    js.parse(jpeg)  # refuse a bad JPEG, and a target that cannot be written, before spending time on the RAW
+    with about(jpeg_path):
+        js.parse(jpeg)  # refuse a bad JPEG, and a target that cannot be written, before spending time on the RAW
     target, replace = rewrite_target(jpeg_path, out, overwrite=overwrite, inputs=[("RAW", raw_path)])
     raw = read_raw(raw_path)
     if progress is not None:
         progress(1, 10)  # the RAW is read
-    payload = make_payload(raw.rgb, raw.camera, jpeg, options, progress=part(progress, 0.1, 1.0), **kwargs)
+    with about(jpeg_path):
+        payload = make_payload(raw.rgb, raw.camera, jpeg, options, progress=part(progress, 0.1, 1.0), **kwargs)
     new, report = embed_bytes(jpeg, payload)
     write_output(target, new, replace=replace)
     if progress is not None:
@@ -179,7 +181,8 @@ def strip_file(jpeg_path: str | os.PathLike, out: str | os.PathLike | None = Non
 
     An existing ``out`` other than the JPEG is refused unless ``overwrite``.
     """
-    stripped = container.detach(read_jpeg(jpeg_path))
+    with about(jpeg_path):
+        stripped = container.detach(read_jpeg(jpeg_path))
     target, replace = rewrite_target(jpeg_path, out, overwrite=overwrite)
     write_output(target, stripped, replace=replace)
     return target

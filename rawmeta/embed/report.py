@@ -5,6 +5,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
+from rawmeta.errors import about
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
@@ -93,7 +94,8 @@ def inspect_bytes(jpeg: bytes) -> Inspection:
 
 def inspect_file(path: str | os.PathLike) -> Inspection:
     """Read and check the payload of a JPEG file."""
-    return inspect_bytes(read_jpeg(path))
+    with about(path):
+        return inspect_bytes(read_jpeg(path))
 
 
 def format_text(info: dict) -> str:

@@ -96,12 +96,12 @@ def bad_jpegs(embedded: bytes) -> dict[str, tuple[bytes, int, str]]:
     flipped = bytearray(embedded)
     flipped[seg.start + 60] ^= 0x40
     return {
-        "empty": (b"", 3, "not a JPEG"),
-        "png": (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, 3, "not a JPEG"),
-        "text": (b"hello world\n", 3, "not a JPEG"),
-        "truncated": (embedded[: len(embedded) // 2], 3, "truncated JPEG"),
-        "no EOI": (embedded[:-2], 3, "truncated JPEG"),
-        "flipped payload byte": (bytes(flipped), 7, "CRC-32"),
+        "empty": (b"", 3, "bad.jpg is empty, not a JPEG"),
+        "png": (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, 3, "bad.jpg is a PNG image, not a JPEG"),
+        "text": (b"hello world\n", 3, "bad.jpg is not a JPEG"),
+        "truncated": (embedded[: len(embedded) // 2], 3, "bad.jpg is cut short"),
+        "no EOI": (embedded[:-2], 3, "bad.jpg is cut short"),
+        "flipped payload byte": (bytes(flipped), 7, "bad.jpg's rawmeta data is corrupt"),
     }
 
 
