@@ -58,7 +58,7 @@ def test_budget_below_any_payload_is_refused(work):
     folder, dng, jpg = work
     before = snapshot(folder)
     proc = run("embed", dng, jpg)  # the default 5 % of a 9 KB JPEG
-    assert_one_line_error(proc, 2, "no payload fits")
+    assert_one_line_error(proc, 2, f"{jpg}: no payload fits")
     assert "--budget" in proc.stderr
     assert snapshot(folder) == before
 
