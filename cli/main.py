@@ -24,7 +24,7 @@ from rawmeta.benchmarks.sections import (
     merge_report,
 )
 from rawmeta.embed import report
-from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
+from rawmeta.embed.options import DEFAULT_BUDGET, DEFAULT_MAX_GROWTH, EmbedOptions
 from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, JpegError, NoPayloadError, RawmetaError, UsageError, about
 from rawmeta.format.segments import is_jpeg_data, not_a_jpeg
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
@@ -165,6 +165,10 @@ def _refuse_folder_options(**given: bool) -> None:
 @click.option("--budget", type=click.FloatRange(0.1, 1000.0), default=None,
               help=f"Percent of the JPEG's size the rawmeta data may add; settings are chosen to restore best "
                    f"within it. [default: {DEFAULT_BUDGET:g}; none when only --stride/--bits are given]")
+@click.option("--max-growth", type=click.FloatRange(0.1, 1000.0), default=DEFAULT_MAX_GROWTH, show_default=True,
+              help="Percent of the JPEG's size the rawmeta data may add at most (or --budget, if larger). For a "
+                   "JPEG smaller than the RAW the budget counts the RAW's pixels, so a 640 x 480 JPEG of a 4 MP "
+                   "RAW would grow by 64 % at 5 %; this caps it. Raise it to let such a JPEG grow more.")
 @click.option("--stride", type=click.IntRange(1, 256), default=None,
               help="Base grid: one sample in every STRIDE x STRIDE cell. [default: chosen, 8 when it fits]")
 @click.option("--bits", type=click.IntRange(1, 16), default=None,
@@ -178,8 +182,8 @@ def _refuse_folder_options(**given: bool) -> None:
 @batch.options
 @_verbose_opt
 def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Path | None, budget: float | None,
-          stride: int | None, bits: int | None, force_same_grid: bool, device: str, pattern: str, redo: bool,
-          as_json: bool, jobs: int | None, scheduler: str | None, recursive: bool, quiet: bool) -> None:
+          max_growth: float, stride: int | None, bits: int | None, force_same_grid: bool, device: str, pattern: str,
+          redo: bool, as_json: bool, jobs: int | None, scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Embed samples of RAW's raw-RGB into JPEG, a render of RAW.
 
     The JPEG may be cropped, rotated (in its pixels or by an EXIF tag) or
@@ -207,7 +211,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         if overwrite:
             raise click.UsageError("--overwrite goes with -o OUTPUT; a folder embed writes each JPEG in place")
         options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
-                               same_grid=force_same_grid)
+                               same_grid=force_same_grid, max_growth=max_growth)
         plan = embed_plan(paths, pattern=check_pattern(pattern), recursive=recursive, options=options, redo=redo,
                           asked={"budget": budget, "stride": stride, "bits": bits})
         batch.run_plan("embed", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
@@ -234,7 +238,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
             f" ({jpeg} is the RAW)" if is_raw(jpeg) else f": {raw} is a JPEG (--from OLD copies rawmeta data "
                                                          "between JPEGs)"))
     options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
-                           same_grid=force_same_grid)
+                           same_grid=force_same_grid, max_growth=max_growth)
     if not redo and (out is None or same_file(out, jpeg)):
         skip, changes = embedded_already(read_jpeg(jpeg), {"budget": budget, "stride": stride, "bits": bits})
         if skip:
@@ -253,7 +257,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
     h, w = p.image_size
     aligned = "" if p.alignment is None or p.alignment.is_same_grid(h, w) else f"; aligned: {p.alignment.describe(h, w)}"
-    _said(as_json, f"embedded {_summary(r)}{expected}{aligned} -> {r.output}", command="embed", status="done",
+    _said(as_json, f"embedded {_summary(r, max_growth)}{expected}{aligned} -> {r.output}", command="embed", status="done",
           raw=str(raw), jpeg=str(jpeg), output=str(r.output), seconds=round(time.monotonic() - start, 3),
           **_embed_facts(r))
 
@@ -288,10 +292,17 @@ def _budget(budget: float | None, stride: int | None, bits: int | None) -> float
     return DEFAULT_BUDGET if budget is None and stride is None and bits is None else budget
 
 
-def _summary(r: EmbedReport) -> str:
-    return (f"{r.payload.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
+def _summary(r: EmbedReport, max_growth: float | None = None) -> str:
+    """An embed's numbers in one line; with ``max_growth``, whether that cap bound."""
+    from rawmeta.embed.budget import growth_percent
+
+    p = r.payload
+    growth = growth_percent(p.budget, p.pixels_per_jpeg_pixel, max_growth)
+    capped = p.budget and growth < p.budget * p.pixels_per_jpeg_pixel
+    return (f"{p.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
             f"refinement blocks): {r.added_bytes} bytes in {r.segment_count} segment(s), "
-            f"{r.percent_of_jpeg:.2f} % of the JPEG")
+            f"{r.percent_of_jpeg:.2f} % of the JPEG ({report.budget_text(p.budget, p.pixels_per_jpeg_pixel)}"
+            + (f"; capped at {growth:g} % of the JPEG, --max-growth" if capped else "") + ")")
 
 
 def _transfer(source: Path, jpeg: Path, out: Path | None, overwrite: bool, as_json: bool) -> None:

@@ -158,6 +158,11 @@ class Payload:
         """The (height, width) of the JPEG the payload is for."""
         return self.jpeg_size or (self.grid.height, self.grid.width)
 
+    @property
+    def pixels_per_jpeg_pixel(self) -> float:
+        """The samples' grid's pixels per JPEG pixel (:func:`pixels_per_jpeg_pixel`)."""
+        return pixels_per_jpeg_pixel(self.alignment, self.jpeg_size)
+
     def on_raw_grid(self, shape: tuple[int, ...]) -> bool:
         """Whether an image of ``shape`` (height, width, ...) restored from this payload has the RAW's own
         pixel grid where the JPEG does not: the samples lie on the RAW's grid and it has the RAW's size."""
@@ -321,6 +326,20 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
                    refined=q[grid.count :], highlights=bool(flags & FLAG_HIGHLIGHTS),
                    expected_psnr=expected_psnr, budget=budget, alignment=alignment, fingerprint=fingerprint,
                    version=version, jpeg_size=jpeg_size, **common)
+
+
+def pixels_per_jpeg_pixel(alignment: Alignment | None, jpeg_size: tuple[int, int] | None) -> float:
+    """Pixels of the samples' grid per JPEG pixel: the RAW's per the JPEG's when the samples lie on the
+    RAW's grid (``jpeg_size`` given, with ``alignment``), else 1. A budget counts these pixels.
+
+    Examples
+    --------
+    >>> pixels_per_jpeg_pixel(None, None)
+    1.0
+    """
+    if jpeg_size is None:
+        return 1.0
+    return float(np.prod(alignment.raw_size)) / float(np.prod(jpeg_size))
 
 
 def samples_on_raw_grid(data: bytes) -> bool:
