@@ -110,6 +110,7 @@ class MismatchError(RawmetaError):
     """The RAW and the JPEG do not describe the same pixel grid (exit 5)."""
 
     exit_code = ExitCode.MISMATCH
+    subject = "the JPEG"
 
 
 class NoPayloadError(RawmetaError):

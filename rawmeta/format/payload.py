@@ -356,9 +356,10 @@ def _check_size(srgb: np.ndarray | None, height: int, width: int) -> None:
     """MismatchError unless the JPEG's pixels ``srgb`` (if given) are ``height`` x ``width``."""
     if srgb is not None and srgb.shape[:2] != (height, width):
         turned = srgb.shape[:2] == (width, height)
-        raise MismatchError(f"the payload is for a {width} x {height} image, the JPEG is {srgb.shape[1]} x "
-                            f"{srgb.shape[0]}" + ("; turned a quarter since embedding? `jpegtran -copy all "
-                                                  "-rotate 90` (or 270) turns it back" if turned else ""))
+        raise MismatchError(f"{{file}} is {srgb.shape[1]} x {srgb.shape[0]} pixels but its rawmeta data is for a "
+                            f"{width} x {height} image" + ("; turned a quarter since embedding? `jpegtran -copy all "
+                                                            "-rotate 90` (or 270) turns it back" if turned
+                                                            else " (resized or cropped since embedding?)"))
 
 
 def _decoded(decoder, coded: bytes, *args):
