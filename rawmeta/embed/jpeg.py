@@ -111,7 +111,8 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
     layout = js.parse(jpeg)
     height, width, components = check_frame(layout)
     if components != 3:
-        raise JpegError(f"{{file}} is not in colour ({components} colour component(s)); rawmeta needs a colour JPEG")
+        raise JpegError(f"{{file}} is not a colour JPEG (it has {components} colour component"
+                        f"{'' if components == 1 else 's'}): rawmeta needs one in colour")
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"raw-RGB must be H x W x 3, not {rgb.shape}")
     try:

@@ -162,8 +162,9 @@ def extract(jpeg: bytes) -> Carried:
     missing = sorted(set(range(count)) - set(chunks))
     if missing:
         shown = ", ".join(str(m + 1) for m in missing[:5]) + (", ..." if len(missing) > 5 else "")
-        raise PayloadError(f"{{file}}'s rawmeta data is incomplete: {len(missing)} of its {count} parts are missing "
-                           "(a tool that rewrote the file dropped them?)",
+        raise PayloadError(f"{{file}}'s rawmeta data is incomplete: {len(missing)} of its {count} parts "
+                           f"{'is' if len(missing) == 1 else 'are'} missing (a tool that rewrote the file dropped "
+                           f"{'it' if len(missing) == 1 else 'them'}?)",
                            f"incomplete rawmeta payload: {len(missing)} of {count} segments missing ({shown})")
     payload = b"".join(chunks[i] for i in range(count))
     if len(payload) != total or payload_id(payload) != pid:

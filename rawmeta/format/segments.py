@@ -115,7 +115,7 @@ def _inside(data: bytes, marker: int, pos: int) -> str:
         return "inside rawmeta's data"
     if APP0 <= marker <= APP15 or marker == COM:
         return "inside its metadata"
-    return "before the picture's end"
+    return "before the picture is complete"
 
 
 def parse(data: bytes) -> JpegLayout:
@@ -135,14 +135,14 @@ def parse(data: bytes) -> JpegLayout:
     pos = 2
     while True:
         if pos >= n:
-            raise JpegError(CUT_SHORT.format(where="before the picture's end"),
+            raise JpegError(CUT_SHORT.format(where="before the picture is complete"),
                             "truncated JPEG: the file ends before its EOI marker")
         if data[pos] != 0xFF:
             raise JpegError(DAMAGED, f"malformed JPEG: expected a marker at byte {pos}")
         while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes
             pos += 1
         if pos + 1 >= n:
-            raise JpegError(CUT_SHORT.format(where="before the picture's end"),
+            raise JpegError(CUT_SHORT.format(where="before the picture is complete"),
                             "truncated JPEG: the file ends inside a marker")
         marker = data[pos + 1]
         if marker == EOI:
@@ -153,7 +153,7 @@ def parse(data: bytes) -> JpegLayout:
             pos += 2
             continue
         if pos + 4 > n:
-            raise JpegError(CUT_SHORT.format(where="before the picture's end"),
+            raise JpegError(CUT_SHORT.format(where="before the picture is complete"),
                             "truncated JPEG: the file ends inside a segment header")
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         end = pos + 2 + length
