@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from rawmeta.allocator import tune_for_large_arrays
 from rawmeta.batch.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg, is_raw
@@ -221,9 +222,10 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
     if source is not None:
         if len(paths) != 1:
             raise click.UsageError("with --from OLD, give one JPEG to copy its rawmeta data into")
-        if budget is not None or stride is not None or bits is not None or force_same_grid or redo:
-            raise click.UsageError("--from copies OLD's samples as they are: --budget, --stride, --bits, --redo "
-                                   "and --force-same-grid do not apply")
+        capped = click.get_current_context().get_parameter_source("max_growth") is not ParameterSource.DEFAULT
+        if budget is not None or stride is not None or bits is not None or force_same_grid or redo or capped:
+            raise click.UsageError("--from copies OLD's samples as they are: --budget, --max-growth, --stride, "
+                                   "--bits, --redo and --force-same-grid do not apply")
         _transfer(source, paths[0], out, overwrite, as_json)
         return
     if len(paths) != 2:
