@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# PyTorch's own package index for its CPU build; empty: pip's configured index.
+TORCH_INDEX ?=
 STAMP := $(VENV)/.installed
 OUT := out/demo
 
@@ -12,8 +14,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# Pinned first: an unpinned torch would pull a multi-GB CUDA build.
-	$(PY) -m pip install --quiet torch==2.13.0
+	# Pinned first, so that installing rawmeta keeps it. TORCH_INDEX=https://download.pytorch.org/whl/cpu
+	# takes PyTorch's CPU build where pip's default index would give the multi-GB CUDA one (README).
+	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 

@@ -46,7 +46,15 @@ DNG_LAYOUTS = ("linear", "cfa")
 SIZES = ("raw", "jpeg")
 
 
-HELP = ("Keep only a JPEG and still get the RAW back.\n\nExit codes: "
+HELP = ("Keep only a JPEG and still get the RAW back: embed puts samples of the RAW into its JPEG, restore "
+        "gives a RAW (DNG) back from that JPEG alone.\n\n"
+        "\b\nExamples:\n"
+        "  rawmeta embed IMG_0001.CR2 IMG_0001.JPG      # samples of the RAW into the JPEG, in place\n"
+        "  rawmeta inspect IMG_0001.JPG                 # what the JPEG carries, and its expected PSNR\n"
+        "  rawmeta restore IMG_0001.JPG restored.dng    # the RAW back, for a raw developer\n"
+        "  rawmeta embed ~/Photos/2024 -r               # every RAW of a folder with its JPEG\n"
+        "  rawmeta verify ~/Photos/2024 --restore       # before deleting RAWs: exit 0 only if all is well\n\n"
+        "'rawmeta COMMAND --help' says more about each command.\n\nExit codes: "
         + "; ".join(f"{int(code)} {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items()) + ".")
 
 
@@ -151,7 +159,7 @@ def _refuse_folder_options(**given: bool) -> None:
             raise click.UsageError(f"--{name} applies to files or folders of several, not to one file and its output")
 
 
-@main.command(epilog=_epilog(
+@main.command(short_help="Put samples of a RAW into its JPEG, or copy them (--from).", epilog=_epilog(
     "rawmeta embed IMG_0001.CR2 IMG_0001.JPG            # in place, 5 % budget",
     "rawmeta embed ~/Photos/2024 -r                      # every RAW with its JPEG",
     "rawmeta embed --from original.jpg resaved.jpg       # a re-save lost the data",
@@ -319,7 +327,7 @@ def _transfer(source: Path, jpeg: Path, out: Path | None, overwrite: bool, as_js
                    "restore learns from these pixels, so its accuracy depends on how much they changed", err=True)
 
 
-@main.command(epilog=_epilog("rawmeta inspect IMG_0001.JPG", "rawmeta inspect IMG_0001.JPG --json"))
+@main.command(short_help="Show and check the rawmeta data a JPEG carries.", epilog=_epilog("rawmeta inspect IMG_0001.JPG", "rawmeta inspect IMG_0001.JPG --json"))
 @_jpeg_arg
 @_json_opt
 @_verbose_opt
@@ -332,7 +340,7 @@ def inspect(jpeg: Path, as_json: bool) -> None:
         click.echo(f"rawmeta: warning: {found.change.describe()}", err=True)
 
 
-@main.command(epilog=_epilog("rawmeta strip IMG_0001.JPG -o clean.jpg", "rawmeta strip IMG_0001.JPG   # in place"))
+@main.command(short_help="Remove the rawmeta data, giving back the JPEG as it was.", epilog=_epilog("rawmeta strip IMG_0001.JPG -o clean.jpg", "rawmeta strip IMG_0001.JPG   # in place"))
 @_jpeg_arg
 @_out_opt
 @_overwrite_opt
@@ -368,7 +376,7 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
                           help="Approximate patch size HEIGHTxWIDTH; each patch gets its own model.")
 
 
-@main.command(epilog=_epilog(
+@main.command(short_help="Restore the RAW from a JPEG with rawmeta data (DNG, TIFF or NPY).", epilog=_epilog(
     "rawmeta restore IMG_0001.JPG restored.dng",
     "rawmeta restore ~/Photos/2024 -r --out-dir ~/restored --format dng",
 ))
@@ -485,7 +493,7 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
           evaluation=None if result is None else result.as_dict())
 
 
-@main.command()
+@main.command(short_help="Check JPEGs carry intact rawmeta data before RAWs are deleted.")
 @click.argument("paths", nargs=-1, required=True, metavar="JPEG... | DIR...", type=click.Path(path_type=Path))
 @click.option("--restore", "try_restore", is_flag=True,
               help="Also restore each JPEG in memory (as 'restore' would, fast preset) and, where its RAW is "
@@ -509,7 +517,7 @@ def verify(paths: tuple[Path, ...], try_restore: bool, as_json: bool, pattern: s
     batch.run_plan("verify", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
 
 
-@main.command(name="eval", epilog=_epilog(
+@main.command(name="eval", short_help="Compare a restored file with the true RAW (PSNR, SSIM).", epilog=_epilog(
     "rawmeta eval restored.dng IMG_0001.CR2 --jpeg IMG_0001.JPG",
     "rawmeta eval restored.npy IMG_0001.CR2 --error-map err.png --json",
 ))
@@ -577,7 +585,7 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
     return result
 
 
-@main.command()
+@main.command(short_help="Measure speed, size and accuracy on real RAWs (docs/BENCHMARKS.md).")
 @click.option("--raw-dir", type=click.Path(file_okay=False, path_type=Path),
               default=lambda: os.environ.get("RAWMETA_RAW_DIR", "../shared/data/raw"), show_default="../shared/data/raw",
               help="Folder of RAW files to benchmark (or RAWMETA_RAW_DIR).")
@@ -636,7 +644,7 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
     click.echo(f"written to {output}", err=True)
 
 
-@main.command()
+@main.command(short_help="Write the synthetic sample pair (sample.dng, sample.jpg).")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path("samples"))
 @_overwrite_opt
 @_verbose_opt

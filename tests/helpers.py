@@ -48,6 +48,20 @@ def jpeg(h: int = 64, w: int = 96, seed: int = 0, **save) -> bytes:
     return buf.getvalue()
 
 
+def shrunk(jpg, *, turn: bool = False, orientation: int | None = None) -> bytes:
+    """The pair's JPEG halved on each side (Lanczos), turned a quarter first with ``turn``, tagged with
+    EXIF ``orientation``."""
+    with Image.open(jpg) as im:
+        im = im.transpose(Image.Transpose.ROTATE_90) if turn else im
+        small = im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS)
+        exif = Image.Exif()
+        if orientation:
+            exif[0x0112] = orientation
+        buf = io.BytesIO()
+        small.save(buf, "JPEG", quality=90, exif=exif.tobytes())
+    return buf.getvalue()
+
+
 def payload_for(jpeg_data: bytes, bits: int = 12, stride: int = 8, seed: int = 0) -> pl.Payload:
     layout = js.parse(jpeg_data)
     h, w, _ = layout.frame()

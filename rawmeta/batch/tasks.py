@@ -35,7 +35,6 @@ from rawmeta.errors import (
 )
 from rawmeta.format import container
 from rawmeta.format import payload as pl
-from rawmeta.format.segments import parse
 from rawmeta.io.jpeg_pixels import check_frame
 from rawmeta.io.outputs import read_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, read_mark
@@ -69,7 +68,7 @@ class Outcome:
         ``HOST:PID`` of the process that ran the task.
     note : str
         What the user should know besides (an output written under another
-        name than the usual, and why).
+        name than the usual, and why); empty when nothing was written.
     """
 
     path: str
@@ -189,12 +188,13 @@ class RestoreTask:
             carried = container.extract(data)
         except NoPayloadError:
             return Outcome(self.jpeg, SKIPPED, "carries no rawmeta data")
-        from rawmeta.restore.jpeg import mark_for, restore_bytes, write_restored
+        from rawmeta.restore.jpeg import mark_for, restore_bytes, restored_size, write_restored
 
-        replace = self._may_replace(mark_for(carried.payload, self.options), data)
-        if replace is None:
-            return Outcome(self.jpeg, SKIPPED, f"{self.output} is already complete", output=self.output,
-                           note=self.note)
+        height, width, _ = check_frame(carried.layout)
+        size = restored_size(carried.payload, (height, width), self.options.size)
+        replace = self._may_replace(mark_for(carried.payload, self.options), size)
+        if replace is None:  # no note: the summary lists under "another name" only what this run wrote
+            return Outcome(self.jpeg, SKIPPED, f"{self.output} is already complete", output=self.output)
         Path(self.output).parent.mkdir(parents=True, exist_ok=True)
         warnings: list[str] = []
         restored = restore_bytes(data, self.options, warn=warnings.append)
@@ -203,8 +203,9 @@ class RestoreTask:
         return Outcome(self.jpeg, DONE, "; ".join([f"{w} x {h} raw-RGB", *warnings]), output=self.output,
                        note=self.note)
 
-    def _may_replace(self, mark: RestoreMark, jpeg: bytes) -> bool | None:
-        """Whether the write may replace ``output``; None to skip it (done); OutputError to refuse it."""
+    def _may_replace(self, mark: RestoreMark, size: tuple[int, int]) -> bool | None:
+        """Whether the write may replace ``output``, a restore of ``size`` (height, width) with ``mark``;
+        None to skip it (done); OutputError to refuse it."""
         output = Path(self.output)
         if not os.path.lexists(output):
             return False
@@ -214,7 +215,7 @@ class RestoreTask:
                 return True
             raise OutputError(f"{output} exists and rawmeta did not write it; --overwrite replaces it")
         if found.same_restore(mark):
-            return None if not self.redo and _is_complete(output, jpeg) else True
+            return None if not self.redo and _is_complete(output, size) else True
         if self.redo or self.overwrite:
             return True
         what = ("other rawmeta data (was the JPEG embedded again?)" if found.payload != mark.payload
@@ -473,13 +474,12 @@ def _valid_payload(jpeg: bytes) -> report.Inspection | None:
     return found if found.change.pixels_kept else None
 
 
-def _is_complete(output: Path, jpeg: bytes) -> bool:
-    """Whether ``output`` reads back whole as raw-RGB of the JPEG's size."""
+def _is_complete(output: Path, size: tuple[int, int]) -> bool:
+    """Whether ``output`` reads back whole as raw-RGB of ``size`` (height, width)."""
     if not output.is_file():
         return False
     try:
-        height, width, _ = check_frame(parse(jpeg))
-        return read_raw_rgb(output).shape == (height, width, 3)
+        return read_raw_rgb(output).shape == (*size, 3)
     except RawmetaError:
         return False
 

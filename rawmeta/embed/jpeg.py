@@ -16,6 +16,7 @@ import numpy as np
 from rawmeta.alignment.matching import align, display_orientation, raw_grid_orientation, warp
 from rawmeta.embed.budget import BudgetError, PairFacts, plan
 from rawmeta.embed.options import EmbedOptions
+from rawmeta.embed.white_balance import camera_with_jpeg_balance
 from rawmeta.errors import JPEG_ERRORS, JpegError, MismatchError, about
 from rawmeta.format import container
 from rawmeta.format import payload as pl
@@ -78,6 +79,8 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
     header. A JPEG smaller than the RAW (:func:`rawmeta.restore.guide.smaller_than_raw`)
     has its samples taken on the RAW's own grid, so that restore gives the
     RAW's resolution; otherwise the raw-RGB is resampled onto the JPEG's grid.
+    Where the RAW names no as-shot white balance, the payload carries one
+    estimated from the JPEG (:func:`rawmeta.embed.white_balance.camera_with_jpeg_balance`).
     The payload's orientation (for the restored DNG) is the JPEG's EXIF
     Orientation tag if it has one, else the RAW's, as seen through the map
     from the grid the samples are on.
@@ -121,6 +124,7 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
         raise MismatchError(str(exc)) from None
     srgb = decode_jpeg(jpeg)
     found = align(rgb, camera.white_balance, srgb, same_grid=options.same_grid)
+    camera = camera_with_jpeg_balance(camera, rgb, srgb, found)
     # The restored RAW is shown as the JPEG is: by its own tag, else as the RAW is.
     if smaller_than_raw(found):
         shown, jpeg_size = raw_grid_orientation(exif_orientation(jpeg), camera.orientation, found), (height, width)

@@ -10,6 +10,7 @@ from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
 from rawmeta.format.alignment import Alignment
+from rawmeta.format.camera import WB_SOURCE_WORDS
 from rawmeta.format.fingerprint import ImageChange, compare
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.userfiles import read_jpeg
@@ -141,7 +142,8 @@ def format_text(info: dict) -> str:
         f"raw data     {cam['bits']}-bit, black {list(cam['black_levels'])}, white {cam['white_level']}, "
         f"CFA {cam['cfa'] or 'none (linear)'}",
         f"colour       white balance {[round(v, 4) for v in cam['white_balance']]} "
-        f"({cam['white_balance_source']}), XYZ->camera matrix: {matrix}, orientation {cam['orientation']}",
+        f"({WB_SOURCE_WORDS[cam['white_balance_source']]}), XYZ->camera matrix: {matrix}, "
+        f"orientation {cam['orientation']}",
         f"integrity    {info['integrity']} (CRC-32 per segment, SHA-256 of payload)",
         f"image data   {_change_text(info['image_change'])}",
         f"format       version {info['format_version']}",

@@ -10,7 +10,17 @@ import numpy as np
 ILLUMINANT_UNKNOWN = 0
 ILLUMINANT_D65 = 21
 
-WB_SOURCES = ("camera", "daylight", "unity")
+#: Where a white balance came from, by its payload code (docs/FORMAT.md section 3).
+WB_SOURCES = ("camera", "daylight", "unity", "jpeg")
+#: The first payload version that may carry each source.
+WB_SOURCE_SINCE = (1, 1, 1, 8)
+#: Each source in the user's words: which balance it is and where it came from.
+WB_SOURCE_WORDS = {
+    "camera": "the camera's as-shot balance, read from the RAW",
+    "daylight": "LibRaw's daylight balance for the camera, as the RAW names no as-shot balance LibRaw can read",
+    "unity": "none known, as the RAW names none and LibRaw knows no daylight balance for the camera",
+    "jpeg": "the as-shot balance estimated from the JPEG at embed, as the RAW names none LibRaw can read",
+}
 
 #: Most entries a linearization table may have (one per 16-bit code).
 MAX_TABLE = 65536
@@ -38,7 +48,8 @@ class CameraFacts:
         ``xyz_to_camera`` are rounded to float32, the precision the payload keeps.
     white_balance_source : str
         ``"camera"`` (from the file), ``"daylight"`` (the file had none; LibRaw's
-        daylight multipliers were used) or ``"unity"`` (neither was known).
+        daylight multipliers were used), ``"unity"`` (neither was known) or
+        ``"jpeg"`` (the file had none; estimated from the JPEG at embed).
     xyz_to_camera : tuple of 9 float or None
         Row-major 3 x 3 matrix from CIE XYZ to camera RGB (a DNG ColorMatrix),
         ``None`` when the file gives none.

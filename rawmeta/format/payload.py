@@ -2,7 +2,7 @@
 
 The byte layout is specified in docs/FORMAT.md ("Payload"); this module is
 its reference implementation. All integers are big-endian. rawmeta writes
-version 7 and reads versions 1 to 7. Versions 2 and later code the samples
+version 8 and reads versions 1 to 8. Versions 2 and later code the samples
 against predictions from the decoded JPEG (``prediction``), so reading one
 needs the JPEG's pixels; version 3 adds where the JPEG's grid lies in the
 RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
@@ -10,7 +10,8 @@ RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
 (``grid.Grid.alternate``), version 6 the RAW's declared crop and its
 linearization table to the camera block (``CameraFacts.crop``,
 ``CameraFacts.linearization``), version 7 samples on the RAW's own grid
-for a JPEG smaller than the RAW (alignment kind 2, ``Payload.jpeg_size``).
+for a JPEG smaller than the RAW (alignment kind 2, ``Payload.jpeg_size``),
+version 8 white balance source ``"jpeg"`` (estimated from the JPEG at embed).
 """
 from __future__ import annotations
 
@@ -25,13 +26,13 @@ from rawmeta.errors import MismatchError, PayloadError
 from rawmeta.format import fingerprint as fp
 from rawmeta.format import prediction, sample_coding
 from rawmeta.format.alignment import Alignment
-from rawmeta.format.camera import MAX_TABLE, WB_SOURCES, CameraFacts
+from rawmeta.format.camera import MAX_TABLE, WB_SOURCE_SINCE, WB_SOURCES, CameraFacts
 from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import Refinement
 
 MAGIC = b"RMPL"
-FORMAT_VERSION = 7
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+FORMAT_VERSION = 8
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
 CHANNELS = 3
 #: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
 FLAG_HIGHLIGHTS = 1
@@ -190,7 +191,7 @@ def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndar
 
 def pack(payload: Payload, srgb: np.ndarray, fingerprint: fp.Fingerprint | None = None,
          coding_pixels: np.ndarray | None = None) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 7); ``srgb`` is the JPEG's decoded uint8 pixels, and
+    """Serialise a payload (docs/FORMAT.md, version 8); ``srgb`` is the JPEG's decoded uint8 pixels, and
     ``fingerprint`` and ``coding_pixels`` (:meth:`Payload.coding_pixels`) theirs if already computed
     (a planner packs many payloads of one image)."""
     grid = payload.grid
@@ -342,14 +343,14 @@ def pixels_per_jpeg_pixel(alignment: Alignment | None, jpeg_size: tuple[int, int
     return float(np.prod(alignment.raw_size)) / float(np.prod(jpeg_size))
 
 
-def samples_on_raw_grid(data: bytes) -> bool:
-    """Whether the packed payload ``data`` has its samples on the RAW's grid (alignment kind 2), read from
-    the header alone (no pixels needed); False for anything that is not such a payload."""
+def raw_grid_size(data: bytes) -> tuple[int, int] | None:
+    """The (height, width) of the RAW's grid that the packed payload ``data`` has its samples on (alignment
+    kind 2), read from the header alone (no pixels needed); None for anything that is not such a payload."""
     if len(data) < _FIXED.size or data[:4] != MAGIC or struct.unpack_from(">H", data, 4)[0] < 7:
-        return False
-    camera_len = _FIXED.unpack_from(data, 0)[-1]
+        return None
+    _, _, _, width, height, *_, camera_len = _FIXED.unpack_from(data, 0)
     at = _FIXED.size + camera_len + _ESTIMATES.size
-    return len(data) > at and data[at] == RAW_GRID
+    return (height, width) if len(data) > at and data[at] == RAW_GRID else None
 
 
 def _check_size(srgb: np.ndarray | None, height: int, width: int) -> None:
@@ -537,6 +538,9 @@ def _unpack_camera(block: bytes, version: int) -> CameraFacts:
         bits, black, white, cfa = v[0], tuple(v[1:5]), v[5], v[6]
         wb, wb_source, has_matrix, matrix = tuple(v[7:10]), v[10], v[11], tuple(v[12:21])
         illuminant, orientation = v[21], v[22]
+        if wb_source >= len(WB_SOURCES) or version < WB_SOURCE_SINCE[wb_source]:
+            raise PayloadError(f"rawmeta payload camera block is invalid: version {version} has no white balance source "
+                               f"{wb_source}")
         return CameraFacts(
             make=make,
             model=model,

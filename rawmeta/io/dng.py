@@ -35,7 +35,7 @@ import tifffile
 from PIL import Image
 
 from rawmeta.format import segments
-from rawmeta.format.camera import ILLUMINANT_D65, CameraFacts
+from rawmeta.format.camera import ILLUMINANT_D65, WB_SOURCE_WORDS, CameraFacts
 from rawmeta.io import ljpeg
 from rawmeta.io.atomic import atomic_write_bytes
 from rawmeta.io.shot_metadata import ShotMetadata
@@ -237,21 +237,21 @@ def cfa_dng_bytes(rgb: np.ndarray, camera: CameraFacts, private: bytes | None = 
 
 
 def assumptions(camera: CameraFacts) -> list[str]:
-    """What a DNG of ``camera`` assumes because the RAW did not say it (empty when it said everything)."""
+    """What a DNG of ``camera`` assumes or estimated because the RAW did not say it, one sentence each
+    (empty when the RAW said everything): a colour matrix, and which white balance it carries from where."""
     said = []
     if camera.xyz_to_camera is None:
         said.append("no colour matrix in the RAW: camera RGB taken as linear sRGB")
-    if camera.white_balance_source == "daylight":
-        said.append("no white balance in the RAW: LibRaw's daylight balance for the camera")
-    elif camera.white_balance_source == "unity":
-        said.append("no white balance in the RAW: unity (1, 1, 1)")
+    if camera.white_balance_source != "camera":
+        r, _, b = camera.white_balance
+        said.append(f"white balance R {r:.3f}, G 1, B {b:.3f}: {WB_SOURCE_WORDS[camera.white_balance_source]}")
     return said
 
 
 def _assumptions(camera: CameraFacts) -> list[tuple]:
     """ProfileName (tag 50936, shown by raw developers and exiftool) saying what was assumed, if anything."""
     said = assumptions(camera)
-    return [(50936, _ASCII, 0, "rawmeta assumed " + "; ".join(said), True)] if said else []
+    return [(50936, _ASCII, 0, "rawmeta: " + "; ".join(said), True)] if said else []
 
 
 def stored_codes(values: np.ndarray, table: tuple[int, ...]) -> np.ndarray:

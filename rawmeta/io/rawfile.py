@@ -199,17 +199,14 @@ def _white_balance(raw: rawpy.RawPy) -> tuple[tuple[float, float, float], str]:
     """The balance LibRaw renders the RAW with when asked for the camera's: the camera's multipliers if
     LibRaw read valid ones, else its daylight ones for the camera, else unity.
 
-    Exactly 1, 1, 1 is a real camera balance (the Nikon D1 balances in analog gain before its converter,
-    so its data needs no more; darktable reads about 0.96, 1, 1.04 from the NEF) unless LibRaw's daylight
-    balance is 1, 1, 1 too: then LibRaw knows nothing of the camera's colour (Kodak DC50), and the
-    balance is called unity.
+    Exactly 1, 1, 1 is LibRaw's word for "none read", not a balance: the Nikon D1's NEF has one in its
+    maker note (WB RB Levels about 1.98 and 1.29, which exiftool reads) that LibRaw reports as 1, 1, 1,
+    and where its daylight balance is 1, 1, 1 too LibRaw knows nothing of the camera's colour (Kodak
+    DC50). Embed then estimates the balance from the JPEG (:mod:`rawmeta.embed.white_balance`).
     """
     for values, source in ((raw.camera_whitebalance, "camera"), (raw.daylight_whitebalance, "daylight")):
         r, g, b = (float(v) for v in values[:3])
-        if min(r, g, b) > 0 and all(math.isfinite(v) for v in (r, g, b)):
-            daylight = [float(v) for v in raw.daylight_whitebalance[:3]]
-            if r == g == b and daylight[0] == daylight[1] == daylight[2]:
-                break
+        if min(r, g, b) > 0 and all(math.isfinite(v) for v in (r, g, b)) and not r == g == b:
             return (r / g, 1.0, b / g), source
     return (1.0, 1.0, 1.0), "unity"
 

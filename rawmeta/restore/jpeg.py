@@ -105,9 +105,23 @@ def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: C
 def mark_for(payload: bytes, options: RestoreOptions) -> RestoreMark:
     """The mark of a restore of ``payload`` (as carried) made with ``options``: with the size asked for
     where the payload offers two (samples on the RAW's grid)."""
-    size = options.size if pl.samples_on_raw_grid(payload) else ""
+    size = options.size if pl.raw_grid_size(payload) is not None else ""
     return RestoreMark(payload=payload_id(payload), method=options.method, preset=options.preset,
                        patch=tuple(options.patch_size), seed=options.seed, size=size)
+
+
+def restored_size(payload: bytes, jpeg_size: tuple[int, int], size: str) -> tuple[int, int]:
+    """The (height, width) that :func:`restore_bytes` gives for ``payload`` (as carried) in a JPEG of
+    ``jpeg_size`` (its stored height and width) when ``size`` is asked for, read from the payload's header
+    alone: the RAW's for samples on the RAW's grid and ``size`` ``"raw"``, else the JPEG's.
+
+    Examples
+    --------
+    >>> restored_size(b"not a payload", (960, 1440), "raw")
+    (960, 1440)
+    """
+    raw = pl.raw_grid_size(payload)
+    return raw if raw is not None and size == "raw" else jpeg_size
 
 
 def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, options: RestoreOptions | None = None,
@@ -136,7 +150,7 @@ def write_restored(path: str | os.PathLike, restored: Restored, dng: str = "cfa"
     assumes because the RAW did not say it, :func:`rawmeta.io.dng.assumptions`)."""
     layout, why = dng_layout(dng, restored.payload, restored.rgb.shape[:2])
     if warn is not None and str(path).lower().endswith(".dng"):
-        for told in [why] + [f"the DNG says it assumed {a}" for a in assumptions(restored.payload.camera)]:
+        for told in [why] + [f"the DNG says: {a}" for a in assumptions(restored.payload.camera)]:
             if told:
                 warn(told)
     write_raw_rgb(path, restored.rgb, restored.camera, restored.mark, replace=replace, shot=restored.shot,

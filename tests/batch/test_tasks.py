@@ -25,9 +25,11 @@ from rawmeta.embed.jpeg import embed_file
 from rawmeta.embed.report import inspect_file
 from rawmeta.format import container
 from rawmeta.format import segments as js
-from rawmeta.io.outputs import read_raw_rgb
+from rawmeta.io.outputs import read_raw_rgb, write_raw_rgb
+from rawmeta.io.restore_mark import read_mark
 
-from ..helpers import RAWMETA, assert_one_line_error, snapshot
+from ..conftest import RAW_DIR
+from ..helpers import CAMERA, RAWMETA, assert_one_line_error, shrunk, snapshot
 from ..helpers import run as rawmeta
 
 FAST = {"stride": 8, "bits": 12, "budget": None}  # embed options that skip the budget search (seconds saved per file)
@@ -144,6 +146,53 @@ def test_restore_folder_keeps_subfolders_skips_what_is_done_and_redoes_what_is_n
     for p in outputs:
         tiff = read_raw_rgb(tmp_path / "tiff" / p.with_suffix(".tiff").name)
         assert np.abs(tiff - np.load(p)).max() <= 1 / 65535
+
+
+@pytest.fixture(scope="module")
+def smaller_pair(tmp_path_factory) -> tuple[bytes, bytes]:
+    """A synthetic DNG (256 x 192) and its JPEG halved (128 x 96), carrying samples on the DNG's grid, as bytes."""
+    dng, jpg = write_sample(tmp_path_factory.mktemp("smaller"), height=192, width=256)
+    jpg.write_bytes(shrunk(jpg))
+    embed_file(dng, jpg, **FAST)
+    return dng.read_bytes(), jpg.read_bytes()
+
+
+@pytest.mark.parametrize("size,shape", [([], (192, 256, 3)), (["--size", "jpeg"], (96, 128, 3))],
+                         ids=["raw", "jpeg"])
+def test_a_rerun_skips_a_finished_restore_of_a_smaller_jpeg_at_either_size(tmp_path, smaller_pair, size, shape):
+    src, out = tmp_path / "src", tmp_path / "out"
+    place(src, [smaller_pair], names=("IMG_0001.DNG",), jpeg_names=("IMG_0001.JPG",))
+    restore = ("restore", src, "--out-dir", out, *size, "--quiet")
+    assert table(rawmeta(*restore, check_rc=0).stdout) == {"done": 1, "skipped": 0, "failed": 0}
+    output = out / "IMG_0001.dng"
+    assert read_raw_rgb(output).shape == shape
+    written = output.stat()
+    again = rawmeta(*restore, check_rc=0)
+    assert table(again.stdout) == {"done": 0, "skipped": 1, "failed": 0} and "already complete" in again.stdout
+    assert (output.stat().st_ino, output.stat().st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+    # a file with this restore's mark but not of its size is unfinished: restored again
+    write_raw_rgb(output, np.zeros((48, 64, 3), np.float32), CAMERA, read_mark(output))
+    assert table(rawmeta(*restore, check_rc=0).stdout) == {"done": 1, "skipped": 0, "failed": 0}
+    assert read_raw_rgb(output).shape == shape
+
+
+@pytest.mark.slow
+def test_a_rerun_skips_a_finished_restore_of_the_d30_s_camera_jpeg(tmp_path):
+    """The D30's own JPEG (1440 x 960) restores at its CRW's 2176 x 1448, which a rerun must see as finished."""
+    raw = RAW_DIR / "canon_eos_d30.crw"
+    if not raw.exists():
+        pytest.skip(f"{raw.name} is not in {RAW_DIR}")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "IMG_0001.crw").symlink_to(raw)
+    shutil.copy(RAW_DIR / "canon_eos_d30.camera_jpg_from_raw.jpg", src / "IMG_0001.jpg")
+    rawmeta("embed", src, "--stride", "6", "--bits", "10", "--quiet", check_rc=0)
+    for size, shape in (([], (1448, 2176, 3)), (["--size", "jpeg"], (960, 1440, 3))):
+        out = tmp_path / (size or ["raw"])[-1]
+        restore = ("restore", src, "--out-dir", out, *size, "--quiet")
+        assert table(rawmeta(*restore, check_rc=0).stdout) == {"done": 1, "skipped": 0, "failed": 0}
+        assert read_raw_rgb(out / "IMG_0001.dng").shape == shape
+        assert table(rawmeta(*restore, check_rc=0).stdout) == {"done": 0, "skipped": 1, "failed": 0}
 
 
 def test_restore_refuses_two_jpegs_that_would_share_an_output(tmp_path, sample_pairs):

@@ -25,7 +25,7 @@ def test_embed_inspect_strip_round_trip(work):
     out = run("embed", dng, jpg, "--budget", "40", check_rc=0).stdout
     assert out.startswith("embedded ") and "refinement blocks" in out and "expected restore PSNR" in out
     info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
-    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 7
+    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 8
     assert info["camera"]["make"] == "rawmeta" and info["camera"]["cfa"] == "RGGB"
     assert info["budget_percent"] == 40 and info["percent_of_jpeg"] <= 40
     assert info["added_bytes"] == len(jpg.read_bytes()) - len(original)
@@ -35,6 +35,7 @@ def test_embed_inspect_strip_round_trip(work):
     stride = info["grid"]["stride"]
     assert info["grid"]["alternate"] == ("alternating rows and columns" in text) == (stride % 2 == 0 and stride >= 4)
     assert "extra samples in 16 x 16 blocks" in text and "measured at embed" in text
+    assert "(the camera's as-shot balance, read from the RAW)" in text
     assert info["alignment"]["kind"] == "same grid" and info["alignment"]["match"] > 0.9
     assert "alignment    the RAW's own grid (128 x 96), match 0." in text
     run("strip", jpg, check_rc=0)
@@ -88,6 +89,19 @@ def test_in_place_writes_keep_the_file_s_permissions(work):
 def test_help_for_every_command():
     for cmd in ("embed", "inspect", "strip", "bench", "sample"):
         assert run(cmd, "--help", check_rc=0).stdout.startswith("Usage:")
+
+
+def test_top_level_help_has_examples_and_whole_summaries():
+    from rawmeta.cli.main import main
+
+    text = run("--help", check_rc=0).stdout
+    assert "Examples:\n    rawmeta embed " in text
+    listing = text.split("Commands:\n", 1)[1].splitlines()
+    named = {line.split()[0] for line in listing if line.startswith("  ") and not line.startswith("   ")}
+    assert named == set(main.commands)
+    for line in listing:  # click cuts a summary it finds too long with "..."
+        assert not line.rstrip().endswith("..."), line
+        assert len(line) <= 80, line
 
 
 def bad_jpegs(embedded: bytes) -> dict[str, tuple[bytes, int, str]]:

@@ -66,10 +66,14 @@ def test_a_folder_restore_into_the_camera_s_folder_never_touches_its_dng(tmp_pat
     # a rerun takes the camera's DNG neither for its output nor for a RAW to pair with
     again = rawmeta("restore", tmp_path, "--out-dir", tmp_path)
     assert again.exit_code == 0 and "1 skipped" in again.stdout and "already complete" in again.stdout
+    assert "written under another name" not in again.stdout  # it lists what this run wrote, and it wrote nothing
+    report = json.loads(rawmeta("restore", tmp_path, "--out-dir", tmp_path, "--json").stdout)
+    assert [(f["status"], f["note"]) for f in report["files"]] == [("skipped", "")]
     before = restored.stat().st_mtime_ns
     for flags in (["--redo"], ["--redo", "--overwrite"]):
         redone = rawmeta("restore", tmp_path, "--out-dir", tmp_path, *flags)
         assert redone.exit_code == 0 and "1 done" in redone.stdout, redone.output
+        assert "written under another name:\n  IMG_0001.jpg -> IMG_0001.restored.dng" in redone.stdout
         assert raw.read_bytes() == shot[0] and jpg.read_bytes() == shot[1]
     assert restored.stat().st_mtime_ns != before
     assert sorted(files(tmp_path)) == ["IMG_0001.dng", "IMG_0001.jpg", "IMG_0001.restored.dng"]

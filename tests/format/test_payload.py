@@ -9,6 +9,7 @@ import zstandard
 from rawmeta.errors import MismatchError, PayloadError
 from rawmeta.format import payload as pl
 from rawmeta.format.alignment import Alignment
+from rawmeta.format.camera import WB_SOURCES
 from rawmeta.format.fingerprint import fingerprint
 from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import Refinement
@@ -56,7 +57,7 @@ def test_round_trip_keeps_everything():
     p = payload_for(J, bits=12)
     u = pl.unpack(packed(p), SRGB)
     assert u.grid == p.grid and u.bits == p.bits and u.camera == p.camera and u.image_hash == p.image_hash
-    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 7
+    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 8
     assert u.values().dtype == np.float32 and u.values().max() <= 1.0
     assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0
     assert u.refinement is not None and not u.refinement.levels.any() and len(u.refined) == 0
@@ -231,6 +232,33 @@ def test_raw_grid_kind_is_refused_before_version_7():
         pl.unpack(reseal(bytes(data)), np.zeros((150, 100, 3), np.uint8))
 
 
+@pytest.mark.parametrize("source", WB_SOURCES)
+def test_every_white_balance_source_round_trips(source):
+    camera = dataclasses.replace(CAMERA, white_balance=(1.25, 1.0, 1.75), white_balance_source=source)
+    u = pl.unpack(packed(dataclasses.replace(payload_for(J), camera=camera)), SRGB)
+    assert u.camera.white_balance_source == source and u.camera.white_balance == (1.25, 1.0, 1.75)
+
+
+@pytest.mark.parametrize(("source", "refused"), [("daylight", False), ("jpeg", True)])
+def test_the_jpeg_white_balance_source_is_refused_before_version_8(source, refused):
+    camera = dataclasses.replace(CAMERA, white_balance_source=source)
+    data = patch_header(packed(dataclasses.replace(payload_for(J), camera=camera)), ">H", 4, 7)
+    if refused:
+        with pytest.raises(PayloadError, match="version 7 has no white balance source 3"):
+            pl.unpack(data, SRGB)
+    else:
+        assert pl.unpack(data, SRGB).camera.white_balance_source == source
+
+
+def test_an_unknown_white_balance_source_is_refused():
+    body = bytearray(packed()[:-32])
+    source_at = 66 + 2 + len(CAMERA.make.encode()) + len(CAMERA.model.encode()) + 1 + 16 + 4 + 4 + 12
+    assert body[source_at] == 0  # CAMERA's balance is the camera's
+    body[source_at] = 4
+    with pytest.raises(PayloadError, match="no white balance source 4"):
+        pl.unpack(reseal(bytes(body)), SRGB)
+
+
 def test_raw_grid_needs_a_matching_alignment():
     with pytest.raises(ValueError, match="raw size is the grid's"):
         dataclasses.replace(payload_for(J), jpeg_size=(32, 48))
@@ -304,8 +332,8 @@ def test_sha_mismatch_message():
 
 
 def test_unknown_version_is_named():
-    with pytest.raises(PayloadError, match="format version 8; this rawmeta reads versions 1, 2, 3, 4, 5, 6, 7"):
-        pl.unpack(patch_header(packed(), ">H", 4, 8), SRGB)
+    with pytest.raises(PayloadError, match="format version 9; this rawmeta reads versions 1, 2, 3, 4, 5, 6, 7, 8"):
+        pl.unpack(patch_header(packed(), ">H", 4, 9), SRGB)
 
 
 def test_unknown_flags_are_refused():

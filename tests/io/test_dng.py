@@ -245,12 +245,14 @@ def test_the_dng_says_what_it_assumed_where_the_raw_said_nothing():
     for write in (cfa_dng_bytes, linear_dng_bytes):
         with tifffile.TiffFile(io.BytesIO(write(rgb, told))) as tif:
             name = tif.pages[0].tags["ProfileName"].value
-        assert name == ("rawmeta assumed no colour matrix in the RAW: camera RGB taken as linear sRGB; "
-                        "no white balance in the RAW: unity (1, 1, 1)")
+        assert name == ("rawmeta: no colour matrix in the RAW: camera RGB taken as linear sRGB; "
+                        "white balance R 1.000, G 1, B 1.000: none known, as the RAW names none and LibRaw knows "
+                        "no daylight balance for the camera")
         with tifffile.TiffFile(io.BytesIO(write(rgb, make_camera()))) as tif:
             assert "ProfileName" not in tif.pages[0].tags
-    assert assumptions(make_camera(white_balance_source="daylight")) == [
-        "no white balance in the RAW: LibRaw's daylight balance for the camera"]
+    assert assumptions(make_camera(white_balance=(1.2856, 1.0, 1.4567), white_balance_source="jpeg")) == [
+        "white balance R 1.286, G 1, B 1.457: the as-shot balance estimated from the JPEG at embed, as the RAW "
+        "names none LibRaw can read"]
 
 
 def test_tile_threads_follow_the_folder_workers_cap(monkeypatch):

@@ -9,7 +9,7 @@ from ..conftest import RAW_DIR, raw_params
 
 EXPECTED = {  # facts from the MANIFEST and LibRaw, per file
     "nikon_d1.nef": dict(cfa="BGGR", white_level=4095, make="Nikon", crop=None, linearization=None,
-                         white_balance=(1.0, 1.0, 1.0), white_balance_source="camera"),
+                         white_balance_source="daylight"),  # LibRaw reads its maker note's balance as 1, 1, 1
     "canon_eos_d30.crw": dict(cfa="RGGB", white_level=4095, black_levels=(126,) * 4, white_balance_source="daylight",
                               crop=(8, 6, 2160, 1440)),  # Canon's JPEG frame, the EXIF size
     "canon_powershot_g2.crw": dict(cfa="RGGB", white_level=1023, bits=10, white_balance_source="camera",

@@ -93,6 +93,8 @@ def test_a_restore_says_what_its_dng_assumed(embedded, tmp_path):
     restored = dataclasses.replace(restored, payload=dataclasses.replace(restored.payload, camera=camera))
     told: list[str] = []
     write_restored(tmp_path / "out.dng", restored, warn=told.append)
-    assert told == ["the DNG says it assumed no white balance in the RAW: LibRaw's daylight balance for the camera"]
+    r, _, b = camera.white_balance
+    assert told == [f"the DNG says: white balance R {r:.3f}, G 1, B {b:.3f}: LibRaw's daylight balance for the "
+                    "camera, as the RAW names no as-shot balance LibRaw can read"]
     write_restored(tmp_path / "out.npy", restored, warn=told.append)
     assert len(told) == 1  # only a DNG holds camera facts

@@ -1,7 +1,6 @@
 """A JPEG smaller than the RAW: embed samples the RAW's own grid and restore gives the RAW's resolution."""
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
@@ -11,28 +10,16 @@ from PIL import Image
 
 import rawmeta
 from rawmeta import restore_bytes
+from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format.orientation import compose
 from rawmeta.io.dng import mosaic
 from rawmeta.io.outputs import read_raw_rgb
 from rawmeta.io.restore_mark import read_mark
 from rawmeta.metrics import psnr
+from rawmeta.restore.jpeg import restored_size
 
-from ..helpers import run
-
-
-def shrunk(jpg, *, turn: bool = False, orientation: int | None = None) -> bytes:
-    """The pair's JPEG halved on each side (Lanczos), turned a quarter first with ``turn``, tagged with
-    EXIF ``orientation``."""
-    with Image.open(jpg) as im:
-        im = im.transpose(Image.Transpose.ROTATE_90) if turn else im
-        small = im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS)
-        exif = Image.Exif()
-        if orientation:
-            exif[0x0112] = orientation
-        buf = io.BytesIO()
-        small.save(buf, "JPEG", quality=90, exif=exif.tobytes())
-    return buf.getvalue()
+from ..helpers import run, shrunk
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +53,9 @@ def test_restore_has_the_raw_s_resolution_and_beats_the_jpeg_s(raw_and_half):
     full = restore_bytes(jpeg)
     binned = restore_bytes(jpeg, size="jpeg")
     assert full.rgb.shape == raw.rgb.shape and binned.rgb.shape == (96, 128, 3)
+    carried = container.extract(jpeg).payload  # what a folder rerun expects of a finished restore, unrestored
+    assert restored_size(carried, (96, 128), "raw") == full.rgb.shape[:2]
+    assert restored_size(carried, (96, 128), "jpeg") == binned.rgb.shape[:2]
     assert full.shown.shape == raw.rgb.shape and binned.shown is binned.srgb
     # the JPEG-size restore is the full one averaged over each JPEG pixel's footprint
     assert np.allclose(binned.rgb, rawmeta.warp(full.rgb, full.payload.alignment, 96, 128), atol=1e-6)
@@ -115,7 +105,8 @@ def test_older_data_on_the_jpeg_s_grid_restore_at_its_size_with_a_warning():
     restored = restore_bytes(data, warn=told.append)
     assert restored.rgb.shape == (64, 96, 3) and restored.payload.version == 6
     assert any("holds samples on the JPEG's grid" in t and "not the RAW's 100 x 150" in t for t in told)
-    assert restored.mark.size == "" and not pl.samples_on_raw_grid(b"RMPL")
+    assert restored.mark.size == "" and pl.raw_grid_size(b"RMPL") is None
+    assert restored_size(container.extract(data).payload, (64, 96), "raw") == (64, 96)
 
 
 def test_an_unknown_size_is_refused():
