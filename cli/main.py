@@ -65,7 +65,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RawmetaError as exc:
-            _fail((str(exc) if ctx.meta.get(VERBOSE) else exc.plain()) + _hint(exc), exc.exit_code)
+            hint = "" if ctx.invoked_subcommand == "strip" else _hint(exc)  # strip wants no data: none is fine
+            _fail((str(exc) if ctx.meta.get(VERBOSE) else exc.plain()) + hint, exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; no output was written", ExitCode.INTERRUPTED)
         except click.UsageError as exc:

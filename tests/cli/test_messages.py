@@ -109,6 +109,8 @@ def test_a_jpeg_without_data_hints_at_a_sibling_that_has_it(embedded, tmp_path):
                                    f"'rawmeta embed --from {tmp_path / 'IMG_1.jpg'} {edit}' copies it")
     assert_one_line_error(invoke("inspect", other), 6,
                           f"{other} has no rawmeta data ('rawmeta embed RAW IMG_10.jpg' puts it there)")
+    assert_one_line_error(invoke("strip", edit), 6, f"{edit} has no rawmeta data")  # strip wants none: no hint
+    assert "embed" not in invoke("strip", edit).stderr
     assert snapshot(tmp_path) == before
     assert invoke("embed", "--from", tmp_path / "IMG_1.jpg", edit).exit_code == 0  # the hint works
     assert invoke("inspect", edit).exit_code == 0
