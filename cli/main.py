@@ -259,10 +259,11 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         if changes:
             click.echo(f"rawmeta: {jpeg} carries rawmeta data made with other settings; embedding again: "
                        f"{', '.join(changes)}", err=True)
+    from rawmeta.embed.budget import BudgetError
     from rawmeta.embed.jpeg import embed_file
 
     start = time.monotonic()
-    with _progress(f"embed {jpeg.name}", quiet or as_json) as bar:
+    with _progress(f"embed {jpeg.name}", quiet or as_json) as bar, about(jpeg, (BudgetError,)):
         r = embed_file(raw, jpeg, out, overwrite=overwrite, options=options, progress=bar)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from rawmeta.alignment.matching import align, display_orientation, raw_grid_orientation, warp
-from rawmeta.embed.budget import BudgetError, PairFacts, plan
+from rawmeta.embed.budget import PairFacts, plan
 from rawmeta.embed.options import EmbedOptions
 from rawmeta.embed.white_balance import camera_with_jpeg_balance
-from rawmeta.errors import JPEG_ERRORS, JpegError, MismatchError, about
+from rawmeta.errors import JpegError, MismatchError, about
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
@@ -171,7 +171,7 @@ def embed_file(
     raw = read_raw(raw_path)
     if progress is not None:
         progress(1, 10)  # the RAW is read
-    with about(jpeg_path, (*JPEG_ERRORS, BudgetError)):
+    with about(jpeg_path):
         payload = make_payload(raw.rgb, raw.camera, jpeg, options, progress=part(progress, 0.1, 1.0), **kwargs)
     new, report = embed_bytes(jpeg, payload)
     write_output(target, new, replace=replace)
