@@ -5,12 +5,14 @@ import contextlib
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from rawmeta.allocator import tune_for_large_arrays
 from rawmeta.batch.pairing import DEFAULT_PATTERN, check_pattern, is_jpeg, is_raw
@@ -23,8 +25,9 @@ from rawmeta.benchmarks.sections import (
     merge_report,
 )
 from rawmeta.embed import report
-from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
-from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, RawmetaError, UsageError
+from rawmeta.embed.options import DEFAULT_BUDGET, DEFAULT_MAX_GROWTH, EmbedOptions
+from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, JpegError, NoPayloadError, RawmetaError, UsageError, about
+from rawmeta.format.segments import is_jpeg_data, not_a_jpeg
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
 from rawmeta.progress import stage
 from rawmeta.restore.options import RestoreOptions
@@ -63,7 +66,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RawmetaError as exc:
-            _fail(str(exc), exc.exit_code)
+            hint = "" if ctx.invoked_subcommand == "strip" else _hint(exc)  # strip wants no data: none is fine
+            _fail((str(exc) if ctx.meta.get(VERBOSE) else exc.plain()) + hint, exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; no output was written", ExitCode.INTERRUPTED)
         except click.UsageError as exc:
@@ -80,6 +84,34 @@ class _Group(click.Group):
 def _fail(message: str, code: int) -> None:
     click.echo(f"rawmeta: error: {message}", err=True)
     sys.exit(code)
+
+
+def _hint(exc: RawmetaError) -> str:
+    """What the user can do about a JPEG without rawmeta data: copy a sibling's (``embed --from``), or embed."""
+    if not isinstance(exc, NoPayloadError) or exc.file is None or "--from" in exc.message:
+        return ""
+    from rawmeta.embed.transfer import likely_source
+
+    jpeg = Path(exc.file)
+    source = likely_source(jpeg)
+    if source is None:
+        return f" ('rawmeta embed RAW {jpeg.name}' puts it there)"
+    return (f"; {source.name} does: 'rawmeta embed --from {_quoted(source)} {_quoted(jpeg)}' copies it "
+            "(restore then learns from this JPEG's pixels)")
+
+
+def _quoted(path: Path) -> str:
+    """``path`` as a shell word."""
+    return shlex.quote(os.fspath(path))
+
+
+#: ``ctx.meta`` key: --verbose was given, so errors carry their technical detail.
+VERBOSE = "rawmeta.verbose"
+_verbose_opt = click.option(
+    "-v", "--verbose", is_flag=True, expose_value=False, is_eager=True,
+    callback=lambda ctx, param, value: ctx.meta.__setitem__(VERBOSE, value),
+    help="Errors also give their technical detail (byte offsets, markers, field values).",
+)
 
 
 @click.group(cls=_Group, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -144,6 +176,10 @@ def _refuse_folder_options(**given: bool) -> None:
 @click.option("--budget", type=click.FloatRange(0.1, 1000.0), default=None,
               help=f"Percent of the JPEG's size the rawmeta data may add; settings are chosen to restore best "
                    f"within it. [default: {DEFAULT_BUDGET:g}; none when only --stride/--bits are given]")
+@click.option("--max-growth", type=click.FloatRange(0.1, 1000.0), default=DEFAULT_MAX_GROWTH, show_default=True,
+              help="Percent of the JPEG's size the rawmeta data may add at most (or --budget, if larger). For a "
+                   "JPEG smaller than the RAW the budget counts the RAW's pixels, so a 640 x 480 JPEG of a 4 MP "
+                   "RAW would grow by 64 % at 5 %; this caps it. Raise it to let such a JPEG grow more.")
 @click.option("--stride", type=click.IntRange(1, 256), default=None,
               help="Base grid: one sample in every STRIDE x STRIDE cell. [default: chosen, 8 when it fits]")
 @click.option("--bits", type=click.IntRange(1, 16), default=None,
@@ -155,9 +191,10 @@ def _refuse_folder_options(**given: bool) -> None:
 @_redo_opt
 @_json_opt
 @batch.options
+@_verbose_opt
 def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Path | None, budget: float | None,
-          stride: int | None, bits: int | None, force_same_grid: bool, device: str, pattern: str, redo: bool,
-          as_json: bool, jobs: int | None, scheduler: str | None, recursive: bool, quiet: bool) -> None:
+          max_growth: float, stride: int | None, bits: int | None, force_same_grid: bool, device: str, pattern: str,
+          redo: bool, as_json: bool, jobs: int | None, scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Embed samples of RAW's raw-RGB into JPEG, a render of RAW.
 
     The JPEG may be cropped, rotated (in its pixels or by an EXIF tag) or
@@ -185,7 +222,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         if overwrite:
             raise click.UsageError("--overwrite goes with -o OUTPUT; a folder embed writes each JPEG in place")
         options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
-                               same_grid=force_same_grid)
+                               same_grid=force_same_grid, max_growth=max_growth)
         plan = embed_plan(paths, pattern=check_pattern(pattern), recursive=recursive, options=options, redo=redo,
                           asked={"budget": budget, "stride": stride, "bits": bits})
         batch.run_plan("embed", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
@@ -195,20 +232,25 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
     if source is not None:
         if len(paths) != 1:
             raise click.UsageError("with --from OLD, give one JPEG to copy its rawmeta data into")
-        if budget is not None or stride is not None or bits is not None or force_same_grid or redo:
-            raise click.UsageError("--from copies OLD's samples as they are: --budget, --stride, --bits, --redo "
-                                   "and --force-same-grid do not apply")
+        capped = click.get_current_context().get_parameter_source("max_growth") is not ParameterSource.DEFAULT
+        if budget is not None or stride is not None or bits is not None or force_same_grid or redo or capped:
+            raise click.UsageError("--from copies OLD's samples as they are: --budget, --max-growth, --stride, "
+                                   "--bits, --redo and --force-same-grid do not apply")
         _transfer(source, paths[0], out, overwrite, as_json)
         return
     if len(paths) != 2:
         raise click.UsageError("give a RAW and its JPEG, RAW files or folders (or --from OLD JPEG)")
     raw, jpeg = paths
     if is_jpeg(raw):
+        head = _head(raw)
+        if not is_jpeg_data(head):  # named like a JPEG, it is not one: neither the JPEG nor (likely) the RAW
+            with about(raw):
+                raise JpegError(not_a_jpeg(head) + "; embed takes a RAW, then its JPEG", "by its first bytes")
         raise click.UsageError("the first argument must be the RAW, the second the JPEG" + (
             f" ({jpeg} is the RAW)" if is_raw(jpeg) else f": {raw} is a JPEG (--from OLD copies rawmeta data "
                                                          "between JPEGs)"))
     options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
-                           same_grid=force_same_grid)
+                           same_grid=force_same_grid, max_growth=max_growth)
     if not redo and (out is None or same_file(out, jpeg)):
         skip, changes = embedded_already(read_jpeg(jpeg), {"budget": budget, "stride": stride, "bits": bits})
         if skip:
@@ -220,14 +262,16 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
                        f"{', '.join(changes)}", err=True)
     start = time.monotonic()
     with _progress(f"embed {jpeg.name}", quiet or as_json) as bar:
+        from rawmeta.embed.budget import BudgetError
         from rawmeta.embed.jpeg import embed_file
 
-        r = embed_file(raw, jpeg, out, overwrite=overwrite, options=options, progress=bar)
+        with about(jpeg, (BudgetError,)):
+            r = embed_file(raw, jpeg, out, overwrite=overwrite, options=options, progress=bar)
     p = r.payload
     expected = "" if math.isnan(p.expected_psnr) else f"; expected restore PSNR {p.expected_psnr:.2f} dB"
     h, w = p.image_size
     aligned = "" if p.alignment is None or p.alignment.is_same_grid(h, w) else f"; aligned: {p.alignment.describe(h, w)}"
-    _said(as_json, f"embedded {_summary(r)}{expected}{aligned} -> {r.output}", command="embed", status="done",
+    _said(as_json, f"embedded {_summary(r, max_growth)}{expected}{aligned} -> {r.output}", command="embed", status="done",
           raw=str(raw), jpeg=str(jpeg), output=str(r.output), seconds=round(time.monotonic() - start, 3),
           **_embed_facts(r))
 
@@ -264,10 +308,17 @@ def _budget(budget: float | None, stride: int | None, bits: int | None) -> float
     return DEFAULT_BUDGET if budget is None and stride is None and bits is None else budget
 
 
-def _summary(r: EmbedReport) -> str:
-    return (f"{r.payload.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
+def _summary(r: EmbedReport, max_growth: float | None = None) -> str:
+    """An embed's numbers in one line; with ``max_growth``, whether that cap bound."""
+    from rawmeta.embed.budget import growth_percent
+
+    p = r.payload
+    growth = growth_percent(p.budget, p.pixels_per_jpeg_pixel, max_growth)
+    capped = p.budget and growth < p.budget * p.pixels_per_jpeg_pixel
+    return (f"{p.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
             f"refinement blocks): {r.added_bytes} bytes in {r.segment_count} segment(s), "
-            f"{r.percent_of_jpeg:.2f} % of the JPEG")
+            f"{r.percent_of_jpeg:.2f} % of the JPEG ({report.budget_text(p.budget, p.pixels_per_jpeg_pixel)}"
+            + (f"; capped at {growth:g} % of the JPEG, --max-growth" if capped else "") + ")")
 
 
 def _transfer(source: Path, jpeg: Path, out: Path | None, overwrite: bool, as_json: bool) -> None:
@@ -286,6 +337,7 @@ def _transfer(source: Path, jpeg: Path, out: Path | None, overwrite: bool, as_js
               epilog=_epilog("rawmeta inspect IMG_0001.JPG", "rawmeta inspect IMG_0001.JPG --json"))
 @_jpeg_arg
 @_json_opt
+@_verbose_opt
 def inspect(jpeg: Path, as_json: bool) -> None:
     """Show and check the rawmeta data a JPEG carries."""
     found = report.inspect_file(jpeg)
@@ -300,12 +352,22 @@ def inspect(jpeg: Path, as_json: bool) -> None:
 @_jpeg_arg
 @_out_opt
 @_overwrite_opt
+@_verbose_opt
 def strip(jpeg: Path, out: Path | None, overwrite: bool) -> None:
     """Remove rawmeta data from JPEG, giving back the file as it was before embed."""
     from rawmeta.embed.jpeg import strip_file
 
     target = strip_file(jpeg, out, overwrite=overwrite)
     click.echo(f"removed rawmeta data -> {target}")
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of ``path`` (none when it cannot be read): enough to tell a JPEG by its content."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16)
+    except OSError:
+        return b""
 
 
 def _patch_size(text: str) -> tuple[int, int]:
@@ -363,6 +425,7 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
 @_redo_opt
 @_json_opt
 @batch.options
+@_verbose_opt
 def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, device: str, seed: int, memory_mb: int,
             reference: Path | None, error_map: Path | None, force: bool, out_dir: Path | None,
             old_out_dir: Path | None, fmt: str | None, dng_layout: str, size: str, overwrite: bool, redo: bool,
@@ -394,6 +457,9 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     if out_dir is not None or any(p.is_dir() for p in paths):
         if out_dir is None:
             folder = next(p for p in paths if p.is_dir())
+            if len(paths) == 2 and paths[1] == folder and not paths[0].is_dir():  # one JPEG, into a folder
+                raise click.UsageError(f"{folder} is a folder: give the file to write "
+                                       f"({folder / paths[0].with_suffix('.dng').name}), or --out-dir {folder}")
             raise click.UsageError(f"{folder} is a directory: restoring folders needs --out-dir DIR")
         if reference is not None:
             raise click.UsageError("--reference takes one JPEG and its OUTPUT, not folders (see 'rawmeta verify "
@@ -406,9 +472,9 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     if len(paths) != 2:
         raise click.UsageError("give a JPEG and the OUTPUT to write (or JPEG files or folders and --out-dir DIR)")
     jpeg, output = paths
-    if not is_jpeg(jpeg) and is_jpeg(output):
-        raise click.UsageError(f"the first argument must be the JPEG, the second the OUTPUT to write ({jpeg} is "
-                               "not a JPEG by its name)")
+    if not is_jpeg_data(_head(jpeg)) and is_jpeg_data(_head(output)):
+        raise click.UsageError(f"the first argument must be the JPEG, the second the OUTPUT to write ({output} is "
+                               "the JPEG)")
     if fmt is not None and output.suffix.lower().lstrip(".") not in (fmt, "tif" if fmt == "tiff" else fmt):
         raise click.UsageError(f"--format {fmt} contradicts OUTPUT {output.name}: the OUTPUT's extension sets the "
                                "format (--format is for --out-dir)")
@@ -444,6 +510,7 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
 @_pattern_opt
 @_device_opt
 @batch.options
+@_verbose_opt
 def verify(paths: tuple[Path, ...], try_restore: bool, as_json: bool, pattern: str, device: str, jobs: int | None,
            scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Check that every JPEG carries intact rawmeta data, before RAWs are deleted. Writes nothing.
@@ -470,6 +537,7 @@ def verify(paths: tuple[Path, ...], try_restore: bool, as_json: bool, pattern: s
 @_overwrite_opt
 @_patch_opt
 @_json_opt
+@_verbose_opt
 def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_map: Path | None, overwrite: bool,
              patch: str, as_json: bool) -> None:
     """Compare a restored raw-RGB file (.npy, .tif/.tiff, .dng) with the true RAW.
@@ -477,7 +545,6 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
     With --jpeg, a JPEG whose rawmeta data maps it into the RAW (a JPEG on
     another grid) has the RAW seen through that map.
     """
-    from rawmeta.errors import NoPayloadError
     from rawmeta.io.jpeg_pixels import decode_jpeg
     from rawmeta.io.outputs import read_raw_rgb
     from rawmeta.io.restore_mark import read_mark
@@ -490,9 +557,10 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
     rgb, srgb, alignment = read_raw_rgb(restored), None, None
     if jpeg_path is not None:
         data = read_jpeg(jpeg_path)
-        srgb = decode_jpeg(data)
         try:
-            payload = report.inspect_bytes(data).payload
+            with about(jpeg_path):
+                srgb = decode_jpeg(data)
+                payload = report.inspect_bytes(data).payload
         except NoPayloadError:
             pass
         else:
@@ -549,6 +617,7 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
               help="speed: also the 12 and 24 MP images (most of its time).")
 @_device_opt
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT that is not a rawmeta bench report.")
+@_verbose_opt
 def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, paper_patches: int, regime: str,
           rbf_whole: bool, baseline: Path | None, speed_big: bool, device: str, overwrite: bool) -> None:
     """Benchmark embed (payload size, time), rate against distortion (against JPEG XL), restore (PSNR,
@@ -586,6 +655,7 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
 @main.command(short_help="Write the synthetic sample pair (sample.dng, sample.jpg).")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path("samples"))
 @_overwrite_opt
+@_verbose_opt
 def sample(folder: Path, overwrite: bool) -> None:
     """Write the project's synthetic sample pair (sample.dng, sample.jpg) into FOLDER."""
     from rawmeta.benchmarks.synthetic import SAMPLE_NAMES, write_sample

@@ -26,7 +26,7 @@ reductions by 2 at the default budget, next to the same RAW's same-size
 restore (LibRaw's render at quality 95, default budget), which also checks
 that same-size restores keep their PSNR. Added bytes count rawmeta's
 segments (0 where no binned payload fits the budget); the full payload's
-budget counts the RAW's pixels (:attr:`rawmeta.embed.budget.PairFacts.budget_base`),
+budget counts the RAW's pixels (:attr:`rawmeta.embed.budget.PairFacts.pixels_per_jpeg_pixel`),
 so it adds more bytes than the binned one at the same ``--budget``.
 """
 from __future__ import annotations

@@ -3,7 +3,9 @@
 The writer has what the reader will not: the true raw-RGB. So it measures
 instead of guessing. Given a budget in percent of the JPEG's size (for
 samples on the RAW's grid, of the JPEG's size times the RAW's pixels per
-JPEG pixel: the budget counts the pixels restored, :meth:`PairFacts.budget_base`):
+JPEG pixel: the budget counts the pixels restored, :attr:`PairFacts.pixels_per_jpeg_pixel`;
+but the JPEG grows by at most ``EmbedOptions.max_growth`` percent,
+:func:`growth_percent`):
 
 1. **Bit depth.** A quick restore of every ``PROBE_STEP``-th row and column
    of a few patches from near-exact samples estimates the restore's PSNR;
@@ -348,13 +350,27 @@ class PairFacts:
     jpeg_size: tuple[int, int] | None = None
 
     @property
-    def budget_base(self) -> float:
-        """What a budget is a percentage of: the JPEG's bytes, times the raw-RGB pixels per JPEG pixel
-        when the samples are on the RAW's grid (a JPEG much smaller than the RAW would otherwise leave
-        too few samples for the pixels the restore gives back)."""
-        if self.jpeg_size is None:
-            return float(self.jpeg_bytes)
-        return self.jpeg_bytes * float(np.prod(self.alignment.raw_size)) / float(np.prod(self.jpeg_size))
+    def pixels_per_jpeg_pixel(self) -> float:
+        """What a budget counts beyond the JPEG's bytes: the raw-RGB pixels per JPEG pixel when the samples
+        are on the RAW's grid, else 1 (a JPEG much smaller than the RAW would otherwise leave too few
+        samples for the pixels the restore gives back)."""
+        return pl.pixels_per_jpeg_pixel(self.alignment, self.jpeg_size)
+
+
+def growth_percent(budget: float, pixels_per_jpeg_pixel: float, max_growth: float | None) -> float:
+    """Percent of the JPEG's own size a payload may add: ``budget`` counted on the samples' grid's pixels
+    (``pixels_per_jpeg_pixel`` of them per JPEG pixel), but at most the larger of ``max_growth`` and
+    ``budget`` (so the cap never lowers a budget on the JPEG's own grid).
+
+    Examples
+    --------
+    >>> growth_percent(5.0, 12.8, 20.0)  # a 640 x 480 JPEG of a 4 MP RAW
+    20.0
+    >>> growth_percent(5.0, 1.0, 20.0)
+    5.0
+    """
+    asked = budget * pixels_per_jpeg_pixel
+    return asked if max_growth is None else min(asked, max(max_growth, budget))
 
 
 def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptions,
@@ -403,11 +419,17 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
                                    part(progress, 0.0, PROBE_END)))
     if budget is None:
         return make(choose_base(rgb, pixels, make, None, stride or DEFAULT_STRIDE, bits))
-    limit = budget_bytes(budget, pair.budget_base)
+    growth = growth_percent(budget, pair.pixels_per_jpeg_pixel, options.max_growth)
+    limit = budget_bytes(growth, pair.jpeg_bytes)
     try:  # leave most of the budget to refinement when the base can do with less
         base = choose_base(rgb, pixels, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
     except BudgetError:
-        base = choose_base(rgb, pixels, make, limit, stride, bits, bits_fixed)
+        try:
+            base = choose_base(rgb, pixels, make, limit, stride, bits, bits_fixed)
+        except BudgetError as exc:
+            if growth < budget * pair.pixels_per_jpeg_pixel:  # the cap, not the budget, left too little
+                raise BudgetError(f"{exc} (or --max-growth: the JPEG may grow by {growth:g} % now)") from None
+            raise
     stage(progress, "restoring blocks")
     restored = BlockRestore(rgb, srgb, dequantize(base.samples, base.bits), base.grid, BLOCK, device, enlarged,
                             part(progress, PROBE_END, RESTORE_END))

@@ -17,7 +17,7 @@ from rawmeta.alignment.matching import align, display_orientation, raw_grid_orie
 from rawmeta.embed.budget import PairFacts, plan
 from rawmeta.embed.options import EmbedOptions
 from rawmeta.embed.white_balance import camera_with_jpeg_balance
-from rawmeta.errors import JpegError, MismatchError
+from rawmeta.errors import JpegError, MismatchError, about
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
@@ -120,7 +120,8 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
     layout = js.parse(jpeg)
     height, width, components = check_frame(layout)
     if components != 3:
-        raise JpegError(f"the JPEG has {components} colour component(s); rawmeta needs a colour (3-component) JPEG")
+        raise JpegError(f"{{file}} is not a colour JPEG (it has {components} colour component"
+                        f"{'' if components == 1 else 's'}): rawmeta needs one in colour")
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"raw-RGB must be H x W x 3, not {rgb.shape}")
     try:
@@ -171,13 +172,15 @@ def embed_file(
     ``progress(done, total)`` is called as the work goes on.
     """
     jpeg = read_jpeg(jpeg_path)
-    js.parse(jpeg)  # refuse a bad JPEG, and a target that cannot be written, before spending time on the RAW
+    with about(jpeg_path):
+        js.parse(jpeg)  # refuse a bad JPEG, and a target that cannot be written, before spending time on the RAW
     target, replace = rewrite_target(jpeg_path, out, overwrite=overwrite, inputs=[("RAW", raw_path)])
     stage(progress, "reading RAW")
     raw = read_raw(raw_path)
     report(part(progress, 0.0, READ_END), 1, 1)
-    payload = make_payload(raw.rgb, raw.camera, jpeg, options, progress=part(progress, READ_END, PAYLOAD_END),
-                           **kwargs)
+    with about(jpeg_path):
+        payload = make_payload(raw.rgb, raw.camera, jpeg, options, progress=part(progress, READ_END, PAYLOAD_END),
+                               **kwargs)
     stage(progress, "writing JPEG")
     new, made = embed_bytes(jpeg, payload)
     write_output(target, new, replace=replace)
@@ -191,7 +194,8 @@ def strip_file(jpeg_path: str | os.PathLike, out: str | os.PathLike | None = Non
 
     An existing ``out`` other than the JPEG is refused unless ``overwrite``.
     """
-    stripped = container.detach(read_jpeg(jpeg_path))
+    with about(jpeg_path):
+        stripped = container.detach(read_jpeg(jpeg_path))
     target, replace = rewrite_target(jpeg_path, out, overwrite=overwrite)
     write_output(target, stripped, replace=replace)
     return target

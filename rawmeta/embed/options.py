@@ -5,6 +5,9 @@ from dataclasses import dataclass
 
 #: Default budget, percent of the JPEG's size (chosen from the rate-distortion curves in docs/BENCHMARKS.md).
 DEFAULT_BUDGET = 5.0
+#: Default cap on a JPEG's growth, percent of its size: it binds only where the budget counts the RAW's pixels and
+#: the JPEG is under half the RAW's width and height (5 % of 4 x the pixels is 20 %); what it costs: docs/CONSTANTS.md.
+DEFAULT_MAX_GROWTH = 20.0
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,11 @@ class EmbedOptions:
     same_grid : bool
         Take the JPEG to be on the raw-RGB's own grid without checking (it
         must have the same size).
+    max_growth : float or None
+        Percent of the JPEG's own size the payload may add at most, or the
+        budget if that is larger: it binds where the budget counts the RAW's
+        pixels (samples on the RAW's grid, a JPEG smaller than the RAW).
+        None: no cap.
     """
 
     budget: float | None = DEFAULT_BUDGET
@@ -31,3 +39,4 @@ class EmbedOptions:
     bits: int | None = None
     device: str = "auto"
     same_grid: bool = False
+    max_growth: float | None = DEFAULT_MAX_GROWTH

@@ -5,6 +5,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
+from rawmeta.errors import about
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
@@ -65,6 +66,7 @@ class Inspection:
             "bytes_per_sample": round(self.payload_bytes / p.sample_count, 4),
             "percent_of_jpeg": round(100 * self.added_bytes / (self.file_bytes - self.added_bytes), 3),
             "budget_percent": p.budget or None,
+            "pixels_per_jpeg_pixel": round(p.pixels_per_jpeg_pixel, 4),
             "expected_restore_psnr": round(p.expected_psnr, 2) if math.isfinite(p.expected_psnr) else None,
             "highlights": p.highlights,
             "alignment": _alignment_dict(p.alignment, *p.image_size),
@@ -95,7 +97,26 @@ def inspect_bytes(jpeg: bytes) -> Inspection:
 
 def inspect_file(path: str | os.PathLike) -> Inspection:
     """Read and check the payload of a JPEG file."""
-    return inspect_bytes(read_jpeg(path))
+    with about(path):
+        return inspect_bytes(read_jpeg(path))
+
+
+def budget_text(budget: float | None, pixels_per_jpeg_pixel: float) -> str:
+    """A payload's budget as the reports tell it, with what it counts where that is more than the JPEG's pixels.
+
+    Examples
+    --------
+    >>> budget_text(5.0, 1.0)
+    'budget 5 %'
+    >>> budget_text(5.0, 12.84)
+    "budget 5 %, counted on the RAW's pixels, 12.8 x the JPEG's, which the restore gives back"
+    """
+    if not budget:
+        return "no budget"
+    if pixels_per_jpeg_pixel == 1.0:
+        return f"budget {budget:g} %"
+    return (f"budget {budget:g} %, counted on the RAW's pixels, {pixels_per_jpeg_pixel:.1f} x the JPEG's, which the "
+            "restore gives back")
 
 
 def format_text(info: dict) -> str:
@@ -112,7 +133,7 @@ def format_text(info: dict) -> str:
         f"samples      {info['sample_bits']}-bit, {info['bytes_per_sample']:.3f} payload bytes per sample",
         f"payload      {info['payload_bytes']} bytes in {info['segments']} APP9 segment(s): "
         f"{info['added_bytes']} bytes added, {info['percent_of_jpeg']:.2f} % of the JPEG"
-        + (f" (budget {info['budget_percent']:g} %)" if info["budget_percent"] else " (no budget)"),
+        + f" ({budget_text(info['budget_percent'], info['pixels_per_jpeg_pixel'])})",
         "restore      expected "
         + (f"{info['expected_restore_psnr']:.2f} dB PSNR (fast preset, measured at embed)"
            if info["expected_restore_psnr"] is not None else "PSNR not measured at embed")

@@ -16,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from rawmeta.embed.jpeg import EmbedReport, embed_bytes
-from rawmeta.errors import MismatchError, NoPayloadError, UsageError
+from rawmeta.errors import MismatchError, NoPayloadError, PayloadError, RawmetaError, UsageError, about
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
@@ -68,8 +69,8 @@ def transfer_bytes(old: bytes, new: bytes) -> tuple[bytes, Transfer]:
         carried = container.extract(old)
     except NoPayloadError:
         swapped = container.carries_payload(new)
-        raise NoPayloadError("the old JPEG (--from) carries no rawmeta data" + (
-            " but the other one does: the JPEG with the data comes after --from, the copy to write last"
+        raise NoPayloadError("{file} (given to --from) has no rawmeta data" + (
+            " but the other JPEG does: the JPEG with the data comes after --from, the copy to write last"
             if swapped else "")) from None
     old_pixels = decode_jpeg(old)
     payload = pl.unpack(carried.payload, old_pixels)
@@ -102,6 +103,52 @@ def transfer_file(old_path: str | os.PathLike, new_path: str | os.PathLike,
                          "its rawmeta data as the JPEG")
     old, new = read_jpeg(old_path), read_jpeg(new_path)
     target, replace = rewrite_target(new_path, out, overwrite=overwrite, inputs=[("JPEG given to --from", old_path)])
-    data, transfer = transfer_bytes(old, new)
+    for path, data in ((old_path, old), (new_path, new)):
+        with about(path):
+            js.parse(data)
+    with about(old_path, (NoPayloadError, PayloadError)):  # the rawmeta data read is the old JPEG's
+        data, transfer = transfer_bytes(old, new)
     write_output(target, data, replace=replace)
     return dataclasses.replace(transfer, report=dataclasses.replace(transfer.report, output=target))
+
+
+def likely_source(path: str | os.PathLike) -> Path | None:
+    """A JPEG beside ``path`` whose rawmeta data ``embed --from`` could copy into ``path``, if there is one.
+
+    For the user whose edit or re-save (``IMG_1-edit.jpg``) has no rawmeta
+    data: a sibling whose name is the start of ``path``'s, or the other way
+    round, up to a character that is not a letter or digit (``IMG_1.jpg``,
+    not ``IMG_10.jpg``), that carries rawmeta data for the same image on the
+    same pixel grid (:func:`rawmeta.format.fingerprint.compare` sees at most
+    a re-encode). Unreadable files are passed over.
+
+    Examples
+    --------
+    >>> likely_source("no-such-folder/IMG_1-edit.jpg") is None
+    True
+    """
+    path = Path(path)
+    try:
+        candidates = [p for p in sorted(path.parent.iterdir()) if _related(p.stem, path.stem) and p.is_file()]
+    except OSError:
+        return None
+    pixels = None
+    for candidate in candidates:
+        try:
+            data = read_jpeg(candidate)
+            if not container.carries_payload(data):
+                continue
+            if pixels is None:
+                pixels = decode_jpeg(read_jpeg(path))
+            stored = pl.unpack(container.extract(data).payload, decode_jpeg(data)).fingerprint
+        except RawmetaError:
+            continue
+        if compare(stored, pixels, bytes_match=False).kind in ("rewritten", "re-encoded"):
+            return candidate
+    return None
+
+
+def _related(stem: str, other: str) -> bool:
+    """Whether one name stem extends the other past a separator (``IMG_1`` and ``IMG_1-edit``, not ``IMG_10``)."""
+    short, long = sorted((stem.lower(), other.lower()), key=len)
+    return short != long and long.startswith(short) and not long[len(short)].isalnum()

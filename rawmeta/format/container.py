@@ -25,6 +25,8 @@ CHUNK_BYTES = js.MAX_SEGMENT_DATA - _HEADER.size - _CRC.size
 #: Bytes each segment adds besides its chunk: marker, length, header, CRC.
 CHUNK_BYTES_OVERHEAD = 4 + _HEADER.size + _CRC.size
 MAX_SEGMENTS = 0xFFFF
+#: A JPEG without rawmeta's segments, in the user's words.
+NO_DATA = "{file} has no rawmeta data"
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def detach(jpeg: bytes) -> bytes:
     layout = js.parse(jpeg)
     old = ours(layout)
     if not old:
-        raise NoPayloadError("no rawmeta data in this JPEG")
+        raise NoPayloadError(NO_DATA)
     return js.splice(layout, old, 0, b"")
 
 
@@ -129,37 +131,42 @@ def extract(jpeg: bytes) -> Carried:
     layout = js.parse(jpeg)
     segs = ours(layout)
     if not segs:
-        raise NoPayloadError("no rawmeta data in this JPEG")
+        raise NoPayloadError(NO_DATA)
     chunks: dict[int, bytes] = {}
     ids, counts, totals = set(), set(), set()
     for seg in segs:
         data = layout.segment_data(seg)
         if len(data) < _HEADER.size + _CRC.size:
-            raise PayloadError(f"rawmeta segment at byte {seg.start} is too short")
+            raise PayloadError.damaged(f"rawmeta segment at byte {seg.start} is too short")
         _, version, pid, seq, count, total = _HEADER.unpack_from(data, 0)
         if zlib.crc32(data[: -_CRC.size]) != _CRC.unpack(data[-_CRC.size :])[0]:
-            raise PayloadError(f"rawmeta segment {seq + 1} of {count} fails its CRC-32 check (the data is corrupt)")
+            raise PayloadError.corrupt(f"rawmeta segment {seq + 1} of {count} fails its CRC-32 check")
         if version != CONTAINER_VERSION:
-            raise PayloadError(
-                f"rawmeta segment has container version {version}; this rawmeta reads version {CONTAINER_VERSION}"
+            raise PayloadError.unknown_version(
+                "container", version, CONTAINER_VERSION,
+                f"rawmeta segment has container version {version}; this rawmeta reads version {CONTAINER_VERSION}",
             )
         if seq >= count:
-            raise PayloadError(f"rawmeta segment has sequence number {seq} of only {count}")
+            raise PayloadError.damaged(f"rawmeta segment has sequence number {seq} of only {count}")
         chunk = data[_HEADER.size : -_CRC.size]
         if chunks.get(seq, chunk) != chunk:
-            raise PayloadError(f"rawmeta segment {seq + 1} appears twice with different content")
+            raise PayloadError.damaged(f"rawmeta segment {seq + 1} appears twice with different content")
         chunks[seq] = chunk
         ids.add(pid)
         counts.add(count)
         totals.add(total)
     if len(ids) > 1 or len(counts) > 1 or len(totals) > 1:
-        raise PayloadError("this JPEG holds segments of more than one rawmeta payload")
+        raise PayloadError("{file} holds parts of more than one embed's rawmeta data (a tool mixed two files?)",
+                           "this JPEG holds segments of more than one rawmeta payload")
     (count,), (total,), (pid,) = counts, totals, ids
     missing = sorted(set(range(count)) - set(chunks))
     if missing:
         shown = ", ".join(str(m + 1) for m in missing[:5]) + (", ..." if len(missing) > 5 else "")
-        raise PayloadError(f"incomplete rawmeta payload: {len(missing)} of {count} segments missing ({shown})")
+        raise PayloadError(f"{{file}}'s rawmeta data is incomplete: {len(missing)} of its {count} parts "
+                           f"{'is' if len(missing) == 1 else 'are'} missing (a tool that rewrote the file dropped "
+                           f"{'it' if len(missing) == 1 else 'them'}?)",
+                           f"incomplete rawmeta payload: {len(missing)} of {count} segments missing ({shown})")
     payload = b"".join(chunks[i] for i in range(count))
     if len(payload) != total or payload_id(payload) != pid:
-        raise PayloadError("rawmeta segments do not add up to the payload they declare")
+        raise PayloadError.damaged("rawmeta segments do not add up to the payload they declare")
     return Carried(payload=payload, segment_count=count, layout=layout)

@@ -160,6 +160,11 @@ class Payload:
         """The (height, width) of the JPEG the payload is for."""
         return self.jpeg_size or (self.grid.height, self.grid.width)
 
+    @property
+    def pixels_per_jpeg_pixel(self) -> float:
+        """The samples' grid's pixels per JPEG pixel (:func:`pixels_per_jpeg_pixel`)."""
+        return pixels_per_jpeg_pixel(self.alignment, self.jpeg_size)
+
     def on_raw_grid(self, shape: tuple[int, ...]) -> bool:
         """Whether an image of ``shape`` (height, width, ...) restored from this payload has the RAW's own
         pixel grid where the JPEG does not: the samples lie on the RAW's grid and it has the RAW's size."""
@@ -257,36 +262,37 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
         inconsistent or absurd header, or sample data that does not decode.
     """
     if len(data) < 4 or data[:4] != MAGIC:
-        raise PayloadError("rawmeta payload does not start with its magic bytes")
+        raise PayloadError.damaged("rawmeta payload does not start with its magic bytes")
     if len(data) < _FIXED.size + _HASH_BYTES:
-        raise PayloadError(f"rawmeta payload is truncated ({len(data)} bytes)")
+        raise PayloadError.damaged(f"rawmeta payload is truncated ({len(data)} bytes)")
     version = struct.unpack_from(">H", data, 4)[0]
     if version not in READABLE_VERSIONS:
-        raise PayloadError(
+        raise PayloadError.unknown_version(
+            "format", version, max(READABLE_VERSIONS),
             f"rawmeta payload has format version {version}; this rawmeta reads versions "
-            f"{', '.join(map(str, READABLE_VERSIONS))}"
+            f"{', '.join(map(str, READABLE_VERSIONS))}",
         )
     body, digest = data[:-_HASH_BYTES], data[-_HASH_BYTES:]
     if hashlib.sha256(body).digest() != digest:
-        raise PayloadError("rawmeta payload fails its SHA-256 check (the data is corrupt)")
+        raise PayloadError.corrupt("rawmeta payload fails its SHA-256 check")
     (_, _, flags, width, height, stride, off_x, off_y, bits, channels, count, filt, comp, image_hash,
      camera_len) = _FIXED.unpack_from(body, 0)
     if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION and width * height <= MAX_JPEG_PIXELS):
-        raise PayloadError(f"rawmeta payload declares an impossible image size {width} x {height}")
+        raise PayloadError.damaged(f"rawmeta payload declares an impossible image size {width} x {height}")
     if version < 7:  # the header's size is the JPEG's: check it before any sample memory is taken
         _check_size(srgb, height, width)
     known_flags = FLAG_HIGHLIGHTS | (FLAG_ALTERNATE if version >= 5 else 0)
     expected_filter = sample_coding.FILTER_ROW_DELTA_GREEN if version == 1 else sample_coding.FILTER_PREDICTED
     if flags & ~known_flags or filt != expected_filter or comp != sample_coding.COMPRESSION_ZSTD:
-        raise PayloadError(f"rawmeta payload uses unknown coding (filter {filt}, compression {comp}, flags {flags})")
+        raise PayloadError.damaged(f"rawmeta payload uses unknown coding (filter {filt}, compression {comp}, flags {flags})")
     try:
         grid = Grid(height, width, stride, off_y, off_x, alternate=bool(flags & FLAG_ALTERNATE))
     except ValueError as exc:
-        raise PayloadError(f"rawmeta payload has an invalid grid: {exc}") from None
+        raise PayloadError.damaged(f"rawmeta payload has an invalid grid: {exc}") from None
     if channels != CHANNELS or count != grid.count:
-        raise PayloadError("rawmeta payload header is inconsistent (channels or sample count)")
+        raise PayloadError.damaged("rawmeta payload header is inconsistent (channels or sample count)")
     if not sample_coding.MIN_BITS <= bits <= sample_coding.MAX_BITS:
-        raise PayloadError(f"rawmeta payload declares an unsupported sample depth of {bits} bits")
+        raise PayloadError.damaged(f"rawmeta payload declares an unsupported sample depth of {bits} bits")
     if version >= 2 and srgb is None:  # before anything sized by the header is built
         raise ValueError(f"a version {version} payload needs the JPEG's decoded pixels to decode its samples")
     reader = _Reader(body, _FIXED.size)
@@ -299,7 +305,7 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
         return Payload(samples=samples, version=1, **common)
     expected_psnr, budget = _ESTIMATES.unpack(reader.take(_ESTIMATES.size))
     if not (math.isfinite(budget) and budget >= 0):
-        raise PayloadError(f"rawmeta payload declares an invalid budget {budget}")
+        raise PayloadError.damaged(f"rawmeta payload declares an invalid budget {budget}")
     alignment, jpeg_size = _unpack_alignment(reader, grid, version) if version >= 3 else (None, None)
     image_h, image_w = jpeg_size or (height, width)
     if version >= 7:
@@ -307,13 +313,13 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     fingerprint = _unpack_fingerprint(reader, image_h, image_w) if version >= 4 else None
     coef = np.array(_COEFFICIENTS.unpack(reader.take(_COEFFICIENTS.size)), np.float32).reshape(-1, CHANNELS)
     if not np.all(np.isfinite(coef)):
-        raise PayloadError("rawmeta payload has non-finite prediction coefficients")
+        raise PayloadError.damaged("rawmeta payload has non-finite prediction coefficients")
     refinement = _unpack_refinement(reader, grid)
     n_refined = struct.unpack(">I", reader.take(4))[0]
     coded = reader.take(reader.length())
     reader.finish()
     if n_refined != refinement.count(height, width):
-        raise PayloadError("rawmeta payload header is inconsistent (refined sample count)")
+        raise PayloadError.damaged("rawmeta payload header is inconsistent (refined sample count)")
     rows, cols, depths = coding_order(grid, bits, refinement)
     coding_pixels = srgb if jpeg_size is None else prediction.on_raw_grid(srgb, alignment)
     terms = prediction.features(prediction.local_means(coding_pixels, rows, cols))
@@ -322,6 +328,20 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
                    refined=q[grid.count :], highlights=bool(flags & FLAG_HIGHLIGHTS),
                    expected_psnr=expected_psnr, budget=budget, alignment=alignment, fingerprint=fingerprint,
                    version=version, jpeg_size=jpeg_size, **common)
+
+
+def pixels_per_jpeg_pixel(alignment: Alignment | None, jpeg_size: tuple[int, int] | None) -> float:
+    """Pixels of the samples' grid per JPEG pixel: the RAW's per the JPEG's when the samples lie on the
+    RAW's grid (``jpeg_size`` given, with ``alignment``), else 1. A budget counts these pixels.
+
+    Examples
+    --------
+    >>> pixels_per_jpeg_pixel(None, None)
+    1.0
+    """
+    if jpeg_size is None:
+        return 1.0
+    return float(np.prod(alignment.raw_size)) / float(np.prod(jpeg_size))
 
 
 def raw_grid_size(data: bytes) -> tuple[int, int] | None:
@@ -338,9 +358,10 @@ def _check_size(srgb: np.ndarray | None, height: int, width: int) -> None:
     """MismatchError unless the JPEG's pixels ``srgb`` (if given) are ``height`` x ``width``."""
     if srgb is not None and srgb.shape[:2] != (height, width):
         turned = srgb.shape[:2] == (width, height)
-        raise MismatchError(f"the payload is for a {width} x {height} image, the JPEG is {srgb.shape[1]} x "
-                            f"{srgb.shape[0]}" + ("; turned a quarter since embedding? `jpegtran -copy all "
-                                                  "-rotate 90` (or 270) turns it back" if turned else ""))
+        raise MismatchError(f"{{file}} is {srgb.shape[1]} x {srgb.shape[0]} pixels but its rawmeta data is for a "
+                            f"{width} x {height} image" + ("; turned a quarter since embedding? `jpegtran -copy all "
+                                                            "-rotate 90` (or 270) turns it back" if turned
+                                                            else " (resized or cropped since embedding?)"))
 
 
 def _decoded(decoder, coded: bytes, *args):
@@ -348,7 +369,7 @@ def _decoded(decoder, coded: bytes, *args):
     try:
         return decoder(coded, *args)
     except sample_coding.SampleCodingError as exc:
-        raise PayloadError(f"rawmeta payload is corrupt: {exc}") from None
+        raise PayloadError.damaged(f"rawmeta payload is corrupt: {exc}") from None
 
 
 def _pack_alignment(payload: Payload) -> bytes:
@@ -368,15 +389,15 @@ def _unpack_alignment(reader: _Reader, grid: Grid, version: int) -> tuple[Alignm
     """The alignment block: the map, and the JPEG's (height, width) when the samples are on the RAW's grid."""
     kind, match = _ALIGNMENT.unpack(reader.take(_ALIGNMENT.size))
     if not (math.isnan(match) or -1 <= match <= 1):
-        raise PayloadError(f"rawmeta payload has an invalid match figure {match}")
+        raise PayloadError.damaged(f"rawmeta payload has an invalid match figure {match}")
     if kind == SAME_GRID:
         return Alignment.identity(grid.height, grid.width, match), None
     if kind not in (MAPPED, RAW_GRID) or (kind == RAW_GRID and version < 7):
-        raise PayloadError(f"rawmeta payload has an unknown alignment kind {kind}")
+        raise PayloadError.damaged(f"rawmeta payload has an unknown alignment kind {kind}")
     size_w, size_h, *values = _ALIGNMENT_MAP.unpack(reader.take(_ALIGNMENT_MAP.size))
     if kind == RAW_GRID:  # the sizes are the JPEG's; the raw's is the grid's
         if not (0 < size_w <= MAX_DIMENSION and 0 < size_h <= MAX_DIMENSION):
-            raise PayloadError(f"rawmeta payload declares an impossible JPEG size {size_w} x {size_h}")
+            raise PayloadError.damaged(f"rawmeta payload declares an impossible JPEG size {size_w} x {size_h}")
         raw_w, raw_h, jpeg_size = grid.width, grid.height, (size_h, size_w)
     else:
         raw_w, raw_h, jpeg_size = size_w, size_h, None
@@ -386,7 +407,7 @@ def _unpack_alignment(reader: _Reader, grid: Grid, version: int) -> tuple[Alignm
     if (not np.all(np.isfinite(matrix)) or raw_w == 0 or raw_h == 0 or np.count_nonzero(linear) != 2
             or linear.argmax(axis=1)[0] == linear.argmax(axis=1)[1]
             or not np.all((scales >= MIN_SCALE) & (scales <= MAX_SCALE))):
-        raise PayloadError("rawmeta payload has an invalid alignment (it must be an orientation times scales "
+        raise PayloadError.damaged("rawmeta payload has an invalid alignment (it must be an orientation times scales "
                            f"between 1/16 and 256, plus a shift): {matrix.tolist()}")
     return Alignment(matrix, (raw_h, raw_w), match), jpeg_size
 
@@ -406,7 +427,7 @@ def _unpack_fingerprint(reader: _Reader, height: int, width: int) -> fp.Fingerpr
     crc, *shape = _FINGERPRINT_HEAD.unpack(reader.take(_FINGERPRINT_HEAD.size))
     if tuple(shape) != fp.grid_shape(height, width):
         rows, cols = fp.grid_shape(height, width)
-        raise PayloadError(f"rawmeta payload has a fingerprint of {shape[0]} x {shape[1]} cells; a "
+        raise PayloadError.damaged(f"rawmeta payload has a fingerprint of {shape[0]} x {shape[1]} cells; a "
                            f"{width} x {height} image has {rows} x {cols}")
     means = np.frombuffer(reader.take(shape[0] * shape[1] * CHANNELS), np.uint8).reshape(*shape, CHANNELS)
     return fp.Fingerprint(crc, means.copy())
@@ -417,14 +438,14 @@ def _unpack_refinement(reader: _Reader, grid: Grid) -> Refinement:
     table = reader.take(2 * n_levels)
     strides, depths = tuple(table[0::2]), tuple(table[1::2])
     if not MIN_BLOCK <= block <= MAX_BLOCK:
-        raise PayloadError(f"rawmeta payload declares a refinement block of {block} pixels "
+        raise PayloadError.damaged(f"rawmeta payload declares a refinement block of {block} pixels "
                            f"(readers accept {MIN_BLOCK}-{MAX_BLOCK})")
     shape = (-(-grid.height // block), -(-grid.width // block))
     raw = _decoded(sample_coding.inflate, reader.take(reader.length()), shape[0] * shape[1], "refinement map")
     try:
         return Refinement(block, strides, depths, np.frombuffer(raw, np.uint8).reshape(shape).copy())
     except ValueError as exc:
-        raise PayloadError(f"rawmeta payload refinement is invalid: {exc}") from None
+        raise PayloadError.damaged(f"rawmeta payload refinement is invalid: {exc}") from None
 
 
 class _Reader:
@@ -435,7 +456,7 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.body):
-            raise PayloadError(f"rawmeta payload is truncated inside its {self.part}")
+            raise PayloadError.damaged(f"rawmeta payload is truncated inside its {self.part}")
         out = self.body[self.pos : self.pos + n]
         self.pos += n
         return out
@@ -446,7 +467,7 @@ class _Reader:
 
     def finish(self) -> None:
         if self.pos != len(self.body):
-            raise PayloadError("rawmeta payload has bytes after its sample data")
+            raise PayloadError.damaged("rawmeta payload has bytes after its sample data")
 
 
 def _pack_text(text: str) -> bytes:
@@ -498,34 +519,34 @@ def _unpack_shot(reader: _Reader) -> tuple[shot.ShotTag, ...]:
     if not n:
         return ()
     if not 2 <= n <= shot.MAX_BYTES:
-        raise PayloadError(f"rawmeta payload declares {n} bytes of shot tags")
+        raise PayloadError.damaged(f"rawmeta payload declares {n} bytes of shot tags")
     entries = _decoded(sample_coding.inflate, reader.take(reader.length()), n, "shot tags")
     try:
         return shot.unpack_tags(entries)
     except ValueError as exc:
-        raise PayloadError(f"rawmeta payload has invalid shot tags: {exc}") from None
+        raise PayloadError.damaged(f"rawmeta payload has invalid shot tags: {exc}") from None
 
 
 def _unpack_levels(block: bytes, pos: int, version: int) -> dict:
     """The crop and linearization table of a version 6 or 7 camera block from ``pos`` to its end, and the
     shot tags after them in version 8."""
     if pos + _CROP.size + _LENGTH.size > len(block):
-        raise PayloadError("rawmeta payload camera block is truncated")
+        raise PayloadError.damaged("rawmeta payload camera block is truncated")
     crop = _CROP.unpack_from(block, pos)
     n = _LENGTH.unpack_from(block, pos + _CROP.size)[0]
     reader = _Reader(block, pos + _CROP.size + _LENGTH.size, "camera block")
     table = None
     if n:
         if not 2 <= n <= MAX_TABLE:
-            raise PayloadError(f"rawmeta payload declares a linearization table of {n} entries")
+            raise PayloadError.damaged(f"rawmeta payload declares a linearization table of {n} entries")
         steps = _decoded(sample_coding.inflate, reader.take(reader.length()), 2 * n, "linearization table")
         values = np.cumsum(np.frombuffer(steps, ">u2"), dtype=np.int64)
         if values[-1] > 65535:
-            raise PayloadError("rawmeta payload linearization table exceeds 65535")
+            raise PayloadError.damaged("rawmeta payload linearization table exceeds 65535")
         table = tuple(values.tolist())
     tags = _unpack_shot(reader) if version >= 8 else ()
     if reader.pos != len(block):
-        raise PayloadError("rawmeta payload camera block has the wrong length")
+        raise PayloadError.damaged("rawmeta payload camera block has the wrong length")
     return {"crop": crop if any(crop) else None, "linearization": table, "shot": tags}
 
 
@@ -538,14 +559,14 @@ def _unpack_camera(block: bytes, version: int) -> CameraFacts:
         elif len(block) - pos == _CAMERA_NUMBERS.size:
             levels = {}
         else:
-            raise PayloadError("rawmeta payload camera block has the wrong length")
+            raise PayloadError.damaged("rawmeta payload camera block has the wrong length")
         v = _CAMERA_NUMBERS.unpack_from(block, pos)
         bits, black, white, cfa = v[0], tuple(v[1:5]), v[5], v[6]
         wb, wb_source, has_matrix, matrix = tuple(v[7:10]), v[10], v[11], tuple(v[12:21])
         illuminant, orientation = v[21], v[22]
         if wb_source >= len(WB_SOURCES) or version < WB_SOURCE_SINCE[wb_source]:
-            raise PayloadError(f"rawmeta payload camera block is invalid: version {version} has no white balance source "
-                               f"{wb_source}")
+            raise PayloadError.damaged(f"rawmeta payload camera block is invalid: version {version} has no white "
+                                       f"balance source {wb_source}")
         return CameraFacts(
             make=make,
             model=model,
@@ -561,14 +582,14 @@ def _unpack_camera(block: bytes, version: int) -> CameraFacts:
             **levels,
         )
     except (ValueError, IndexError, UnicodeDecodeError) as exc:
-        raise PayloadError(f"rawmeta payload camera block is invalid: {exc}") from None
+        raise PayloadError.damaged(f"rawmeta payload camera block is invalid: {exc}") from None
 
 
 def _unpack_text(block: bytes, pos: int) -> tuple[str, int]:
     if pos >= len(block):
-        raise PayloadError("rawmeta payload camera block is truncated")
+        raise PayloadError.damaged("rawmeta payload camera block is truncated")
     n = block[pos]
     raw = block[pos + 1 : pos + 1 + n]
     if len(raw) != n:
-        raise PayloadError("rawmeta payload camera block is truncated")
+        raise PayloadError.damaged("rawmeta payload camera block is truncated")
     return raw.decode("utf-8"), pos + 1 + n

@@ -77,7 +77,45 @@ class JpegLayout:
                 if len(d) < 6:
                     break
                 return int.from_bytes(d[1:3], "big"), int.from_bytes(d[3:5], "big"), d[5]
-        raise JpegError("malformed JPEG: no valid start-of-frame segment")
+        raise JpegError("{file} is damaged: it holds no picture frame",
+                        "malformed JPEG: no valid start-of-frame segment")
+
+
+#: A file that ends too soon, in the user's words; ``where`` says inside what.
+CUT_SHORT = "{{file}} is cut short: it ends {where} (copied incompletely?)"
+#: A file whose marker structure is broken, in the user's words.
+DAMAGED = "{file} is damaged: its structure is not a valid JPEG's"
+#: What files that are not JPEGs start with, for saying what a file is instead.
+_MAGIC = ((b"\x89PNG", "a PNG image"), (b"II*\0", "a TIFF file (or a RAW)"), (b"MM\0*", "a TIFF file (or a RAW)"),
+          (b"GIF8", "a GIF image"), (b"BM", "a BMP image"), (b"RIFF", "a RIFF file (WebP?)"), (b"%PDF", "a PDF"))
+
+
+def is_jpeg_data(head: bytes) -> bool:
+    """Whether a file starting with ``head`` (its first 2 bytes or more) is a JPEG by its content."""
+    return head[:2] == bytes([0xFF, SOI])
+
+
+def not_a_jpeg(head: bytes) -> str:
+    """Why a file starting with ``head`` is not a JPEG, in the user's words, saying what it is if its start tells.
+
+    Examples
+    --------
+    >>> not_a_jpeg(b"\\x89PNG\\r\\n")
+    '{file} is a PNG image, not a JPEG'
+    """
+    if not head:
+        return "{file} is empty, not a JPEG"
+    kind = next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+    return f"{{file}} is {kind}, not a JPEG" if kind else "{file} is not a JPEG: its content is not a JPEG's"
+
+
+def _inside(data: bytes, marker: int, pos: int) -> str:
+    """Where in a file its segment of ``marker`` at ``pos``, which runs past the end, lies, in the user's words."""
+    if marker == 0xE9 and data[pos + 4 : pos + 12] == b"RAWMETA\0":
+        return "inside rawmeta's data"
+    if APP0 <= marker <= APP15 or marker == COM:
+        return "inside its metadata"
+    return "before the picture is complete"
 
 
 def parse(data: bytes) -> JpegLayout:
@@ -91,41 +129,46 @@ def parse(data: bytes) -> JpegLayout:
     """
     n = len(data)
     if n < 2 or data[0] != 0xFF or data[1] != SOI:
-        raise JpegError("not a JPEG file (it does not start with an SOI marker)")
+        raise JpegError(not_a_jpeg(data), "not a JPEG file (it does not start with an SOI marker)")
     segments: list[Segment] = []
     scans: list[tuple[int, int]] = []
     pos = 2
     while True:
         if pos >= n:
-            raise JpegError("truncated JPEG: the file ends before its EOI marker")
+            raise JpegError(CUT_SHORT.format(where="before the picture is complete"),
+                            "truncated JPEG: the file ends before its EOI marker")
         if data[pos] != 0xFF:
-            raise JpegError(f"malformed JPEG: expected a marker at byte {pos}")
+            raise JpegError(DAMAGED, f"malformed JPEG: expected a marker at byte {pos}")
         while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes
             pos += 1
         if pos + 1 >= n:
-            raise JpegError("truncated JPEG: the file ends inside a marker")
+            raise JpegError(CUT_SHORT.format(where="before the picture is complete"),
+                            "truncated JPEG: the file ends inside a marker")
         marker = data[pos + 1]
         if marker == EOI:
             return JpegLayout(data, segments, scans, pos + 2)
         if marker == SOI or marker == 0x00:
-            raise JpegError(f"malformed JPEG: unexpected marker FF{marker:02X} at byte {pos}")
+            raise JpegError(DAMAGED, f"malformed JPEG: unexpected marker FF{marker:02X} at byte {pos}")
         if marker in _STANDALONE:
             pos += 2
             continue
         if pos + 4 > n:
-            raise JpegError("truncated JPEG: the file ends inside a segment header")
+            raise JpegError(CUT_SHORT.format(where="before the picture is complete"),
+                            "truncated JPEG: the file ends inside a segment header")
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
         end = pos + 2 + length
         if length < 2 or end > n:
             raise JpegError(
-                f"malformed JPEG: the FF{marker:02X} segment at byte {pos} runs past the end of the file"
+                (CUT_SHORT.format(where=_inside(data, marker, pos)) if end > n else DAMAGED),
+                f"malformed JPEG: the FF{marker:02X} segment at byte {pos} runs past the end of the file",
             )
         segments.append(Segment(marker, pos, end))
         pos = end
         if marker == SOS:
             found = _MARKER_IN_SCAN.search(data, pos)
             if found is None:
-                raise JpegError("truncated JPEG: the file ends inside the image data")
+                raise JpegError(CUT_SHORT.format(where="inside the picture"),
+                                "truncated JPEG: the file ends inside the image data")
             scans.append((pos, found.start()))
             pos = found.start()
 

@@ -28,17 +28,17 @@ def check_frame(layout: js.JpegLayout) -> tuple[int, int, int]:
     """
     height, width, components = layout.frame()
     if width * height == 0:
-        raise JpegError(f"the JPEG declares {width} x {height} pixels (a size given later by a DNL marker "
-                        "is not supported)")
+        raise JpegError(f"{{file}} declares {width} x {height} pixels: rawmeta cannot read a JPEG of this kind",
+                        "a size given later by a DNL marker is not supported")
     if width * height > MAX_JPEG_PIXELS:
-        raise JpegError(f"the JPEG declares {width} x {height} pixels: too large "
+        raise JpegError(f"{{file}} declares {width} x {height} pixels: too large "
                         f"(rawmeta reads at most {MAX_JPEG_PIXELS // 10**6} MP)")
     arithmetic = any(s.marker in js.ARITHMETIC_SOF_MARKERS for s in layout.segments)
     blocks = -(-width // 8) * -(-height // 8)
     data_bytes = sum(end - start for start, end in layout.scans)
     if not arithmetic and 8 * data_bytes < blocks:
-        raise JpegError(f"the JPEG declares {width} x {height} pixels but holds only {data_bytes} bytes of "
-                        "image data: it is truncated or damaged")
+        raise JpegError(f"{{file}} is cut short or damaged: it declares {width} x {height} pixels but holds far too "
+                        "little image data for them", f"{data_bytes} bytes of image data")
     return height, width, components
 
 
@@ -55,7 +55,8 @@ def decode_jpeg(jpeg: bytes) -> np.ndarray:
                 im.load()
                 return np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise JpegError(f"cannot decode the JPEG's pixels: {exc}") from None
+        raise JpegError("{file} is damaged: its pixels cannot be decoded", f"cannot decode the JPEG's pixels: {exc}") \
+            from None
 
 
 def exif_orientation(jpeg: bytes) -> int | None:

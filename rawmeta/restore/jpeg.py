@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rawmeta.errors import MismatchError, UsageError
+from rawmeta.errors import MismatchError, UsageError, about
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
@@ -142,7 +142,8 @@ def restore_file(jpeg_path: str | os.PathLike, out_path: str | os.PathLike, opti
     check_suffix(out_path)  # refuse before the long part
     check_new_output(out_path, overwrite=overwrite, inputs=[("JPEG", jpeg_path)])
     options = dataclasses.replace(options or RestoreOptions(), **kwargs)
-    restored = restore_bytes(read_jpeg(jpeg_path), options, warn=warn, progress=part(progress, 0.0, RESTORE_END))
+    with about(jpeg_path):
+        restored = restore_bytes(read_jpeg(jpeg_path), options, warn=warn, progress=part(progress, 0.0, RESTORE_END))
     stage(progress, f"writing {out_path.suffix.lstrip('.').upper()}")
     write_restored(out_path, restored, options.dng, replace=overwrite, warn=warn)
     report(progress, 1, 1)

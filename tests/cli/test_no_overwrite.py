@@ -184,7 +184,7 @@ def test_one_file_commands_refuse_existing_outputs_and_never_write_an_input(tmp_
     (("inspect", "{raw}"), "is a RAW file; 'rawmeta inspect' takes the JPEG"),
     (("strip", "{raw}"), "is a RAW file; 'rawmeta strip' takes the JPEG"),
     (("restore", "{jpg}", "{out}", "--format", "npy"), "--format npy contradicts OUTPUT"),
-    (("embed", "--from", "{plain}", "{jpg}", "-o", "{out}.jpg"), "the other one does: the JPEG with the data"),
+    (("embed", "--from", "{plain}", "{jpg}", "-o", "{out}.jpg"), "the other JPEG does: the JPEG with the data"),
 ])
 def test_slips_are_named_and_change_nothing(tmp_path, shot, args, words):
     raw, jpg = camera_folder(tmp_path, shot)

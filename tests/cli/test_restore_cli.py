@@ -87,7 +87,7 @@ def test_restore_refusals_leave_nothing(embedded_pair):
     corrupt = folder / "corrupt.jpg"
     corrupt.write_bytes(bytes(data))
     before = snapshot(folder)
-    assert_one_line_error(run("restore", corrupt, folder / "o.npy"), 7, "CRC-32")
+    assert_one_line_error(run("restore", corrupt, folder / "o.npy"), 7, "corrupt.jpg's rawmeta data is corrupt")
     assert snapshot(folder) == before
 
 

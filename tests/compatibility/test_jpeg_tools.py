@@ -247,12 +247,12 @@ def test_jpegtran_rotate_90_is_refused_with_the_way_back(embedded, untouched):
     assert_jpeginfo_ok(dst)
     data = dst.read_bytes()
     assert _our_segments(data) == untouched["segments"]
-    message = ("the payload is for a 1024 x 768 image, the JPEG is 768 x 1024; turned a quarter since "
+    message = ("is 768 x 1024 pixels but its rawmeta data is for a 1024 x 768 image; turned a quarter since "
                "embedding? `jpegtran -copy all -rotate 90` (or 270) turns it back")
     with pytest.raises(MismatchError) as refused:
         restore_bytes(data)
-    assert str(refused.value) == message and MismatchError.exit_code == 5
-    assert_one_line_error(run("inspect", dst), 5, message)
+    assert str(refused.value) == "the JPEG " + message and MismatchError.exit_code == 5
+    assert_one_line_error(run("inspect", dst), 5, f"{dst} " + message)
     # The way back: turning it back gives the embedded file, byte for byte.
     back = dst.with_name("rot90-back.jpg")
     jpegtran(dst, back, "-copy", "all", "-rotate", "270")
@@ -397,7 +397,8 @@ def test_imagemagick_resize_keeps_payload_but_restore_refuses(embedded, untouche
     container.extract(data)  # every segment check passes
     with pytest.raises(MismatchError) as refused:
         restore_bytes(data)
-    assert str(refused.value) == "the payload is for a 1024 x 768 image, the JPEG is 512 x 384"  # no turn hint
+    assert str(refused.value) == ("the JPEG is 512 x 384 pixels but its rawmeta data is for a 1024 x 768 image "
+                                  "(resized or cropped since embedding?)")  # no turn hint
 
 
 # --- raw developers re-exporting the JPEG (seconds each) -----------------------------------------------------

@@ -98,3 +98,11 @@ def test_level_effects_leave_the_prediction_as_it_was(sample):
     errors, spent = budget.level_effects(pred, raw.rgb, candidates, 1, template, cost)
     assert np.array_equal(pred, before)
     assert (errors < candidate_errors(pred, raw.rgb, candidates, template.block)).all() and (spent > 0).all()
+
+
+def test_the_growth_cap_binds_only_where_the_budget_counts_more_than_the_jpeg_s_pixels():
+    assert budget.growth_percent(5.0, 12.8, 20.0) == 20.0  # a 640 x 480 JPEG of a 4 MP RAW: 64 % asked
+    assert budget.growth_percent(5.0, 2.3, 20.0) == pytest.approx(11.5)  # under the cap
+    assert budget.growth_percent(5.0, 12.8, None) == pytest.approx(64.0)
+    assert budget.growth_percent(30.0, 1.0, 20.0) == 30.0  # on the JPEG's grid the budget is what it says
+    assert budget.growth_percent(30.0, 4.0, 20.0) == 30.0  # a larger budget raises the cap to itself

@@ -116,8 +116,9 @@ def test_cli_refusals_leave_every_file_alone(embedded):
     shutil.copy(plain, folder / "other.jpg")
     before = snapshot(folder)
     assert_one_line_error(run("embed", "--from", plain, folder / "other.jpg"), 6,
-                          "the old JPEG (--from) carries no rawmeta data")
+                          "plain.jpg (given to --from) has no rawmeta data")
     assert_one_line_error(run("embed", "--from", jpg, plain, "--budget", "5"), 2, "do not apply")
+    assert_one_line_error(run("embed", "--from", jpg, plain, "--max-growth", "50"), 2, "--max-growth")
     assert_one_line_error(run("embed", "--from", jpg, dng, plain), 2, "give one JPEG")
     assert_one_line_error(run("embed", "--from", jpg, dng), 2, "--from takes one JPEG to write: no JPEG was given")
     assert snapshot(folder) == before

@@ -84,7 +84,7 @@ def prepare(folder: Path, base: corpus.Base, name: str, command: str) -> Prepare
         "restore": ["restore", jpg, str(output), "--quiet", "--method", "rbf"],  # 0.03 s here, the fast preset 1 s
         "strip": ["strip", jpg, "-o", str(output)],
         "embed": ["embed", str(folder / raw_name), jpg, "-o", str(output), "--stride", "8", "--bits", "12"],
-    }[command]
+    }[command] + ["--verbose"]  # the technical detail is what tells many cases apart
     return Prepared(folder, argv, output, state(folder))
 
 
@@ -112,6 +112,7 @@ def check(prep: Prepared, outcome: Outcome, command: str, expected: tuple[int, s
     assert not [name for name in after if TEMP_MARKER in name], after.keys()
     if code:
         assert_one_line_error(outcome, code, words)
+        assert "shot." in outcome.stderr, f"the error names no file: {outcome.stderr}"
         assert after == prep.before, "a refused command changed the folder"
         return
     assert outcome.returncode == 0, outcome.stderr

@@ -113,4 +113,4 @@ def test_pillow_resave_and_flipped_byte(embedded):
     data[(seg.data_start + seg.end) // 2] ^= 0x04
     flipped = jpg.with_name("flipped.jpg")
     flipped.write_bytes(bytes(data))
-    assert_one_line_error(run("inspect", flipped), 7, "fails its CRC-32 check")
+    assert_one_line_error(run("inspect", flipped), 7, "flipped.jpg's rawmeta data is corrupt")

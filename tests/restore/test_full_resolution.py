@@ -114,3 +114,33 @@ def test_an_unknown_size_is_refused():
 
     with pytest.raises(ValueError, match="size must be one of raw, jpeg"):
         RestoreOptions(size="huge")
+
+
+def test_the_growth_cap_holds_where_the_budget_counts_the_raw_s_pixels(larger, tmp_path):
+    """A half-size JPEG: 15 % counted on the RAW's 4 x as many pixels asks for up to 60 % of the JPEG (this
+    small synthetic image takes about 28); a cap of 5 % (--max-growth) holds it to the budget's own 15 %, and
+    the embed line says both."""
+    from click.testing import CliRunner
+
+    from rawmeta.cli.main import main
+
+    dng, jpg = larger
+    raw = rawmeta.read_raw(dng)
+    jpeg = shrunk(jpg)
+
+    def grown(max_growth: float | None) -> float:
+        payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=15.0, max_growth=max_growth)
+        assert payload.pixels_per_jpeg_pixel == pytest.approx(4.0, rel=0.02)
+        return rawmeta.embed_bytes(jpeg, payload)[1].percent_of_jpeg
+
+    capped, free = grown(5.0), grown(None)
+    assert 10 < capped <= 15 < 20 < free <= 60
+    small = tmp_path / "small.jpg"
+    small.write_bytes(jpeg)
+    said = CliRunner().invoke(main, ["embed", str(dng), str(small), "--budget", "15", "--max-growth", "5",
+                                      "--quiet"])
+    assert said.exit_code == 0, said.output
+    assert "(budget 15 %, counted on the RAW's pixels, 4.0 x the JPEG's, which the restore gives back; capped at " \
+           "15 % of the JPEG, --max-growth)" in said.stdout
+    inspected = CliRunner().invoke(main, ["inspect", str(small)]).stdout
+    assert "% of the JPEG (budget 15 %, counted on the RAW's pixels, 4.0 x the JPEG's" in inspected
