@@ -297,7 +297,7 @@ def run(task: Task, threads: int | None = None) -> Outcome:
     try:
         outcome = task.run()
     except RawmetaError as exc:
-        outcome = Outcome(task.path, FAILED, str(exc), code=exc.exit_code)
+        outcome = Outcome(task.path, FAILED, exc.plain(), code=exc.exit_code)
     except MemoryError:
         outcome = Outcome(task.path, FAILED, "out of memory", code=ExitCode.INTERNAL)
     except Exception as exc:  # a bug: reported for this file, and the batch goes on

@@ -202,6 +202,14 @@ def test_restore_refuses_two_jpegs_that_would_share_an_output(tmp_path, sample_p
     assert "img_0000.npy is also img_0000.jpeg's" in next(o.detail for o in outcomes if o.status == FAILED)
 
 
+def test_a_failed_file_is_told_in_plain_words_without_the_technical_detail(tmp_path):
+    cut = tmp_path / "IMG_1.jpg"
+    cut.write_bytes((Path(__file__).parents[2] / "samples" / "sample.jpg").read_bytes()[:2000])
+    outcome = run(RestoreTask(str(cut), str(tmp_path / "IMG_1.dng")))
+    assert outcome.status == FAILED and outcome.code == 3
+    assert "cut short" in outcome.detail and "[" not in outcome.detail, outcome.detail
+
+
 def test_verify_passes_an_intact_archive_and_writes_nothing(tmp_path, sample_pairs):
     embedded(tmp_path, sample_pairs)
     before = snapshot(tmp_path)
