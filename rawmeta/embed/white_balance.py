@@ -14,13 +14,9 @@ import dataclasses
 import numpy as np
 
 from rawmeta.alignment.matching import warp
+from rawmeta.colour import camera_from_srgb, srgb_to_linear
 from rawmeta.format.alignment import Alignment
 from rawmeta.format.camera import CameraFacts
-
-#: Linear sRGB (D65) to CIE XYZ, IEC 61966-2-1.
-SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
-                        [0.2126729, 0.7151522, 0.0721750],
-                        [0.0193339, 0.1191920, 0.9503041]])
 
 #: JPEG codes kept: away from black (noise, quantisation) and from 255 (clipped channels).
 JPEG_CODES = (24, 240)
@@ -30,21 +26,6 @@ RAW_RANGE = (0.002, 0.9)
 NEUTRAL_SHARE = 0.2
 #: Fewest usable pixels an estimate is made from.
 MIN_PIXELS = 64
-
-
-def camera_from_srgb(xyz_to_camera: tuple[float, ...] | None) -> np.ndarray:
-    """The 3 x 3 matrix from linear sRGB to balanced camera RGB, rows summing to 1 so that white stays white
-    (as LibRaw and DNG readers build it from a ColorMatrix); without a camera matrix, the identity."""
-    if xyz_to_camera is None:
-        return np.eye(3)
-    m = np.asarray(xyz_to_camera, np.float64).reshape(3, 3) @ SRGB_TO_XYZ
-    return m / m.sum(axis=1, keepdims=True)
-
-
-def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
-    """Linear light of uint8 sRGB codes (the IEC 61966-2-1 curve inverted)."""
-    s = srgb.astype(np.float64) / 255.0
-    return np.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4)
 
 
 def estimate_white_balance(rgb: np.ndarray, srgb: np.ndarray,
@@ -84,7 +65,7 @@ def estimate_white_balance(rgb: np.ndarray, srgb: np.ndarray,
               & (raw.min(axis=1) > RAW_RANGE[0]) & (raw.max(axis=1) < RAW_RANGE[1]))
     if np.count_nonzero(usable) < MIN_PIXELS:
         return None
-    linear = srgb_to_linear(codes[usable])
+    linear = srgb_to_linear(codes[usable] / 255.0)
     chroma = (linear.max(axis=1) - linear.min(axis=1)) / linear.mean(axis=1)
     neutral = chroma <= np.quantile(chroma, NEUTRAL_SHARE)
     balanced, raw = linear[neutral] @ camera_from_srgb(xyz_to_camera).T, raw[usable][neutral]

@@ -3,8 +3,8 @@ import shutil
 import numpy as np
 import pytest
 
+from rawmeta.colour import srgb_to_linear
 from rawmeta.embed.jpeg import embed_file
-from rawmeta.embed.white_balance import srgb_to_linear
 from rawmeta.io.jpeg_pixels import decode_jpeg
 from rawmeta.io.rawfile import read_raw
 from rawmeta.restore.jpeg import restore_file
@@ -40,7 +40,7 @@ def test_the_d30_dng_opens_with_the_balance_of_the_camera_jpeg(tmp_path):
     restore_file(jpg, dng, warn=told.append)
     said = [t for t in told if "white balance" in t]
     assert len(said) == 1 and "estimated from the JPEG at embed" in said[0], told
-    jpeg = blocks(srgb_to_linear(decode_jpeg(D30_JPEG.read_bytes())), 16)  # 16 JPEG pixels are 24 raw ones
+    jpeg = blocks(srgb_to_linear(decode_jpeg(D30_JPEG.read_bytes()) / 255.0), 16)  # 16 JPEG pixels are 24 raw ones
     chroma = (jpeg.max(axis=-1) - jpeg.min(axis=-1)) / jpeg.mean(axis=-1)
     exposed = (jpeg.min(axis=-1) > 0.02) & (jpeg.max(axis=-1) < 0.8)
     greys = exposed & (chroma <= np.quantile(chroma[exposed], 0.2))  # where the camera's JPEG is about grey
