@@ -138,3 +138,26 @@ def warp(image: np.ndarray, matrix: np.ndarray, height: int, width: int) -> np.n
         y = matrix[1, 0] * u + matrix[1, 1] * v + matrix[1, 2]
         out[r0 : r0 + u.shape[0]] = bilinear(source, x, y)
     return out
+
+
+def area_weights(size: int, reduced: int):
+    """The ``reduced x size`` sparse matrix (``scipy.sparse``, float32) that averages ``size`` samples down
+    to ``reduced``: output ``j`` is the mean over the span ``[j f, (j + 1) f)`` of the input, ``f = size /
+    reduced``, each input sample weighted by how much of it lies in the span (a box filter).
+
+    Examples
+    --------
+    >>> (3 * area_weights(3, 2).toarray()).round(3).tolist()
+    [[2.0, 1.0, 0.0], [0.0, 1.0, 2.0]]
+    """
+    from scipy import sparse  # here, so that the modules that only filter do not import scipy
+
+    f = size / reduced
+    rows, cols, weights = [], [], []
+    for j in range(reduced):
+        start, stop = j * f, (j + 1) * f
+        for i in range(int(np.floor(start)), min(int(np.ceil(stop)), size)):
+            rows.append(j)
+            cols.append(i)
+            weights.append((min(stop, i + 1) - max(start, i)) / f)
+    return sparse.csr_matrix((np.array(weights, np.float32), (rows, cols)), shape=(reduced, size))

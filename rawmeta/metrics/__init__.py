@@ -22,21 +22,34 @@ difference in what comes first:
 * :func:`error_map_image` / :func:`save_error_map` draw the per-pixel error
   as a colour map with a labelled colour bar, like the paper's Fig. 6.
 * :func:`evaluate` gathers all of these in an :class:`Evaluation`.
+* :func:`developed_error` measures what a photographer sees instead: the
+  CIEDE2000 between the two images developed the same way (camera white
+  balance and colour matrix, sRGB, the JPEG's brightness), as shot, with the
+  shadows lifted 1.5 EV and with the highlights recovered 1 EV, at 100 % and
+  at screen size (:class:`DevelopedError`).
 
 Large images are handled in bands of rows so that the extra memory stays in
 the tens of megabytes even for 24-megapixel images; sums are accumulated in
 ``float64``.
 
-May import: ``rawmeta.io`` (to write an error map), ``rawmeta.resample`` and
-``rawmeta.errors``.
+May import: ``rawmeta.io`` (to write an error map), ``rawmeta.resample``,
+``rawmeta.colour`` and ``rawmeta.errors``.
 """
 from rawmeta.metrics.clipping import CLIP_THRESHOLD, clipped_mask
+from rawmeta.metrics.developed import (
+    ColourDifference,
+    DevelopedError,
+    DevelopOptions,
+    RenderError,
+    developed_error,
+)
 from rawmeta.metrics.error_map import ERROR_MAP_SCALE, error_map_image, save_error_map
 from rawmeta.metrics.evaluation import SEAM_BAND, Evaluation, evaluate, seam_mask
 from rawmeta.metrics.pixel_error import mean_patch_psnr, patch_psnrs, psnr, psnr_from_mse
 from rawmeta.metrics.structure import ssim
 
 __all__ = [
-    "CLIP_THRESHOLD", "ERROR_MAP_SCALE", "SEAM_BAND", "Evaluation", "clipped_mask", "error_map_image", "evaluate",
+    "CLIP_THRESHOLD", "ERROR_MAP_SCALE", "SEAM_BAND", "ColourDifference", "DevelopOptions", "DevelopedError",
+    "Evaluation", "RenderError", "clipped_mask", "developed_error", "error_map_image", "evaluate",
     "mean_patch_psnr", "patch_psnrs", "psnr", "psnr_from_mse", "save_error_map", "seam_mask", "ssim",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rawmeta.metrics.clipping import CLIP_THRESHOLD, clipped_mask
+from rawmeta.metrics.developed import DevelopedError
 from rawmeta.metrics.inputs import check_boxes, check_image, check_pair, row_bands
 from rawmeta.metrics.pixel_error import patch_psnrs, psnr
 from rawmeta.metrics.structure import ssim
@@ -42,6 +43,9 @@ class Evaluation:
         PSNR over the pixels within :data:`SEAM_BAND` pixels of an edge between
         two patches, and over all other pixels, when boxes were given (and
         there is more than one patch): how much patch seams cost.
+    developed : DevelopedError or None
+        The error of the two images developed as a photographer sees them
+        (:func:`rawmeta.metrics.developed_error`), when measured.
     """
 
     height: int
@@ -56,6 +60,7 @@ class Evaluation:
     psnr_unclipped: float | None = None
     seam_psnr: float | None = None
     interior_psnr: float | None = None
+    developed: DevelopedError | None = None
 
     def as_dict(self) -> dict:
         """A JSON-ready dict; absent measures are None and an infinite PSNR is the string ``"inf"``."""
@@ -83,6 +88,7 @@ class Evaluation:
             "seam_band_px": SEAM_BAND,
             "seam_psnr_db": num(self.seam_psnr, 4),
             "interior_psnr_db": num(self.interior_psnr, 4),
+            "developed": None if self.developed is None else self.developed.as_dict(),
         }
 
     def format_text(self) -> str:
@@ -113,6 +119,8 @@ class Evaluation:
             rows.append((f"PSNR within {SEAM_BAND} px of patch edges / elsewhere",
                          f"{db(self.seam_psnr)} / {db(self.interior_psnr)}"))
         rows.append(("largest absolute error", f"{self.max_abs_error:.4f} (of the range 0-1)"))
+        if self.developed is not None:
+            rows.extend(self.developed.rows())
         width = max(len(label) for label, _ in rows)
         return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows)
 

@@ -43,8 +43,9 @@ def test_rbf_restore_to_every_format_and_eval(embedded_pair):
         np.testing.assert_array_equal(r.raw_image, mosaic(npy, read_raw(dng).camera))
     info = json.loads(run("eval", folder / "out.npy", dng, "--jpeg", jpg, "--json", check_rc=0).stdout)
     assert info["psnr_db"] > 25 and 0 < info["ssim"] <= 1 and info["clipped_share"] is not None
+    assert info["developed"]["brightness"] == "jpeg" and len(info["developed"]["renders"]) == 3
     text = run("eval", folder / "out.dng", dng, "--error-map", folder / "map.png", check_rc=0).stdout
-    assert "PSNR (whole image)" in text and "per-patch" in text
+    assert "PSNR (whole image)" in text and "per-patch" in text and "dE2000 shadows +1.5 EV" in text
     assert Image.open(folder / "map.png").format == "PNG"
 
 
@@ -133,3 +134,24 @@ def test_edited_jpeg_is_refused_unless_forced(embedded_pair):
     proc = run("restore", edited, folder / "o.npy", "--quiet", "--force", check_rc=0)
     assert "rawmeta: warning: the JPEG's pixels changed since embedding" in proc.stderr
     assert (folder / "o.npy").exists()
+
+
+@pytest.mark.slow  # the sample's restore takes some 15 s
+def test_eval_tells_the_developed_error_beside_raw_psnr(sample_pair, tmp_path):
+    dng, sample_jpg = sample_pair
+    jpg = tmp_path / "sample.jpg"
+    jpg.write_bytes(sample_jpg.read_bytes())
+    run("embed", dng, jpg, "--stride", "8", "--bits", "8", check_rc=0)  # a plain grid: no planning, quicker
+    run("restore", jpg, tmp_path / "r.npy", "--quiet", check_rc=0)
+    info = json.loads(run("eval", tmp_path / "r.npy", dng, "--jpeg", jpg, "--json", check_rc=0).stdout)
+    developed = info["developed"]
+    assert info["psnr_db"] > 25 and developed["brightness"] == "jpeg" and developed["screen_size"] == [768, 1024]
+    assert list(developed["renders"]) == ["as shot", "shadows +1.5 EV", "highlights -1 EV"]
+    for render in developed["renders"].values():
+        assert 0 < render["delta_e_2000"]["mean"] < render["delta_e_2000"]["p95"] < 20
+        assert render["delta_e_2000_screen"] == render["delta_e_2000"]  # 1024 wide: no smaller screen size
+        assert 20 < render["psnr_db"] < 80
+    text = run("eval", tmp_path / "r.npy", dng, check_rc=0).stdout
+    assert "PSNR (whole image)" in text and "99th percentile at white" in text
+    for name in ("as shot", "shadows +1.5 EV", "highlights -1 EV"):
+        assert f"dE2000 {name}: mean / p95 / > 2, at 100 %" in text and f"render PSNR {name} (sRGB)" in text
