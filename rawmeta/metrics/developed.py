@@ -32,9 +32,9 @@ side by side), at 100 % and at screen size: both renders' clipped linear light a
 encoded; an image no larger stays at 100 %. The render PSNR is the PSNR of the two sRGB-encoded float
 renders at 100 % (peak 1).
 
-The 100 % renders are worked in bands of :data:`~rawmeta.metrics.inputs.BAND_ROWS` rows in float32; the
-extra memory is the per-pixel CIEDE2000 kept as float16 for the percentile (2 bytes a pixel), the two
-screen-size accumulators (float32) and the band's intermediates.
+The renders are worked in bands of :data:`BAND_ROWS` rows in float32; the extra memory is the per-pixel
+CIEDE2000 kept as float16 for the percentile (2 bytes a pixel), the two screen-size renders (float32, 67 MB
+at 2048 x 1365) and a band's intermediates (docs/RESTORE.md has a measured peak).
 """
 from __future__ import annotations
 
@@ -57,6 +57,9 @@ GAIN_STEP = 4
 DEFAULT_WHITE_PERCENTILE = 99.0
 #: A CIEDE2000 above this is counted as a visible difference.
 VISIBLE_DELTA_E = 2.0
+#: Rows per band: CIEDE2000's intermediates take some 11 times a band's size, so bands are narrower
+#: than the other measures' (:data:`~rawmeta.metrics.inputs.BAND_ROWS`).
+BAND_ROWS = 64
 #: The three renders, in the order they are reported.
 RENDERS = ("as shot", "shadows +1.5 EV", "highlights -1 EV")
 
@@ -253,11 +256,33 @@ def _delta_e(pred_srgb: np.ndarray, ref_srgb: np.ndarray) -> np.ndarray:
     return deltaE_ciede2000(rgb2lab(ref_srgb), rgb2lab(pred_srgb))
 
 
-def _summary(delta_e: np.ndarray) -> ColourDifference:
-    """Mean, 95th percentile and share over :data:`VISIBLE_DELTA_E` of per-pixel CIEDE2000 values."""
-    flat = delta_e.ravel()
-    return ColourDifference(mean=float(flat.mean(dtype=np.float64)), p95=float(np.percentile(flat, 95)),
-                            share_over_2=float(np.count_nonzero(flat > VISIBLE_DELTA_E)) / flat.size)
+class _Tally:
+    """Per-pixel CIEDE2000 of an image, band by band: the mean and the share over 2 summed exactly from the
+    bands' float32 values, the values kept as float16 (2 bytes a pixel, 3 digits) for the 95th percentile."""
+
+    def __init__(self, height: int, width: int) -> None:
+        self.values = np.empty((height, width), np.float16)
+        self.total = 0.0
+        self.over = 0
+
+    def add(self, r0: int, r1: int, delta_e: np.ndarray) -> None:
+        self.values[r0:r1] = delta_e
+        self.total += float(delta_e.sum(dtype=np.float64))
+        self.over += int(np.count_nonzero(delta_e > VISIBLE_DELTA_E))
+
+    def summary(self) -> ColourDifference:
+        n = self.values.size
+        return ColourDifference(mean=self.total / n, p95=float(np.percentile(self.values, 95)),
+                                share_over_2=self.over / n)
+
+
+def _screen_error(pred_linear: np.ndarray, ref_linear: np.ndarray) -> ColourDifference:
+    """The CIEDE2000 of two screen-size linear renders, encoded and compared band by band: the colour
+    difference's intermediates on a whole image would take many times its size."""
+    tally = _Tally(*pred_linear.shape[:2])
+    for r0, r1 in row_bands(pred_linear.shape[0], BAND_ROWS):
+        tally.add(r0, r1, _delta_e(linear_to_srgb(pred_linear[r0:r1]), linear_to_srgb(ref_linear[r0:r1])))
+    return tally.summary()
 
 
 def _reduce_band(screens: list[np.ndarray], bands: tuple[np.ndarray, ...], reduce_rows, reduce_cols,
@@ -331,22 +356,24 @@ def developed_error(pred: np.ndarray, ref: np.ndarray, white_balance: tuple[floa
     gain, brightness = exposure_gain(r, matrix, jpeg)
     small = screen_size(h, w, options.screen_long_side)
     reduce_rows, reduce_cols = (area_weights(h, small[0]), area_weights(w, small[1])) if small != (h, w) else (None, None)
+    screens = [np.empty((*small, 3), np.float32) for _ in range(2)] if reduce_rows is not None else None
     renders = []
     for name, edit in zip(RENDERS, _edits(options)):
-        delta_e = np.empty((h, w), np.float16)  # float16 keeps the percentile to 3 digits at 2 bytes a pixel
+        tally = _Tally(h, w)
         squared = 0.0
-        screens = [np.zeros((*small, 3), np.float32) for _ in range(2)] if reduce_rows is not None else None
-        for r0, r1 in row_bands(h):
+        for screen in screens or ():
+            screen.fill(0)
+        for r0, r1 in row_bands(h, BAND_ROWS):
             lin_p, lin_r = (render_linear(image[r0:r1], matrix, gain, edit) for image in (p, r))
             enc_p, enc_r = linear_to_srgb(lin_p), linear_to_srgb(lin_r)
-            delta_e[r0:r1] = _delta_e(enc_p, enc_r)
+            tally.add(r0, r1, _delta_e(enc_p, enc_r))
             diff = (enc_p - enc_r).ravel().astype(np.float64)
             squared += float(diff @ diff)
             if screens is not None:
                 _reduce_band(screens, (lin_p, lin_r), reduce_rows, reduce_cols, r0, r1)
-        full = _summary(delta_e)
-        del delta_e
-        screen = full if screens is None else _summary(_delta_e(*(linear_to_srgb(s) for s in screens)))
+        full = tally.summary()
+        del tally
+        screen = full if screens is None else _screen_error(*screens)
         renders.append(RenderError(name=name, full=full, screen=screen,
                                    psnr=psnr_from_mse(squared / (h * w * 3), 1.0)))
     return DevelopedError(renders=tuple(renders), gain=gain, brightness=brightness, screen_size=small)
