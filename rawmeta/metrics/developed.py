@@ -57,11 +57,24 @@ GAIN_STEP = 4
 DEFAULT_WHITE_PERCENTILE = 99.0
 #: A CIEDE2000 above this is counted as a visible difference.
 VISIBLE_DELTA_E = 2.0
+#: The largest shadow lift, in EV, that keeps the edit monotone (its slope ``1 - (2^ev - 1) / 3`` at least 0).
+MAX_SHADOW_EV = 2.0
+#: The largest highlight recovery, in EV, that keeps the edit monotone (``Y ln 2 ev w'(Y)`` under 1).
+MAX_HIGHLIGHT_EV = 1.2
 #: Rows per band: CIEDE2000's intermediates take some 11 times a band's size, so bands are narrower
 #: than the other measures' (:data:`~rawmeta.metrics.inputs.BAND_ROWS`).
 BAND_ROWS = 64
-#: The three renders, in the order they are reported.
-RENDERS = ("as shot", "shadows +1.5 EV", "highlights -1 EV")
+
+
+def render_names(shadow_ev: float, highlight_ev: float) -> tuple[str, str, str]:
+    """The three renders' names, in the order they are reported.
+
+    Examples
+    --------
+    >>> render_names(1.5, 1.0)
+    ('as shot', 'shadows +1.5 EV', 'highlights -1 EV')
+    """
+    return "as shot", f"shadows +{shadow_ev:g} EV", f"highlights -{highlight_ev:g} EV"
 
 
 @dataclass(frozen=True)
@@ -71,9 +84,9 @@ class DevelopOptions:
     Attributes
     ----------
     shadow_ev : float
-        The shadow lift in the deepest shadows, in EV.
+        The shadow lift in the deepest shadows, in EV, 0 to :data:`MAX_SHADOW_EV`.
     highlight_ev : float
-        The highlight recovery from ``Y = 1`` up, in EV (a darkening).
+        The highlight recovery from ``Y = 1`` up, in EV (a darkening), 0 to :data:`MAX_HIGHLIGHT_EV`.
     screen_long_side : int
         The long side, in pixels, of the screen-size renders.
     """
@@ -81,6 +94,18 @@ class DevelopOptions:
     shadow_ev: float = 1.5
     highlight_ev: float = 1.0
     screen_long_side: int = 2048
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.shadow_ev <= MAX_SHADOW_EV and 0 <= self.highlight_ev <= MAX_HIGHLIGHT_EV):
+            raise ValueError(f"the shadow lift must be 0 to {MAX_SHADOW_EV} EV and the highlight recovery 0 to "
+                             f"{MAX_HIGHLIGHT_EV} EV (beyond, the edit is no longer monotone), got "
+                             f"{self.shadow_ev} and {self.highlight_ev}")
+        if self.screen_long_side < 1:
+            raise ValueError(f"the screen size's long side must be at least 1 pixel, got {self.screen_long_side}")
+
+
+#: The three renders' names with the default edits.
+RENDERS = render_names(DevelopOptions.shadow_ev, DevelopOptions.highlight_ev)
 
 
 @dataclass(frozen=True)
@@ -111,7 +136,7 @@ class DevelopedError:
     Attributes
     ----------
     renders : tuple of RenderError
-        As shot, shadows lifted, highlights recovered (:data:`RENDERS`).
+        As shot, shadows lifted, highlights recovered (:func:`render_names`).
     gain : float
         The exposure gain both renders got.
     brightness : str
@@ -185,7 +210,7 @@ def highlight_recovery(y: np.ndarray, ev: float) -> np.ndarray:
 
 
 def _edits(options: DevelopOptions) -> tuple[Callable[[np.ndarray], np.ndarray] | None, ...]:
-    """The factor each render of :data:`RENDERS` multiplies a pixel of luminance ``y`` by (None: none)."""
+    """The factor each render of :func:`render_names` multiplies a pixel of luminance ``y`` by (None: none)."""
     return (None, lambda y: shadow_lift(y, options.shadow_ev), lambda y: highlight_recovery(y, options.highlight_ev))
 
 
@@ -358,7 +383,7 @@ def developed_error(pred: np.ndarray, ref: np.ndarray, white_balance: tuple[floa
     reduce_rows, reduce_cols = (area_weights(h, small[0]), area_weights(w, small[1])) if small != (h, w) else (None, None)
     screens = [np.empty((*small, 3), np.float32) for _ in range(2)] if reduce_rows is not None else None
     renders = []
-    for name, edit in zip(RENDERS, _edits(options)):
+    for name, edit in zip(render_names(options.shadow_ev, options.highlight_ev), _edits(options)):
         tally = _Tally(h, w)
         squared = 0.0
         for screen in screens or ():

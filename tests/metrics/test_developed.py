@@ -106,8 +106,14 @@ def test_highlight_recovery_shows_an_error_the_as_shot_render_clips():
 
 def test_edits_are_monotone_and_end_smoothly():
     y = np.linspace(0, 4, 40001)
-    for factor in (D.shadow_lift(y, 1.5), D.highlight_recovery(y, 1.0)):
+    for factor in (D.shadow_lift(y, 1.5), D.highlight_recovery(y, 1.0), D.shadow_lift(y, D.MAX_SHADOW_EV),
+                   D.highlight_recovery(y, D.MAX_HIGHLIGHT_EV)):
         assert np.all(np.diff(y * factor) > 0)
+    for factor in (D.shadow_lift(y, D.MAX_SHADOW_EV + 0.1), D.highlight_recovery(y, D.MAX_HIGHLIGHT_EV + 0.1)):
+        assert not np.all(np.diff(y * factor) > 0)  # the limits are where monotony ends
+    for bad in ({"shadow_ev": 2.1}, {"highlight_ev": 1.3}, {"shadow_ev": -1}, {"screen_long_side": 0}):
+        with pytest.raises(ValueError):
+            D.DevelopOptions(**bad)
     assert D.shadow_lift(np.array([0.0]), 1.5)[0] == pytest.approx(2 ** 1.5)
     assert D.shadow_lift(np.array([D.MID_GREY, 1.0]), 1.5).tolist() == [1.0, 1.0]
     assert D.highlight_recovery(np.array([0.0, D.MID_GREY]), 1.0).tolist() == [1.0, 1.0]
@@ -202,3 +208,11 @@ def test_the_docstring_examples_hold():
 
     for module in (D, colour, resample):
         assert doctest.testmod(module).failed == 0
+
+
+def test_other_edit_amounts_name_their_renders_and_change_the_error():
+    ref = scene(32, 48, 0.9)
+    stronger = D.developed_error(1.01 * ref, ref, WB, MATRIX, options=D.DevelopOptions(shadow_ev=2, highlight_ev=1.2))
+    default = D.developed_error(1.01 * ref, ref, WB, MATRIX)
+    assert [r.name for r in stronger.renders] == ["as shot", "shadows +2 EV", "highlights -1.2 EV"]
+    assert stronger.renders[0] == default.renders[0] and stronger.renders[1].full.mean > default.renders[1].full.mean
