@@ -544,7 +544,9 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
     """Compare a restored raw-RGB file (.npy, .tif/.tiff, .dng) with the true RAW.
 
     Besides raw-RGB PSNR and SSIM, both are developed as a photographer sees
-    them (the RAW's white balance and colour matrix, sRGB) as shot, with the
+    them (the white balance the restored DNG carries: with --jpeg the one in
+    its rawmeta data, which may be estimated from the JPEG, else the RAW's;
+    the RAW's colour matrix; sRGB) as shot, with the
     shadows lifted 1.5 EV and with the highlights recovered 1 EV, and their
     CIEDE2000 (mean, 95th percentile, share over 2) is told at 100 % and at
     screen size (long side 2048), with the render's PSNR. The brightness is
@@ -562,7 +564,7 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
                                f"({reference_raw} is a rawmeta restore)")
     if error_map is not None:
         check_new_output(error_map, overwrite=overwrite)
-    rgb, srgb, alignment = read_raw_rgb(restored), None, None
+    rgb, srgb, alignment, camera = read_raw_rgb(restored), None, None, None
     if jpeg_path is not None:
         data = read_jpeg(jpeg_path)
         try:
@@ -572,19 +574,20 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
         except NoPayloadError:
             pass
         else:
-            alignment = payload.alignment
+            alignment, camera = payload.alignment, payload.camera
             if payload.jpeg_size is not None and rgb.shape[:2] == alignment.raw_size:  # a full-resolution restore
                 from rawmeta.restore.guide import on_raw_grid
 
                 srgb = on_raw_grid(srgb, alignment)
-    result = _evaluation(rgb, reference_raw, srgb, _patch_size(patch), error_map, alignment, developed=True)
+    result = _evaluation(rgb, reference_raw, srgb, _patch_size(patch), error_map, alignment, developed=True,
+                         camera=camera)
     click.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.format_text())
 
 
 def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: Path | None, alignment=None,
-                developed: bool = False):
+                developed: bool = False, camera=None):
     """The restore ``rgb`` measured against the RAW ``reference`` (``metrics.Evaluation``, with the developed-image
-    error when ``developed``); writes the error map."""
+    error when ``developed``, rendered with ``camera``'s white balance, else the RAW's); writes the error map."""
     from dataclasses import replace
 
     from rawmeta import metrics
@@ -602,7 +605,7 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
     result = metrics.evaluate(rgb, ref, srgb=srgb, boxes=boxes)
     if developed:
         result = replace(result, developed=metrics.developed_error(
-            rgb, ref, raw.camera.white_balance, raw.camera.xyz_to_camera, jpeg=srgb))
+            rgb, ref, (camera or raw.camera).white_balance, raw.camera.xyz_to_camera, jpeg=srgb))
     if error_map is not None:
         metrics.save_error_map(error_map, rgb, ref)
         click.echo(f"error map -> {error_map}", err=True)

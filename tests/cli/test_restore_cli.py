@@ -155,3 +155,28 @@ def test_eval_tells_the_developed_error_beside_raw_psnr(sample_pair, tmp_path):
     assert "PSNR (whole image)" in text and "99th percentile at white" in text
     for name in ("as shot", "shadows +1.5 EV", "highlights -1 EV"):
         assert f"dE2000 {name}: mean / p95 / > 2, at 100 %" in text and f"render PSNR {name} (sRGB)" in text
+
+
+def test_eval_develops_at_the_white_balance_the_rawmeta_data_carries(pair, tmp_path, monkeypatch):
+    """With --jpeg, the renders take the balance of the rawmeta data (what the restored DNG carries, perhaps
+    estimated from the JPEG at embed), not the one LibRaw reads from the RAW now."""
+    import dataclasses
+
+    from rawmeta import metrics
+    from rawmeta.io import rawfile
+
+    dng, source_jpg = pair
+    jpg = tmp_path / "shot.jpg"
+    jpg.write_bytes(source_jpg.read_bytes())
+    run("embed", dng, jpg, "--stride", "8", "--bits", "8", "--quiet", check_rc=0)
+    raw = rawfile.read_raw(dng)
+    np.save(tmp_path / "r.npy", raw.rgb)
+    other = dataclasses.replace(raw.camera, white_balance=(2.5, 1.0, 1.25))
+    monkeypatch.setattr(rawfile, "read_raw", lambda path: dataclasses.replace(raw, camera=other))
+    seen, develop = [], metrics.developed_error
+    monkeypatch.setattr(metrics, "developed_error",
+                        lambda pred, ref, wb, *args, **kw: seen.append(wb) or develop(pred, ref, wb, *args, **kw))
+    run("eval", tmp_path / "r.npy", dng, "--json", check_rc=0)
+    run("eval", tmp_path / "r.npy", dng, "--jpeg", jpg, "--json", check_rc=0)
+    assert seen[0] == (2.5, 1.0, 1.25)
+    assert seen[1] == pytest.approx(raw.camera.white_balance, rel=1e-6) and seen[1] != seen[0]
