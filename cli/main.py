@@ -604,8 +604,7 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
     boxes = PatchGrid.for_image(rgb.shape[0], rgb.shape[1], patch).boxes()
     result = metrics.evaluate(rgb, ref, srgb=srgb, boxes=boxes)
     if developed:
-        result = replace(result, developed=metrics.developed_error(
-            rgb, ref, (camera or raw.camera).white_balance, raw.camera.xyz_to_camera, jpeg=srgb))
+        result = replace(result, developed=metrics.restore_developed_error(rgb, ref, raw.camera, camera, jpeg=srgb))
     if error_map is not None:
         metrics.save_error_map(error_map, rgb, ref)
         click.echo(f"error map -> {error_map}", err=True)

@@ -26,7 +26,8 @@ difference in what comes first:
   CIEDE2000 between the two images developed the same way (camera white
   balance and colour matrix, sRGB, the JPEG's brightness), as shot, with the
   shadows lifted 1.5 EV and with the highlights recovered 1 EV, at 100 % and
-  at screen size (:class:`DevelopedError`).
+  at screen size (:class:`DevelopedError`); :func:`restore_developed_error`
+  develops a restore with the camera facts its restored DNG carries.
 
 Large images are handled in bands of rows so that the extra memory stays in
 the tens of megabytes even for 24-megapixel images; sums are accumulated in
@@ -42,6 +43,7 @@ from rawmeta.metrics.developed import (
     DevelopOptions,
     RenderError,
     developed_error,
+    restore_developed_error,
 )
 from rawmeta.metrics.error_map import ERROR_MAP_SCALE, error_map_image, save_error_map
 from rawmeta.metrics.evaluation import SEAM_BAND, Evaluation, evaluate, seam_mask
@@ -51,5 +53,6 @@ from rawmeta.metrics.structure import ssim
 __all__ = [
     "CLIP_THRESHOLD", "ERROR_MAP_SCALE", "SEAM_BAND", "ColourDifference", "DevelopOptions", "DevelopedError",
     "Evaluation", "RenderError", "clipped_mask", "developed_error", "error_map_image", "evaluate",
-    "mean_patch_psnr", "patch_psnrs", "psnr", "psnr_from_mse", "save_error_map", "seam_mask", "ssim",
+    "mean_patch_psnr", "patch_psnrs", "psnr", "psnr_from_mse", "restore_developed_error", "save_error_map",
+    "seam_mask", "ssim",
 ]

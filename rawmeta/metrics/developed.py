@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -402,3 +403,37 @@ def developed_error(pred: np.ndarray, ref: np.ndarray, white_balance: tuple[floa
         renders.append(RenderError(name=name, full=full, screen=screen,
                                    psnr=psnr_from_mse(squared / (h * w * 3), 1.0)))
     return DevelopedError(renders=tuple(renders), gain=gain, brightness=brightness, screen_size=small)
+
+
+class CameraColour(Protocol):
+    """What :func:`restore_developed_error` reads of a camera's facts (:class:`rawmeta.CameraFacts` has both)."""
+
+    white_balance: tuple[float, float, float]
+    xyz_to_camera: tuple[float, ...] | None
+
+
+def restore_developed_error(pred: np.ndarray, ref: np.ndarray, raw_camera: CameraColour,
+                            carried: CameraColour | None = None, jpeg: np.ndarray | None = None,
+                            options: DevelopOptions = DevelopOptions()) -> DevelopedError:
+    """:func:`developed_error` of a restore, developed with the camera facts its restored DNG is developed with.
+
+    The white balance is the one the rawmeta data carries (``carried``, the payload's camera facts: the
+    restored DNG's as-shot neutral, which may have been estimated from the JPEG), else the true RAW's; the
+    colour matrix is always the true RAW's (``raw_camera``). ``rawmeta eval`` and the perceptual bench both
+    measure through this function, so that they develop a restore alike.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> ref = np.random.default_rng(0).uniform(0, 0.5, (32, 48, 3)).astype(np.float32)
+    >>> raw = SimpleNamespace(white_balance=(2.0, 1.0, 1.5), xyz_to_camera=None)
+    >>> carried = SimpleNamespace(white_balance=(1.0, 1.0, 1.0), xyz_to_camera=None)
+    >>> by_raw = restore_developed_error(1.01 * ref, ref, raw)
+    >>> by_raw == developed_error(1.01 * ref, ref, (2.0, 1.0, 1.5), None)
+    True
+    >>> restore_developed_error(1.01 * ref, ref, raw, carried) == by_raw
+    False
+    """
+    balance = (carried or raw_camera).white_balance
+    return developed_error(pred, ref, balance, raw_camera.xyz_to_camera, jpeg=jpeg, options=options)

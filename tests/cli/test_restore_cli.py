@@ -162,8 +162,8 @@ def test_eval_develops_at_the_white_balance_the_rawmeta_data_carries(pair, tmp_p
     estimated from the JPEG at embed), not the one LibRaw reads from the RAW now."""
     import dataclasses
 
-    from rawmeta import metrics
     from rawmeta.io import rawfile
+    from rawmeta.metrics import developed
 
     dng, source_jpg = pair
     jpg = tmp_path / "shot.jpg"
@@ -173,8 +173,8 @@ def test_eval_develops_at_the_white_balance_the_rawmeta_data_carries(pair, tmp_p
     np.save(tmp_path / "r.npy", raw.rgb)
     other = dataclasses.replace(raw.camera, white_balance=(2.5, 1.0, 1.25))
     monkeypatch.setattr(rawfile, "read_raw", lambda path: dataclasses.replace(raw, camera=other))
-    seen, develop = [], metrics.developed_error
-    monkeypatch.setattr(metrics, "developed_error",
+    seen, develop = [], developed.developed_error
+    monkeypatch.setattr(developed, "developed_error",
                         lambda pred, ref, wb, *args, **kw: seen.append(wb) or develop(pred, ref, wb, *args, **kw))
     run("eval", tmp_path / "r.npy", dng, "--json", check_rc=0)
     run("eval", tmp_path / "r.npy", dng, "--jpeg", jpg, "--json", check_rc=0)
