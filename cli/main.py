@@ -621,8 +621,8 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
 @click.option("--section", type=click.Choice([*SECTIONS, "all"]), default="all", show_default=True,
               help="Which benchmarks to run; the others' sections in OUTPUT are kept. "
                    + "; ".join(f"{s.name}: {s.summary}" for s in SECTIONS.values()) + ".")
-@click.option("--budgets", default="3,5,8,12,20,30,40", show_default=True,
-              help="Comma-separated embed budgets (% of the JPEG) for the rd section.")
+@click.option("--budgets", help="Comma-separated embed budgets (% of the JPEG) for the rd and perceptual sections "
+                                 "[default: rd 3,5,8,12,20,30,40; perceptual 3,5,10,20,30].")
 @click.option("--paper-patches", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Patches per file in the crop where fast, RBF and paper presets are compared.")
 @click.option("--regime", type=click.Choice(["libraw", "rawtherapee", "both"]), default="both", show_default=True,
@@ -636,7 +636,7 @@ def _evaluation(rgb, reference: Path, srgb, patch: tuple[int, int], error_map: P
 @_device_opt
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT that is not a rawmeta bench report.")
 @_verbose_opt
-def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, paper_patches: int, regime: str,
+def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str | None, paper_patches: int, regime: str,
           rbf_whole: bool, baseline: Path | None, speed_big: bool, device: str, overwrite: bool) -> None:
     """Benchmark embed (payload size, time), rate against distortion (against JPEG XL), restore (PSNR,
     SSIM, time), alignment of JPEGs on other grids, restore at 12/24 MP, folder work, and embed and
@@ -653,7 +653,7 @@ def bench(raw_dir: Path, output: Path, repeat: int, section: str, budgets: str, 
     if not raws:
         raise UsageError(f"RAW folder {raw_dir} holds no RAW files")
     try:
-        chosen = tuple(float(b) for b in budgets.split(","))
+        chosen = None if budgets is None else tuple(float(b) for b in budgets.split(","))
     except ValueError:
         raise UsageError(f"--budgets must be numbers separated by commas, not {budgets!r}") from None
     text = output.read_text(errors="replace") if output.is_file() else ""

@@ -20,7 +20,7 @@ class BenchOptions:
     """The ``rawmeta bench`` options sections read (each reads its own)."""
 
     repeat: int = 3
-    budgets: tuple[float, ...] | None = None  # rd: None for the section's own
+    budgets: tuple[float, ...] | None = None  # rd, perceptual: None for the section's own
     paper_patches: int = 2
     regime: str = "both"
     rbf_whole: bool = False
@@ -68,6 +68,9 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("fullres", "rawmeta.benchmarks.fullres",
             "the RAW's full resolution from JPEGs smaller than it (reduced renders, cameras' JPEGs) against the "
             "binned restore enlarged and the RBF baseline (about half an hour)"),
+    Section("perceptual", "rawmeta.benchmarks.perceptual",
+            "restores judged on developed images (CIEDE2000 as shot and edited, at 100 % and screen size) by "
+            "budget, and the default planner against a plain 8-bit grid at about its bytes"),
     Section("speed", "rawmeta.benchmarks.speed",
             "embed and restore wall time as whole processes against LibRaw's decode, and A/B against a baseline "
             "checkout (--baseline; about half an hour with one; --no-speed-big leaves out the 12 and 24 MP images)"),
