@@ -21,6 +21,7 @@ from rawmeta.errors import JpegError, MismatchError, about
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.format import segments as js
+from rawmeta.format.alignment import Alignment
 from rawmeta.format.camera import CameraFacts
 from rawmeta.format.grid import DEFAULT_STRIDE, Grid
 from rawmeta.io.jpeg_pixels import check_frame, decode_jpeg, exif_orientation
@@ -132,12 +133,13 @@ def make_payload(rgb: np.ndarray, camera: CameraFacts, jpeg: bytes, options: Emb
     srgb = decode_jpeg(jpeg)
     aligned = ALIGN_END if rgb.shape[:2] == srgb.shape[:2] else SEARCH_END  # only other grids are searched for
     found = align(rgb, camera.white_balance, srgb, same_grid=options.same_grid, progress=part(progress, 0.0, aligned))
-    camera = camera_with_jpeg_balance(camera, rgb, srgb, found)
     # The restored RAW is shown as the JPEG is: by its own tag, else as the RAW is.
     if smaller_than_raw(found):
+        camera = camera_with_jpeg_balance(camera, rgb, srgb, found)
         shown, jpeg_size = raw_grid_orientation(exif_orientation(jpeg), camera.orientation, found), (height, width)
     else:
         rgb = warp(rgb, found, height, width)
+        camera = camera_with_jpeg_balance(camera, rgb, srgb, Alignment.identity(height, width))  # warped once
         shown, jpeg_size = exif_orientation(jpeg) or display_orientation(camera.orientation, found), None
     camera = dataclasses.replace(camera, orientation=shown)
     report(part(progress, 0.0, aligned), 1, 1)
