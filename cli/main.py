@@ -30,7 +30,7 @@ from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, JpegError, NoPayloadErr
 from rawmeta.format.segments import is_jpeg_data, not_a_jpeg
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
 from rawmeta.progress import stage
-from rawmeta.restore.options import RestoreOptions
+from rawmeta.restore.options import OBJECTIVES, RestoreOptions
 
 from . import batch
 from .progress import ProgressBar
@@ -124,6 +124,12 @@ _device_opt = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]
                            help="Where restores run (auto: CUDA when present).")
 
 
+_objective_opt = click.option(
+    "--objective", type=click.Choice(OBJECTIVES), default="developed", show_default=True,
+    help="What to make small: the error as it shows in a developed image, or the linear raw-RGB error (the paper's "
+         "measure, for comparisons with it).")
+
+
 def _not_a_raw(ctx: click.Context, param: click.Parameter, path: Path) -> Path:
     """A JPEG argument given a RAW file: the most common slip, named as such."""
     if is_raw(path):
@@ -181,9 +187,11 @@ def _refuse_folder_options(**given: bool) -> None:
                    "JPEG smaller than the RAW the budget counts the RAW's pixels, so a 640 x 480 JPEG of a 4 MP "
                    "RAW would grow by 64 % at 5 %; this caps it. Raise it to let such a JPEG grow more.")
 @click.option("--stride", type=click.IntRange(1, 256), default=None,
-              help="Base grid: one sample in every STRIDE x STRIDE cell. [default: chosen, 8 when it fits]")
+              help="Base grid: one sample in every STRIDE x STRIDE cell. [default: chosen to fit the budget]")
 @click.option("--bits", type=click.IntRange(1, 16), default=None,
-              help="Sample bit depth. [default: measured: the least whose noise is 5 dB under the restore error]")
+              help="Sample bit depth. [default: 8; with --objective raw measured: the least whose noise is 5 dB "
+                   "under the restore error]")
+@_objective_opt
 @click.option("--force-same-grid", is_flag=True,
               help="The JPEG is LibRaw's pixel grid exactly: skip matching its content to the RAW.")
 @_device_opt
@@ -193,14 +201,17 @@ def _refuse_folder_options(**given: bool) -> None:
 @batch.options
 @_verbose_opt
 def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Path | None, budget: float | None,
-          max_growth: float, stride: int | None, bits: int | None, force_same_grid: bool, device: str, pattern: str,
+          max_growth: float, stride: int | None, bits: int | None, objective: str, force_same_grid: bool, device: str,
+          pattern: str,
           redo: bool, as_json: bool, jobs: int | None, scheduler: str | None, recursive: bool, quiet: bool) -> None:
     """Embed samples of RAW's raw-RGB into JPEG, a render of RAW.
 
     The JPEG may be cropped, rotated (in its pixels or by an EXIF tag) or
     resized: embed finds where it lies in the RAW by matching content, and
-    refuses a JPEG of another picture. With a budget, embed restores the
-    image itself to choose the settings, so it takes about as long as a
+    refuses a JPEG of another picture. With a budget, embed takes the
+    densest grid of samples that fits it, which restores best as a raw
+    developer shows it; with --objective raw it restores the image itself
+    to choose the settings for raw-RGB PSNR, so it takes about as long as a
     restore. The write is atomic. A JPEG that already carries valid rawmeta
     data made with the same settings is left as it is (--redo embeds again);
     other settings replace it, saying what changed.
@@ -222,7 +233,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         if overwrite:
             raise click.UsageError("--overwrite goes with -o OUTPUT; a folder embed writes each JPEG in place")
         options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
-                               same_grid=force_same_grid, max_growth=max_growth)
+                               same_grid=force_same_grid, max_growth=max_growth, objective=objective)
         plan = embed_plan(paths, pattern=check_pattern(pattern), recursive=recursive, options=options, redo=redo,
                           asked={"budget": budget, "stride": stride, "bits": bits})
         batch.run_plan("embed", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
@@ -233,9 +244,11 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         if len(paths) != 1:
             raise click.UsageError("with --from OLD, give one JPEG to copy its rawmeta data into")
         capped = click.get_current_context().get_parameter_source("max_growth") is not ParameterSource.DEFAULT
-        if budget is not None or stride is not None or bits is not None or force_same_grid or redo or capped:
+        given = click.get_current_context().get_parameter_source("objective") is not ParameterSource.DEFAULT
+        if budget is not None or stride is not None or bits is not None or force_same_grid or redo or capped \
+                or given:
             raise click.UsageError("--from copies OLD's samples as they are: --budget, --max-growth, --stride, "
-                                   "--bits, --redo and --force-same-grid do not apply")
+                                   "--bits, --objective, --redo and --force-same-grid do not apply")
         _transfer(source, paths[0], out, overwrite, as_json)
         return
     if len(paths) != 2:
@@ -250,7 +263,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
             f" ({jpeg} is the RAW)" if is_raw(jpeg) else f": {raw} is a JPEG (--from OLD copies rawmeta data "
                                                          "between JPEGs)"))
     options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
-                           same_grid=force_same_grid, max_growth=max_growth)
+                           same_grid=force_same_grid, max_growth=max_growth, objective=objective)
     if not redo and (out is None or same_file(out, jpeg)):
         skip, changes = embedded_already(read_jpeg(jpeg), {"budget": budget, "stride": stride, "bits": bits})
         if skip:
@@ -315,8 +328,9 @@ def _summary(r: EmbedReport, max_growth: float | None = None) -> str:
     p = r.payload
     growth = growth_percent(p.budget, p.pixels_per_jpeg_pixel, max_growth)
     capped = p.budget and growth < p.budget * p.pixels_per_jpeg_pixel
-    return (f"{p.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}, {r.refined_count} in "
-            f"refinement blocks): {r.added_bytes} bytes in {r.segment_count} segment(s), "
+    refined = f", {r.refined_count} in refinement blocks" if r.refined_count else ""
+    return (f"{p.sample_count} samples ({r.bits}-bit, stride {r.grid.stride}{refined}): "
+            f"{r.added_bytes} bytes in {r.segment_count} segment(s), "
             f"{r.percent_of_jpeg:.2f} % of the JPEG ({report.budget_text(p.budget, p.pixels_per_jpeg_pixel)}"
             + (f"; capped at {growth:g} % of the JPEG, --max-growth" if capped else "") + ")")
 
@@ -416,6 +430,7 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
               help="A DNG's layout: the camera's Bayer mosaic at its own levels (cfa: about the size of the camera's "
                    "RAW, demosaiced by the raw developer; where the RAW had one and the JPEG is on its grid, "
                    "LinearRaw otherwise), or LinearRaw raw-RGB (linear).")
+@_objective_opt
 @click.option("--size", type=click.Choice(SIZES), default="raw", show_default=True,
               help="From a JPEG smaller than the RAW: the RAW's full resolution (raw: its size and orientation, "
                    "a Bayer mosaic DNG), or the JPEG's (jpeg: each JPEG pixel's area of the RAW). Needs rawmeta "
@@ -428,7 +443,8 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
 @_verbose_opt
 def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, device: str, seed: int, memory_mb: int,
             reference: Path | None, error_map: Path | None, force: bool, out_dir: Path | None,
-            old_out_dir: Path | None, fmt: str | None, dng_layout: str, size: str, overwrite: bool, redo: bool,
+            old_out_dir: Path | None, fmt: str | None, dng_layout: str, objective: str, size: str, overwrite: bool,
+            redo: bool,
             as_json: bool,
             jobs: int | None,
             scheduler: str | None, recursive: bool, quiet: bool) -> None:
@@ -453,7 +469,8 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
     if error_map is not None and reference is None:
         raise click.UsageError("--error-map needs --reference")
     options = RestoreOptions(method=method, preset=preset, patch_size=_patch_size(patch), device=device, seed=seed,
-                             memory_mb=memory_mb, allow_edited=force, size=size, dng=dng_layout)
+                             memory_mb=memory_mb, allow_edited=force, size=size, dng=dng_layout,
+                             objective=objective)
     if out_dir is not None or any(p.is_dir() for p in paths):
         if out_dir is None:
             folder = next(p for p in paths if p.is_dir())

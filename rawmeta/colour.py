@@ -66,3 +66,29 @@ def srgb_from_camera(xyz_to_camera: tuple[float, ...] | None) -> np.ndarray:
     [1.0, 1.0, 1.0]
     """
     return np.linalg.inv(camera_from_srgb(xyz_to_camera))
+
+
+#: Linear luminance below which :func:`visibility_weights` stops growing: between the knee of CIE L*
+#: (``(6 / 29) ** 3``, below which lightness is linear in Y) and that knee after a +1.5 EV shadow lift, the
+#: darkest a developed image's shadows are commonly looked at.
+VISIBILITY_FLOOR = 0.005
+
+
+def visibility_weights(srgb: np.ndarray, power: float) -> np.ndarray:
+    """How much an error in linear light shows once developed, squared, at pixels of sRGB ``srgb`` (..., 3) in
+    [0, 1]: their linear luminance Y, at least :data:`VISIBILITY_FLOOR`, to the power ``-power`` (float64).
+
+    CIE lightness goes as the cube root of Y, so an error dY at Y shows as
+    ``Y ** (-2 / 3)`` and weighs ``Y ** (-4 / 3)`` in a squared error: a
+    ``power`` of 4/3 weighs errors as CIEDE2000 of a developed image about does.
+    The JPEG's sRGB stands in for the developed image: both are renders of the same raw-RGB.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = visibility_weights(np.array([[0.1, 0.1, 0.1], [1.0, 1.0, 1.0]]), 4 / 3)
+    >>> bool(w[0] > 20 * w[1])
+    True
+    """
+    luminance = srgb_to_linear(srgb) @ SRGB_LUMINANCE
+    return np.maximum(luminance, VISIBILITY_FLOOR) ** -power

@@ -72,7 +72,8 @@ class BlockRestore:
         self.shape = (h, w)
         self.block = block
         self.blocks = (-(-h // block), -(-w // block))
-        job = patch_job(srgb, values, grid, device=device, highlights=True, enlarged=enlarged)
+        # the plan it serves makes the raw-RGB error small (``EmbedOptions.objective``), so it restores as for that
+        job = patch_job(srgb, values, grid, device=device, highlights=True, enlarged=enlarged, objective="raw")
         self.model = FastModel.fitted(job, part(progress, 0.0, FIT_SHARE))
         self.interpolation: Interpolation | None = Interpolation(job)
         #: The restore without and with highlights interpolated, until the hint is chosen; then only ``pred``.

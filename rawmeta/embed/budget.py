@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +61,12 @@ from rawmeta.progress import Progress, part, report, stage
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 
 BASE_STRIDES = (8, 10, 12, 16, 20, 24, 32)
+#: Strides of the developed objective's grid, densest first (docs/RESTORE.md: denser grids still lower the
+#: developed error a little, sparser ones raise it quickly).
+GRID_STRIDES = (4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 20, 24, 32)
+#: Sample depth of the developed objective's grid: 7 bits raise the developed error, 10 barely lower it for
+#: their bytes (docs/RESTORE.md).
+GRID_BITS = 8
 MIN_BITS, MAX_BITS = 4, 12
 #: Quantization noise is kept this far (dB) below the estimated restore error.
 QUANT_MARGIN_DB = 5.0
@@ -146,7 +154,7 @@ def probe_psnr(rgb: np.ndarray, srgb: np.ndarray, stride: int, device: str, enla
     every = list(layout)
     chosen = [every[k] for k in np.linspace(0, len(every) - 1, min(PROBE_PATCHES, len(every))).round().astype(int)]
     job = patch_job(srgb, dequantize(quantize(grid.sample(rgb), 16), 16), grid, patches=chosen, device=device,
-                    enlarged=enlarged)
+                    enlarged=enlarged, objective="raw")
     where = np.zeros((h, w), bool)
     for ij in chosen:
         y0, y1, x0, x1 = layout.box(*ij)
@@ -413,7 +421,9 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
     if enlarged:
         srgb = on_raw_grid(srgb, pair.alignment)
     bits_fixed = bits is not None
-    if bits is None:
+    if bits is None and options.objective == "developed":
+        bits = GRID_BITS
+    elif bits is None:
         stage(progress, "measuring")
         bits = bits_for(probe_psnr(rgb, srgb, stride or DEFAULT_STRIDE, device, enlarged,
                                    part(progress, 0.0, PROBE_END)))
@@ -421,15 +431,16 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
         return make(choose_base(rgb, pixels, make, None, stride or DEFAULT_STRIDE, bits))
     growth = growth_percent(budget, pair.pixels_per_jpeg_pixel, options.max_growth)
     limit = budget_bytes(growth, pair.jpeg_bytes)
-    try:  # leave most of the budget to refinement when the base can do with less
-        base = choose_base(rgb, pixels, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
-    except BudgetError:
-        try:
+    if options.objective == "developed":
+        with capped(growth < budget * pair.pixels_per_jpeg_pixel, growth):
+            if stride is not None:
+                return make(choose_base(rgb, pixels, make, limit, stride, bits, bits_fixed))
+            return make(densest_grid(rgb, pixels, make, limit, bits, bits_fixed))
+    with capped(growth < budget * pair.pixels_per_jpeg_pixel, growth):
+        try:  # leave most of the budget to refinement when the base can do with less
+            base = choose_base(rgb, pixels, make, fixed + int((limit - fixed) * BASE_SHARE), stride, bits, bits_fixed)
+        except BudgetError:
             base = choose_base(rgb, pixels, make, limit, stride, bits, bits_fixed)
-        except BudgetError as exc:
-            if growth < budget * pair.pixels_per_jpeg_pixel:  # the cap, not the budget, left too little
-                raise BudgetError(f"{exc} (or --max-growth: the JPEG may grow by {growth:g} % now)") from None
-            raise
     stage(progress, "restoring blocks")
     restored = BlockRestore(rgb, srgb, dequantize(base.samples, base.bits), base.grid, BLOCK, device, enlarged,
                             part(progress, PROBE_END, RESTORE_END))
@@ -444,6 +455,60 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
     plain = dataclasses.replace(plain, expected_psnr=restored.psnr())
     stage(progress, "refining")
     return fit_refinement(plain, restored, rgb, pixels, limit, base_size, part(progress, SEEK_END, 1.0))
+
+
+@contextmanager
+def capped(by_growth: bool, growth: float) -> Iterator[None]:
+    """Adds to a BudgetError raised inside that ``--max-growth`` may be what left too little, when ``by_growth``
+    (the cap of ``growth`` percent, not the budget, set the limit)."""
+    try:
+        yield
+    except BudgetError as exc:
+        if by_growth:
+            raise BudgetError(f"{exc} (or --max-growth: the JPEG may grow by {growth:g} % now)") from None
+        raise
+
+
+def densest_grid(rgb: np.ndarray, pixels: Pixels, make, limit: int, bits: int, bits_fixed: bool = False) -> Base:
+    """The densest grid of :data:`GRID_STRIDES` whose payload ``make(base)`` of ``bits``-bit samples fits ``limit``
+    added bytes (the developed objective's plan).
+
+    A payload's bytes are modelled once per image as a part per sample, from
+    one packing at ``DEFAULT_STRIDE``, above the fingerprint's fixed part; the
+    model's stride is packed, then its neighbours only as far as the packed size
+    says (two or three packings in all, where trying the strides in turn took
+    up to five). If not even the sparsest fits, :func:`choose_base` tries fewer
+    bits unless ``bits_fixed``, or raises BudgetError.
+    """
+    from rawmeta.restore.patchwise import restorable
+
+    h, w = rgb.shape[:2]
+    strides = [s for s in GRID_STRIDES if h > s // 2 and w > s // 2 and restorable(Grid.centred(h, w, s))]
+    if not strides:  # too small for any: choose_base says so
+        return choose_base(rgb, pixels, make, limit, GRID_STRIDES[-1], bits, bits_fixed)
+    packed: dict[int, tuple[Base, int]] = {}
+
+    def fits(k: int) -> bool:
+        s = strides[k]
+        if s not in packed:
+            base = _base(rgb, s, bits)
+            packed[s] = base, added_bytes(make(base), pixels)
+        return packed[s][1] <= limit
+
+    calibration = strides.index(DEFAULT_STRIDE) if DEFAULT_STRIDE in strides else len(strides) - 1
+    fits(calibration)
+    fixed = pl.fingerprint_bytes(*pixels.jpeg.shape[:2])
+    base, size = packed[strides[calibration]]
+    per_sample = (size - fixed) / base.grid.count
+    k = next((k for k, s in enumerate(strides) if fixed + per_sample * Grid.centred(h, w, s).count <= limit),
+             len(strides) - 1)
+    while k < len(strides) - 1 and not fits(k):
+        k += 1
+    while k > 0 and fits(k - 1):
+        k -= 1
+    if fits(k):
+        return packed[strides[k]][0]
+    return choose_base(rgb, pixels, make, limit, strides[-1], bits, bits_fixed)
 
 
 def affordable_blocks(room: float, bytes_per_sample: float, template: Refinement) -> int:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rawmeta.restore.options import OBJECTIVES
+
 #: Default budget, percent of the JPEG's size (chosen from the rate-distortion curves in docs/BENCHMARKS.md).
 DEFAULT_BUDGET = 5.0
 #: Default cap on a JPEG's growth, percent of its size: it binds only where the budget counts the RAW's pixels and
@@ -32,6 +34,13 @@ class EmbedOptions:
         budget if that is larger: it binds where the budget counts the RAW's
         pixels (samples on the RAW's grid, a JPEG smaller than the RAW).
         None: no cap.
+    objective : {"developed", "raw"}
+        What the samples are chosen for. ``"developed"``: the restore's error
+        as it shows in a developed image; a plain grid of 8-bit samples, the
+        densest that fits the budget (``plan``; planning further did not lower
+        it, docs/RESTORE.md). ``"raw"``: the raw-RGB PSNR, as the paper measures;
+        restores of the image measure the depth and buy refinement blocks
+        where the raw-RGB error is largest.
     """
 
     budget: float | None = DEFAULT_BUDGET
@@ -40,3 +49,8 @@ class EmbedOptions:
     device: str = "auto"
     same_grid: bool = False
     max_growth: float | None = DEFAULT_MAX_GROWTH
+    objective: str = "developed"
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")

@@ -53,6 +53,9 @@ class RestoreMark:
     size : str
         For rawmeta data with samples on the RAW's grid (a JPEG smaller than the RAW), the resolution
         asked for: ``"raw"`` or ``"jpeg"``; empty (and not written) for other data, which have one.
+    objective : str
+        What the fit made small: ``"developed"`` or ``"raw"``; a mark without it (rawmeta before the developed
+        objective) reads as ``"raw"``, as those restores fitted.
     software : str
         ``rawmeta`` and its version; not compared by :meth:`same_restore`.
     """
@@ -63,6 +66,7 @@ class RestoreMark:
     patch: tuple[int, int]
     seed: int
     size: str = ""
+    objective: str = "raw"
     software: str = ""
 
     def __post_init__(self) -> None:
@@ -86,7 +90,8 @@ class RestoreMark:
             fields = json.loads(data[len(MARK_PREFIX):].rstrip(b"\0").decode())
             mark = cls(payload=str(fields["payload"]), method=str(fields["method"]), preset=str(fields["preset"]),
                        patch=(int(fields["patch"][0]), int(fields["patch"][1])), seed=int(fields["seed"]),
-                       size=str(fields.get("size", "")), software=str(fields["software"]))
+                       size=str(fields.get("size", "")), objective=str(fields.get("objective", "raw")),
+                       software=str(fields["software"]))
         except (ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError):
             return None
         return mark
@@ -96,10 +101,10 @@ class RestoreMark:
         return self.settings() == other.settings() and self.payload == other.payload
 
     def settings(self) -> str:
-        """The settings in a few words: ``inf fast, patch 228x272, seed 0``."""
+        """The settings in a few words: ``inf fast, patch 228x272, seed 0, developed objective``."""
         what = f"{self.method} {self.preset}" if self.method == "inf" else self.method
         size = f", {self.size} size" if self.size else ""
-        return f"{what}, patch {self.patch[0]}x{self.patch[1]}, seed {self.seed}{size}"
+        return f"{what}, patch {self.patch[0]}x{self.patch[1]}, seed {self.seed}{size}, {self.objective} objective"
 
 
 def payload_id(carried: bytes) -> str:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rawmeta.colour import visibility_weights
 from rawmeta.format.grid import Grid
 from rawmeta.progress import Progress, part, report, stage
 from rawmeta.restore import highlights
@@ -51,6 +52,10 @@ MIN_SAMPLES_PER_CELL_POSITION = 128
 #: only where samples are dense and lose where they are sparser, so the threshold lies between the
 #: counts of strides 10 and 8 (docs/CONSTANTS.md, docs/RESTORE.md).
 MIN_SAMPLES_FOR_DENSE = 768
+#: Power of the luminance that weighs a sample's residual with the developed objective: 4/3 would weigh as
+#: CIE lightness; less leaves the highlights, which a raw developer's edits pull down, more of the fit
+#: (docs/CONSTANTS.md).
+VISIBILITY_POWER = 2 / 3
 #: Shares of a restore's progress: fitting the networks, then of the rest, predicting the patches (the
 #: highlights take what is left), near their shares of the time (docs/ARCHIVE.md, "Progress").
 FIT_SHARE = 0.2
@@ -88,6 +93,9 @@ class RidgeINFConfig:
         per step (a side neighbour weighs this, a corner neighbour its square).
     reach : int
         How far the neighbours whose sRGB differences are inputs reach (:func:`neighbours`).
+    visibility_power : float
+        With the ``developed`` objective, each sample's residual weighs
+        :func:`rawmeta.colour.visibility_weights` of its sRGB to this power.
     """
 
     features: int = 256
@@ -97,6 +105,7 @@ class RidgeINFConfig:
     ridge_neighbours: float = 3e-4
     neighbour_weight: float = 0.1
     reach: int = 1
+    visibility_power: float = VISIBILITY_POWER
 
 
 #: The ``fast`` preset of ``rawmeta restore`` where samples are sparse (:func:`preset_for`).
@@ -303,10 +312,12 @@ def _within(cells: Iterable[tuple[int, int]], shape: tuple[int, int], radius: in
 
 
 def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, grid: Grid, srgb: np.ndarray,
-        values: np.ndarray, patches: list[tuple[int, int]], progress: Progress | None = None,
-        ) -> dict[tuple[int, int], torch.Tensor]:
+        values: np.ndarray, patches: list[tuple[int, int]], objective: str = "developed",
+        progress: Progress | None = None) -> dict[tuple[int, int], torch.Tensor]:
     """Output layers (width, 3) of ``patches``, each fitted to its 3 x 3 neighbourhood's (weighted) samples;
-    ``progress(done, total)`` counts the patches' normal equations, then their solves."""
+    with the ``developed`` objective each sample also weighs as much as its error would show developed
+    (``config.visibility_power``). ``progress(done, total)`` counts the patches' normal equations, then their
+    solves."""
     dev = features.device
     normal: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
     sampled = _within(patches, layout.shape, 1)
@@ -315,7 +326,11 @@ def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, gri
         rs, cs = grid_slices(grid, layout.box(*ij))
         x = torch.cat(features.at(srgb, grid.rows()[rs], grid.cols()[cs]), dim=1).double()
         y = torch.from_numpy(np.ascontiguousarray(values[rs, cs]).reshape(-1, 3)).to(dev, torch.float64)
-        normal[ij] = (x.T @ x, x.T @ y)
+        weighted = x
+        if objective == "developed":
+            shown = srgb[np.ix_(grid.rows()[rs], grid.cols()[cs])].reshape(-1, 3)
+            weighted = x * torch.from_numpy(visibility_weights(shown, config.visibility_power)).to(dev)[:, None]
+        normal[ij] = (weighted.T @ x, weighted.T @ y)
         report(progress, k + 1, steps)
     penalty = torch.zeros(features.width, dtype=torch.float64, device=dev)
     penalty[: features.unpenalised] = 1e-9
@@ -436,7 +451,7 @@ class FastModel:
         phased = not job.enlarged and by_cell_position(job.grid, layout)
         features = SharedFeatures(config, layout, job.seed, job.device, phased=phased)
         weights = fit(features, config, layout, job.grid, job.srgb, job.values, _within(job.patches, layout.shape, 1),
-                      progress)
+                      job.objective, progress)
         blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
         return cls(features, layout, job.srgb, weights, blend)
 

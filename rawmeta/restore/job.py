@@ -37,6 +37,8 @@ class PatchJob:
     enlarged : bool
         Whether ``srgb`` is a smaller JPEG enlarged onto the raw-RGB's grid (a full-resolution restore,
         :mod:`rawmeta.restore.guide`); the fast preset regularises more there.
+    objective : {"developed", "raw"}
+        What the fast preset's fit makes small (:attr:`rawmeta.RestoreOptions.objective`).
     progress : callable, optional
         ``progress(done, total)``.
     """
@@ -51,4 +53,5 @@ class PatchJob:
     memory_mb: int = DEFAULT_MEMORY_MB
     highlights: bool = True
     enlarged: bool = False
+    objective: str = "developed"
     progress: Progress | None = None

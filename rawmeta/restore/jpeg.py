@@ -112,7 +112,8 @@ def mark_for(payload: bytes, options: RestoreOptions) -> RestoreMark:
     where the payload offers two (samples on the RAW's grid)."""
     size = options.size if pl.raw_grid_size(payload) is not None else ""
     return RestoreMark(payload=payload_id(payload), method=options.method, preset=options.preset,
-                       patch=tuple(options.patch_size), seed=options.seed, size=size)
+                       patch=tuple(options.patch_size), seed=options.seed, size=size,
+                       objective=options.objective)
 
 
 def restored_size(payload: bytes, jpeg_size: tuple[int, int], size: str) -> tuple[int, int]:

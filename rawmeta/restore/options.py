@@ -8,6 +8,9 @@ from rawmeta.restore.patches import DEFAULT_PATCH
 
 #: The resolutions a restore can have (``RestoreOptions.size``).
 SIZES = ("raw", "jpeg")
+#: What a restore's fit, and an embed's choice of samples, make small (``RestoreOptions.objective``,
+#: ``EmbedOptions.objective``): the error of the developed image, or of the linear raw-RGB (the paper's measure).
+OBJECTIVES = ("developed", "raw")
 #: Memory the paper preset may use for one batch of patches during training.
 DEFAULT_MEMORY_MB = 2048
 
@@ -54,12 +57,16 @@ class RestoreOptions:
     allow_edited: bool = False
     size: str = "raw"
     dng: str = "cfa"
+    objective: str = "developed"
 
     def __post_init__(self) -> None:
         if self.size not in SIZES:
             raise ValueError(f"size must be one of {', '.join(SIZES)}, not {self.size!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")
 
     def reconstruct_kwargs(self) -> dict[str, object]:
         """The keyword arguments of :func:`rawmeta.reconstruct` these options set."""
         return {"method": self.method, "preset": self.preset, "patch_size": tuple(self.patch_size),
-                "device": self.device, "seed": self.seed, "memory_mb": self.memory_mb, "patches": self.patches}
+                "device": self.device, "seed": self.seed, "memory_mb": self.memory_mb, "patches": self.patches,
+                "objective": self.objective}

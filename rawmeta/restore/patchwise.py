@@ -51,6 +51,7 @@ def reconstruct(
     progress: Progress | None = None,
     highlights_hint: bool | None = None,
     enlarged: bool | None = None,
+    objective: str = "developed",
 ) -> np.ndarray:
     """Restore raw-RGB on the sRGB image's pixel grid.
 
@@ -90,6 +91,9 @@ def reconstruct(
         Whether ``srgb`` is a smaller JPEG enlarged onto the raw-RGB's grid
         (:func:`rawmeta.restore.guide.on_raw_grid`); default: whether the
         payload's samples are on the RAW's grid, False for arrays.
+    objective : {"developed", "raw"}
+        What the fast preset's fit makes small: the error as it shows in a
+        developed image, or the raw-RGB error (:attr:`rawmeta.RestoreOptions.objective`).
 
     A payload's refinement blocks (``refinement``) correct the result of
     any method.
@@ -113,7 +117,8 @@ def reconstruct(
     if enlarged is None:
         enlarged = payload is not None and payload.jpeg_size is not None
     job = patch_job(srgb, values, grid, patch_size=patch_size, patches=patches, device=device, seed=seed,
-                    memory_mb=memory_mb, highlights=highlights_hint, enlarged=enlarged, progress=progress)
+                    memory_mb=memory_mb, highlights=highlights_hint, enlarged=enlarged, objective=objective,
+                    progress=progress)
     out = run(chosen_method, job)
     if payload is not None and payload.refinement is not None:
         rows, cols = payload.refinement.positions(h, w)
@@ -143,7 +148,7 @@ def _training_count(layout: PatchGrid, grid: Grid, ij: tuple[int, int]) -> int:
 def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: tuple[int, int] = DEFAULT_PATCH,
               patches: Iterable[tuple[int, int]] | None = None, device: str = "auto", seed: int = 0,
               memory_mb: int = DEFAULT_MEMORY_MB, highlights: bool = True, enlarged: bool = False,
-              progress: Progress | None = None) -> PatchJob:
+              objective: str = "developed", progress: Progress | None = None) -> PatchJob:
     """The job of restoring ``patches`` (default: all) of the image ``srgb`` from ``values`` at ``grid``.
 
     Raises ValueError for patches outside the grid or with too few samples to fit a model.
@@ -159,7 +164,7 @@ def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: t
                          f"with their neighbours at stride {grid.stride}; use larger patches")
     return PatchJob(srgb=as_unit_float(srgb), values=values, grid=grid, layout=layout, patches=chosen,
                     device=resolve_device(device), seed=seed, memory_mb=memory_mb, highlights=highlights,
-                    enlarged=enlarged, progress=progress)
+                    enlarged=enlarged, objective=objective, progress=progress)
 
 
 def run(method: methods.Method, job: PatchJob) -> np.ndarray:

@@ -22,7 +22,7 @@ from ..helpers import assert_one_line_error, run, snapshot
 def test_embed_inspect_strip_round_trip(work):
     folder, dng, jpg = work
     original = jpg.read_bytes()
-    out = run("embed", dng, jpg, "--budget", "40", check_rc=0).stdout
+    out = run("embed", dng, jpg, "--budget", "40", "--objective", "raw", check_rc=0).stdout
     assert out.startswith("embedded ") and "refinement blocks" in out and "expected restore PSNR" in out
     info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
     assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 8
@@ -38,9 +38,15 @@ def test_embed_inspect_strip_round_trip(work):
     assert "(the camera's as-shot balance, read from the RAW)" in text
     assert info["alignment"]["kind"] == "same grid" and info["alignment"]["match"] > 0.9
     assert "alignment    the RAW's own grid (128 x 96), match 0." in text
-    run("strip", jpg, check_rc=0)
-    assert jpg.read_bytes() == original
-    assert sorted(os.listdir(folder)) == ["shot.jpg"]
+
+
+def test_the_default_embed_is_a_plain_grid_that_fits_the_budget(work):
+    folder, dng, jpg = work
+    out = run("embed", dng, jpg, "--budget", "40", check_rc=0).stdout
+    assert out.startswith("embedded ") and "8-bit" in out and "refinement blocks" not in out
+    info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
+    assert info["sample_bits"] == 8 and info["refinement"]["samples"] == 0 and info["percent_of_jpeg"] <= 40
+    assert info["expected_restore_psnr"] is None
 
 
 def test_default_embed_keeps_to_the_default_budget(tmp_path):

@@ -1,6 +1,7 @@
 """No command writes over a file it did not just create, unless the user says so; no output is mistaken for an original."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -231,6 +232,14 @@ def test_every_format_carries_the_restore_mark(tmp_path):
     assert not mark.same_restore(RestoreMark(payload="00" * 16, method="inf", preset="fast", patch=(228, 272), seed=4))
 
 
+def test_a_mark_from_before_the_objective_reads_as_a_raw_objective_restore():
+    mark = RestoreMark(payload="00" * 16, method="inf", preset="fast", patch=(228, 272), seed=0, objective="raw")
+    fields = json.loads(mark.to_bytes()[len(b"rawmeta\0"):])
+    older = b"rawmeta\0" + json.dumps({k: v for k, v in fields.items() if k != "objective"}).encode()
+    assert RestoreMark.from_bytes(older) == mark and RestoreMark.from_bytes(older).same_restore(mark)
+    assert not RestoreMark.from_bytes(older).same_restore(dataclasses.replace(mark, objective="developed"))
+
+
 def test_a_no_replace_write_leaves_a_file_that_appeared_meanwhile(tmp_path, monkeypatch):
     target = tmp_path / "out.dng"
     import rawmeta.io.atomic as atomic
@@ -268,7 +277,7 @@ def test_restore_json_is_one_object(tmp_path, shot):
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["output"] == str(tmp_path / "r.npy") and info["width"] == 128 and info["height"] == 96
-    assert info["settings"] == "inf fast, patch 228x272, seed 0" and info["evaluation"]["psnr_db"] > 20
+    assert info["settings"] == "inf fast, patch 228x272, seed 0, developed objective" and info["evaluation"]["psnr_db"] > 20
     folder = rawmeta("restore", tmp_path, "--out-dir", tmp_path / "out", "--json")
     report = json.loads(folder.stdout)
     assert report["summary"]["done"] == 1 and report["files"][0]["output"].endswith("IMG_0001.dng")

@@ -181,13 +181,18 @@ def sample(tmp_path_factory):
 def test_embed_and_restore_name_their_stages_and_report_each(sample, tmp_path):
     dng, jpg = sample
     seen = Recorder()
-    embed_file(dng, jpg, tmp_path / "embedded.jpg", device="cpu", progress=seen)
+    embed_file(dng, jpg, tmp_path / "planned.jpg", device="cpu", objective="raw", progress=seen)
     assert seen.stages() == ["reading RAW", "aligning", "measuring", "restoring blocks", "seeking worst blocks",
                              "refining", "writing JPEG"]
     fractions = seen.fractions()
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert seen.reports_in("measuring") >= 2 and seen.reports_in("restoring blocks") >= 2  # the fits report
     assert seen.reports_in("refining") >= 2  # the choice of candidates, then the tries
+
+    seen = Recorder()  # the default objective plans no restore: a grid that fits
+    embed_file(dng, jpg, tmp_path / "embedded.jpg", device="cpu", progress=seen)
+    assert seen.stages() == ["reading RAW", "aligning", "writing JPEG"]
+    assert seen.fractions()[-1] == 1.0
 
     seen = Recorder()
     restore_file(tmp_path / "embedded.jpg", tmp_path / "restored.dng", device="cpu", progress=seen)

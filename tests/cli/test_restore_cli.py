@@ -180,3 +180,16 @@ def test_eval_develops_at_the_white_balance_the_rawmeta_data_carries(pair, tmp_p
     run("eval", tmp_path / "r.npy", dng, "--jpeg", jpg, "--json", check_rc=0)
     assert seen[0] == (2.5, 1.0, 1.25)
     assert seen[1] == pytest.approx(raw.camera.white_balance, rel=1e-6) and seen[1] != seen[0]
+
+
+def test_the_objective_changes_the_fit_and_is_marked(embedded_pair):
+    from rawmeta.io.restore_mark import read_mark
+
+    folder, dng, jpg = embedded_pair
+    run("restore", jpg, folder / "developed.npy", "--quiet", check_rc=0)
+    run("restore", jpg, folder / "raw.npy", "--objective", "raw", "--quiet", check_rc=0)
+    developed, raw = np.load(folder / "developed.npy"), np.load(folder / "raw.npy")
+    assert not np.array_equal(developed, raw)
+    assert read_mark(folder / "developed.npy").objective == "developed"
+    assert read_mark(folder / "raw.npy").objective == "raw"
+    assert_one_line_error(run("restore", jpg, folder / "x.npy", "--objective", "linear"), 2, "--objective")

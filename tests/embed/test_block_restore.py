@@ -39,7 +39,7 @@ def test_predicted_blocks_are_what_the_whole_restore_gives(image, sparse_sample)
     assert restored.sample.sum() == 20 * 28 // 16 and restored.done.sum() < restored.done.size / 2
     rows, cols = np.nonzero(np.kron(restored.done, np.ones((16, 16), bool))[:H, :W])
     for variant, interpolate in ((restored.pred, False), (restored.bright, True)):
-        whole = reconstruct(srgb, values, grid, device="cpu", highlights_hint=interpolate)
+        whole = reconstruct(srgb, values, grid, device="cpu", highlights_hint=interpolate, objective="raw")
         np.testing.assert_allclose(variant[rows, cols], whole[rows, cols], atol=2e-6)
     assert not np.allclose(restored.pred[rows, cols], restored.bright[rows, cols])  # the highlight was reached
 
@@ -50,7 +50,7 @@ def test_the_worst_blocks_are_found_and_the_rest_estimated(image, sparse_sample)
     restored.seek(40, spread=False)
     interpolate = restored.choose_highlights()
     worst = restored.seek(40)
-    whole = reconstruct(srgb, values, grid, device="cpu", highlights_hint=interpolate)
+    whole = reconstruct(srgb, values, grid, device="cpu", highlights_hint=interpolate, objective="raw")
     every = np.nonzero(np.ones(restored.blocks, bool))
     errors = candidate_errors(whole, raw, every, 16).reshape(restored.blocks)
     truly_worst = errors >= np.sort(errors, axis=None)[-40]

@@ -17,11 +17,12 @@ def sample(tmp_path_factory):
     return rawmeta.read_raw(dng), jpg.read_bytes()
 
 
-def embed_and_restore(sample, **options):
+def embed_and_restore(sample, objective="raw", **options):
+    """The payload, the embed's report and the restore's raw-RGB PSNR, planned and restored for ``objective``."""
     raw, jpeg = sample
-    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, **options)
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, objective=objective, **options)
     embedded, report = rawmeta.embed_bytes(jpeg, payload)
-    return payload, report, metrics.psnr(rawmeta.restore_bytes(embedded).rgb, raw.rgb)
+    return payload, report, metrics.psnr(rawmeta.restore_bytes(embedded, objective=objective).rgb, raw.rgb)
 
 
 def test_bits_keep_quantization_noise_under_the_restore_error():
@@ -56,10 +57,10 @@ def test_more_budget_restores_better(sample):
 
 def test_refinement_goes_where_the_error_is(sample):
     raw, jpeg = sample
-    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=20.0, stride=8, bits=10)
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=20.0, stride=8, bits=10, objective="raw")
     assert (payload.grid.stride, payload.bits) == (8, 10)  # the overrides hold
     base = rawmeta.reconstruct(rawmeta.restore_bytes(rawmeta.embed_bytes(jpeg, payload)[0]).srgb,
-                               payload.values(), payload.grid)
+                               payload.values(), payload.grid, objective="raw")
     refined = payload.refinement.levels > 0
     errors = candidate_errors(base, raw.rgb, np.nonzero(np.ones_like(refined)), 16).reshape(refined.shape)
     assert refined.any() and errors[refined].mean() > 2 * errors[~refined].mean()
@@ -72,10 +73,39 @@ def test_no_budget_means_the_base_grid_only(sample):
     assert np.isnan(payload.expected_psnr)
 
 
-def test_an_impossible_budget_is_refused(sample):
+@pytest.mark.parametrize("objective", ["developed", "raw"])
+def test_an_impossible_budget_is_refused(sample, objective):
     raw, jpeg = sample
     with pytest.raises(budget.BudgetError, match="no payload fits"):
-        rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=0.2)
+        rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=0.2, objective=objective)
+
+
+@pytest.mark.parametrize("percent", [3.0, 8.0, 25.0])
+def test_the_developed_objective_takes_the_densest_grid_that_fits(sample, percent, monkeypatch):
+    raw, jpeg = sample
+    sizes = []
+    packed = budget.added_bytes
+    monkeypatch.setattr(budget, "added_bytes", lambda *a: sizes.append(packed(*a)) or sizes[-1])
+    payload, report, _ = embed_and_restore(sample, objective="developed", budget=percent)
+    limit = percent / 100 * report.jpeg_bytes
+    assert report.added_bytes <= limit and payload.bits == budget.GRID_BITS and payload.refinement is None
+    assert len(sizes) <= 4  # the byte model's guess and its neighbours, not every stride in turn
+    strides = budget.GRID_STRIDES
+    denser = strides[strides.index(payload.grid.stride) - 1] if payload.grid.stride != strides[0] else None
+    if denser is not None:  # the next denser grid would not have fitted
+        grid = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=None, stride=denser, bits=budget.GRID_BITS)
+        assert rawmeta.embed_bytes(jpeg, grid)[1].added_bytes > limit
+
+
+def test_the_developed_objective_restores_darker_pixels_closer(sample):
+    """Weighting the fit by how errors show once developed moves error from light pixels to dark ones."""
+    raw, jpeg = sample
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=None, stride=8, bits=12)
+    shown = decode_jpeg(jpeg).mean(axis=2)
+    dark = shown < np.quantile(shown, 0.25)
+    errors = {objective: np.abs(rawmeta.reconstruct(decode_jpeg(jpeg), payload, objective=objective) - raw.rgb)
+              for objective in ("developed", "raw")}
+    assert errors["developed"][dark].mean() < 0.95 * errors["raw"][dark].mean()
 
 
 def test_candidate_errors_are_those_blocks_errors():

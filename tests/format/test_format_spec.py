@@ -210,12 +210,14 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
                 xs=np.array(xs[count:], np.int64))
 
 
-@pytest.mark.parametrize("budget,stride,bits", [(40.0, None, None), (None, 3, 16), (None, 5, 7)])
-def test_second_reader_agrees(tmp_path, budget, stride, bits):
+@pytest.mark.parametrize("budget,stride,bits,objective", [(40.0, None, None, "raw"), (40.0, None, None, "developed"),
+                                                          (None, 3, 16, "developed"), (None, 5, 7, "developed")])
+def test_second_reader_agrees(tmp_path, budget, stride, bits, objective):
     dng, jpg = write_sample(tmp_path, height=200, width=300)
     jpeg = jpg.read_bytes()
     raw = rawmeta.read_raw(dng)
-    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=budget, stride=stride, bits=bits)
+    payload = rawmeta.make_payload(raw.rgb, raw.camera, jpeg, budget=budget, stride=stride, bits=bits,
+                                   objective=objective)
     embedded, _ = rawmeta.embed_bytes(jpeg, payload)
     segments, image_hash = spec_segments(embedded)
     got = spec_decode(spec_payload(segments), decode_jpeg(jpeg))
@@ -234,9 +236,10 @@ def test_second_reader_agrees(tmp_path, budget, stride, bits):
     top = (2 ** np.array(ref.depths)[got["levels"][got["ys"] // 16, got["xs"] // 16] - 1] - 1)[:, None]
     expected_refined = np.floor(np.clip(raw.rgb[got["ys"], got["xs"]].astype(np.float64), 0, 1) * top + 0.5)
     assert np.array_equal(got["refined"], expected_refined)
-    assert (budget is not None) == (len(got["refined"]) > 0)
+    planned = budget is not None and objective == "raw"  # only the raw objective's plan refines, and restores
+    assert planned == (len(got["refined"]) > 0)
     assert got["budget"] == (budget or 0) and got["highlights"] == payload.highlights
-    assert np.isnan(got["expected_psnr"]) == (budget is None)
+    assert np.isnan(got["expected_psnr"]) == (not planned)
     cam = raw.camera
     assert (got["make"], got["model"], got["bits"], got["black"], got["white"]) == (
         cam.make, cam.model, cam.bits, cam.black_levels, cam.white_level)
