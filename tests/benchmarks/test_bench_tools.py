@@ -75,9 +75,13 @@ def test_rate_distortion_bench_on_the_synthetic_sample(tmp_path):
     for r in rows:
         assert r.rawmeta.percent <= r.budget and abs(r.jxl.percent - r.rawmeta.percent) < 0.35 * r.rawmeta.percent
         assert 20 < r.rawmeta.psnr < 80 and 15 < r.jxl.psnr < 80 and r.rawmeta.edit_psnr > 15 and r.jxl.edit_psnr > 10
+        assert 0 < r.rawmeta.delta_e < 20 and 0 < r.jxl.delta_e < 20 and 15 < r.rawmeta.render_psnr < 80
     assert rows[1].rawmeta.psnr > rows[0].rawmeta.psnr and rows[1].jxl.psnr > rows[0].jxl.psnr
+    assert rows[1].jxl.delta_e < rows[0].jxl.delta_e  # more bytes, a closer developed image
     text = rd_bench.markdown(rows, [], "rawmeta bench --section rd", "rd.png")
     assert "| 15 |" in text and "Target met at" in text and "![rawmeta minus JPEG XL](rd.png)" in text
+    assert f"| {rows[0].rawmeta.delta_e:.2f} / {rows[0].jxl.delta_e:.2f} |" in text
+    assert "Developed view: rawmeta's ΔE as shot is lower at" in text
 
 
 def test_align_bench_cases_carry_their_true_maps():

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from rawmeta.benchmarks import perceptual
 from rawmeta.benchmarks.sections import SECTIONS, BenchOptions, BenchRun
 from rawmeta.benchmarks.synthetic import write_sample
+from rawmeta.embed.budget import GRID_BITS
 from rawmeta.embed.options import DEFAULT_BUDGET
 
 
@@ -35,7 +35,7 @@ def report(tmp_path_factory) -> str:
     logged: list[str] = []
     bench = BenchRun([dng], dng.with_name("bench.md"), BenchOptions(budgets=(30.0,), device="cpu"), log=logged.append)
     text = SECTIONS["perceptual"].run(bench)
-    assert any("grid stride" in line for line in logged)
+    assert any(line.startswith(f"{dng.name}: raw {DEFAULT_BUDGET:g} %") for line in logged)
     return text
 
 
@@ -44,20 +44,32 @@ def test_the_section_is_registered_and_names_its_run(report):
     assert "Written by `rawmeta bench --section perceptual --budgets 30`" in report
 
 
-def test_default_against_a_grid_at_about_its_bytes(report):
+def test_the_default_budget_with_each_objective(report):
     rows = table(report, "| file | payload |")
-    assert [r[1] for r in rows][0] == f"budget {DEFAULT_BUDGET:g} %"
-    assert re.fullmatch(rf"grid stride \d+, {perceptual.GRID_BITS} bits", rows[1][1]) and len(rows) == 2
-    default_bytes, grid_bytes = (numbers(r[2])[0] for r in rows)
-    assert 0 < grid_bytes <= default_bytes * (1 + perceptual.GRID_OVERSHOOT)
+    assert len(rows) == 2
+    assert re.fullmatch(rf"developed {DEFAULT_BUDGET:g} %: stride \d+, {GRID_BITS} bits", rows[0][1])
+    assert re.fullmatch(rf"raw {DEFAULT_BUDGET:g} %: stride \d+, \d+ bits", rows[1][1])
     for r in rows:
-        embed_s, raw_psnr, render_psnr = (float(v) for v in r[3:6])
-        assert embed_s >= 0 and 15 < raw_psnr < 80 and 10 < render_psnr < 80
+        assert 0 < numbers(r[2])[0]
+        embed_s, ratio = numbers(r[3])
+        raw_psnr, render_psnr = float(r[4]), float(r[5])
+        assert embed_s >= 0 and ratio >= 0 and 15 < raw_psnr < 80 and 10 < render_psnr < 80
         for cell in r[6:9]:
             mean, p95, over_2 = numbers(cell)
             assert 0 < mean < 50 and 0 < p95 < 100 and 0 <= over_2 <= 100
         screen = numbers(r[9])
         assert len(screen) == 3 and screen == pytest.approx([numbers(c)[0] for c in r[6:9]], abs=0.011)
+
+
+def test_the_change_from_the_raw_objective(report):
+    rows = table(report, "| file | ΔE as shot |")
+    payloads = table(report, "| file | payload |")
+    assert len(rows) == 1
+    de_change, psnr_change, bytes_change = (numbers(c)[0] for c in rows[0][1:])
+    new, old = (numbers(r[6])[0] for r in payloads)
+    assert de_change == pytest.approx(100 * (new / old - 1), abs=0.6)
+    assert psnr_change == pytest.approx(float(payloads[0][5]) - float(payloads[1][5]), abs=0.011)
+    assert bytes_change == pytest.approx(100 * (numbers(payloads[0][2])[0] / numbers(payloads[1][2])[0] - 1), abs=0.06)
 
 
 def test_the_photographers_table_by_budget(report):
