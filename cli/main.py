@@ -51,7 +51,7 @@ HELP = ("Keep only a JPEG and still get the RAW back: embed puts samples of the 
         "gives a RAW (DNG) back from that JPEG alone.\n\n"
         "\b\nExamples:\n"
         "  rawmeta embed IMG_0001.CR2 IMG_0001.JPG      # samples of the RAW into the JPEG, in place\n"
-        "  rawmeta inspect IMG_0001.JPG                 # what the JPEG carries, and its expected PSNR\n"
+        "  rawmeta inspect IMG_0001.JPG                 # what the JPEG carries: samples, sizes, camera\n"
         "  rawmeta restore IMG_0001.JPG restored.dng    # the RAW back, for a raw developer\n"
         "  rawmeta embed ~/Photos/2024 -r               # every RAW of a folder with its JPEG\n"
         "  rawmeta verify ~/Photos/2024 --restore       # before deleting RAWs: exit 0 only if all is well\n\n"

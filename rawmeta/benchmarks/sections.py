@@ -70,7 +70,7 @@ SECTIONS: dict[str, Section] = {s.name: s for s in (
             "binned restore enlarged and the RBF baseline (about half an hour)"),
     Section("perceptual", "rawmeta.benchmarks.perceptual",
             "restores judged on developed images (CIEDE2000 as shot and edited, at 100 % and screen size) by "
-            "budget, and the default planner against a plain 8-bit grid at about its bytes"),
+            "budget, and the developed objective against the raw one at the default budget (about 20 minutes)"),
     Section("speed", "rawmeta.benchmarks.speed",
             "embed and restore wall time as whole processes against LibRaw's decode, and A/B against a baseline "
             "checkout (--baseline; about half an hour with one; --no-speed-big leaves out the 12 and 24 MP images)"),
