@@ -235,7 +235,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
                                same_grid=force_same_grid, max_growth=max_growth, objective=objective)
         plan = embed_plan(paths, pattern=check_pattern(pattern), recursive=recursive, options=options, redo=redo,
-                          asked={"budget": budget, "stride": stride, "bits": bits})
+                          asked=_asked(budget, stride, bits, objective))
         batch.run_plan("embed", plan, jobs=jobs, scheduler=scheduler, quiet=quiet, as_json=as_json)
         return
     _refuse_folder_options(pattern=pattern != DEFAULT_PATTERN, jobs=jobs is not None,
@@ -244,9 +244,8 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
         if len(paths) != 1:
             raise click.UsageError("with --from OLD, give one JPEG to copy its rawmeta data into")
         capped = click.get_current_context().get_parameter_source("max_growth") is not ParameterSource.DEFAULT
-        given = click.get_current_context().get_parameter_source("objective") is not ParameterSource.DEFAULT
         if budget is not None or stride is not None or bits is not None or force_same_grid or redo or capped \
-                or given:
+                or _given(objective, "objective") is not None:
             raise click.UsageError("--from copies OLD's samples as they are: --budget, --max-growth, --stride, "
                                    "--bits, --objective, --redo and --force-same-grid do not apply")
         _transfer(source, paths[0], out, overwrite, as_json)
@@ -265,7 +264,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
     options = EmbedOptions(budget=_budget(budget, stride, bits), stride=stride, bits=bits, device=device,
                            same_grid=force_same_grid, max_growth=max_growth, objective=objective)
     if not redo and (out is None or same_file(out, jpeg)):
-        skip, changes = embedded_already(read_jpeg(jpeg), {"budget": budget, "stride": stride, "bits": bits})
+        skip, changes = embedded_already(read_jpeg(jpeg), _asked(budget, stride, bits, objective))
         if skip:
             _said(as_json, f"{jpeg} {skip}; --redo embeds again", command="embed", status="skipped", raw=str(raw),
                   jpeg=str(jpeg), output=None, detail=skip)
@@ -314,6 +313,17 @@ def _progress(label: str, quiet: bool):
     finally:
         if bar is not None:
             bar.close()
+
+
+def _asked(budget: float | None, stride: int | None, bits: int | None, objective: str) -> dict[str, object]:
+    """The embed settings the user gave (None: not given), which decide whether a JPEG is embedded again."""
+    return {"budget": budget, "stride": stride, "bits": bits, "objective": _given(objective, "objective")}
+
+
+def _given(value: str, name: str) -> str | None:
+    """``value`` if the user gave option ``name``, None if it is the default."""
+    given = click.get_current_context().get_parameter_source(name) is not ParameterSource.DEFAULT
+    return value if given else None
 
 
 def _budget(budget: float | None, stride: int | None, bits: int | None) -> float | None:

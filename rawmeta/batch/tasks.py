@@ -86,7 +86,7 @@ class Outcome:
 
 
 #: The embed settings a user gave, by name (budget, stride, bits); None or missing: not given.
-Asked = dict[str, float | None]
+Asked = dict[str, float | str | None]
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,9 @@ class EmbedTask:
 def embedded_already(jpeg: bytes, asked: Asked) -> tuple[str, list[str]]:
     """Whether an embed can skip ``jpeg``, given the settings the user ``asked`` for.
 
-    ``asked`` holds ``budget``, ``stride`` and ``bits`` as given (None or
-    missing: not given, whatever embed would choose); settings not given
-    never make an embed redo a JPEG.
+    ``asked`` holds ``budget``, ``stride``, ``bits`` and ``objective`` as
+    given (None or missing: not given, whatever embed would choose); settings
+    not given never make an embed redo a JPEG.
 
     Returns
     -------
@@ -138,16 +138,20 @@ def embedded_already(jpeg: bytes, asked: Asked) -> tuple[str, list[str]]:
     found = _valid_payload(jpeg)
     if found is None:
         return "", []
-    changes = changed_settings(found.payload, asked.get("budget"), asked.get("stride"), asked.get("bits"))
+    changes = changed_settings(found.payload, asked.get("budget"), asked.get("stride"), asked.get("bits"),
+                               asked.get("objective"))
     if changes:
         return "", changes
     return f"already carries valid rawmeta data made with these settings ({found.added_bytes} bytes)", []
 
 
-def changed_settings(found: pl.Payload, budget: float | None, stride: int | None, bits: int | None) -> list[str]:
+def changed_settings(found: pl.Payload, budget: float | None, stride: int | None, bits: int | None,
+                     objective: str | None = None) -> list[str]:
     """The settings asked for that differ from those ``found`` was made with, each as ``"NAME OLD -> NEW"``.
 
-    None means not asked for: any value agrees.
+    None means not asked for: any value agrees. The objective is not
+    recorded; a payload made to a budget tells it: the raw objective's plan
+    records the PSNR it expects, the developed one's grid does not.
     """
     changes = []
     if budget is not None and abs(budget - found.budget) > 1e-3:
@@ -156,6 +160,10 @@ def changed_settings(found: pl.Payload, budget: float | None, stride: int | None
         changes.append(f"stride {found.grid.stride} -> {stride}")
     if bits is not None and bits != found.bits:
         changes.append(f"bits {found.bits} -> {bits}")
+    if objective is not None and found.budget:
+        made = "raw" if math.isfinite(found.expected_psnr) else "developed"
+        if made != objective:
+            changes.append(f"objective {made} -> {objective}")
     return changes
 
 

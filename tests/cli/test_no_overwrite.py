@@ -271,6 +271,19 @@ def test_one_file_embed_skips_what_is_done_and_says_what_changed(tmp_path, shot)
     assert redone.exit_code == 0 and redone.stdout.startswith("embedded ") and redone.stderr == ""
 
 
+def test_an_embed_asked_for_another_objective_embeds_again(tmp_path, shot):
+    raw, jpg = camera_folder(tmp_path, shot)
+    first = rawmeta("embed", raw, jpg, "--budget", "40", "--redo")
+    assert first.exit_code == 0, first.output
+    same = rawmeta("embed", raw, jpg, "--budget", "40", "--objective", "developed", "--json")
+    assert same.exit_code == 0 and json.loads(same.stdout)["status"] == "skipped"
+    other = rawmeta("embed", raw, jpg, "--budget", "40", "--objective", "raw", "--json")
+    assert other.exit_code == 0 and "embedding again: objective developed -> raw" in other.stderr
+    assert json.loads(other.stdout)["status"] == "done"
+    back = rawmeta("embed", raw, jpg, "--budget", "40", "--objective", "developed", "--json")
+    assert "objective raw -> developed" in back.stderr and json.loads(back.stdout)["status"] == "done"
+
+
 def test_restore_json_is_one_object(tmp_path, shot):
     raw, jpg = camera_folder(tmp_path, shot)
     result = rawmeta("restore", jpg, tmp_path / "r.npy", "--json", "--reference", raw)
