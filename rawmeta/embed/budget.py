@@ -1,7 +1,14 @@
 """Choosing a payload's settings to fit a size budget with the best restore (``embed --budget``).
 
-The writer has what the reader will not: the true raw-RGB. So it measures
-instead of guessing. Given a budget in percent of the JPEG's size (for
+What "best" means is ``EmbedOptions.objective``. For the error a developed
+image shows (``"developed"``, the default) a plain grid is best: the densest
+8-bit grid that fits (:func:`densest_grid`; refinement and a measured depth
+did not lower that error, docs/RESTORE.md, "The developed objective"). For the
+raw-RGB PSNR (``"raw"``) the planner below spends the budget where the
+raw-RGB error is largest.
+
+The writer has what the reader will not: the true raw-RGB. So the raw
+objective's plan measures instead of guessing. Given a budget in percent of the JPEG's size (for
 samples on the RAW's grid, of the JPEG's size times the RAW's pixels per
 JPEG pixel: the budget counts the pixels restored, :attr:`PairFacts.pixels_per_jpeg_pixel`;
 but the JPEG grows by at most ``EmbedOptions.max_growth`` percent,
