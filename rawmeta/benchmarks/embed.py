@@ -6,6 +6,7 @@ the ratios stay meaningful on a busy machine.
 """
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -148,10 +149,11 @@ def embed_markdown(rows: list[EmbedRow], skipped: list[str], command: str, repea
         machine_line(command) + f" Times are medians of {repeat} runs. JPEGs are LibRaw's sRGB renders of "
         "each RAW (camera white balance, same pixel grid) saved by Pillow at quality 95.",
         "",
-        "`embed` is the whole command's work (read the RAW with LibRaw, choose the settings for the budget, "
-        "which includes one fast restore of the image, code, write the JPEG atomically); `decode` is LibRaw "
-        "alone (open, unpack, demosaic to 16-bit raw-RGB). % of JPEG is added bytes (segments included) over "
-        "the JPEG's own size. Expected PSNR is the restore's PSNR as embed measured it.",
+        "`embed` is the whole command's work with the default objective (read the RAW with LibRaw, align, take "
+        "the densest 8-bit grid that fits the budget, code, write the JPEG atomically; no restore); `decode` is "
+        "LibRaw alone (open, unpack, demosaic to 16-bit raw-RGB). % of JPEG is added bytes (segments included) "
+        "over the JPEG's own size. Expected PSNR is the restore's PSNR as embed measured it, which only the raw "
+        "objective's plan does (\"-\" otherwise).",
         "",
         "| file | camera | raw-RGB (w x h) | JPEG bytes | stride | bits | samples (refined) | added bytes "
         "| % of JPEG | expected PSNR dB | LibRaw decode s | embed s | embed / decode |",
@@ -160,7 +162,7 @@ def embed_markdown(rows: list[EmbedRow], skipped: list[str], command: str, repea
     for r in rows:
         out.append(
             f"| {r.name} | {r.camera} | {r.width} x {r.height} | {r.jpeg_bytes} | {r.stride} | {r.bits} | "
-            f"{r.samples} ({r.refined}) | {r.added_bytes} | {r.percent:.2f} | {r.expected_psnr:.2f} | "
+            f"{r.samples} ({r.refined}) | {r.added_bytes} | {r.percent:.2f} | {_psnr(r.expected_psnr)} | "
             f"{r.decode_s:.3f} | {r.embed_s:.3f} | {r.embed_s / r.decode_s:.2f} |"
         )
     if rows:
@@ -229,3 +231,8 @@ def section(bench: BenchRun) -> str:
     rows, skipped = run_bench(bench.raws, repeat, log=bench.log)
     command = "rawmeta bench --section embed" + (f" --repeat {repeat}" if repeat != 3 else "")
     return embed_markdown(rows, skipped, command, repeat)
+
+
+def _psnr(value: float) -> str:
+    """A PSNR cell: two decimals, or "-" where none was measured."""
+    return f"{value:.2f}" if math.isfinite(value) else "-"
