@@ -400,9 +400,11 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
     pair : PairFacts
         What the payload records about the RAW and the JPEG.
     options : EmbedOptions
-        The budget (None: the base grid only, as ``stride`` and ``bits`` say,
-        default 8 and the measured depth, and nothing is restored), a fixed
-        stride or depth, the device of the measuring restores.
+        The objective (``"developed"``: the densest grid of 8-bit samples that
+        fits, :func:`densest_grid`; ``"raw"``: the plan above), the budget
+        (None: the base grid only, as ``stride`` and ``bits`` say, default 8
+        and 8 bits, or with the raw objective the measured depth; nothing is
+        restored), a fixed stride or depth, the device of the measuring restores.
     progress : callable, optional
         ``progress(done, total)`` as the work goes on.
 
