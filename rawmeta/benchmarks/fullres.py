@@ -34,7 +34,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,7 +170,8 @@ def same_size(raw: RawImage, name: str, srgb: np.ndarray, device: str) -> SameSi
 
 
 def bench_file(path: Path, device: str, log: Callable[[str], None],
-               figure: Path | None) -> tuple[list[FullresRow], SameSize]:
+               figure: Path | None) -> tuple[list[FullresRow], SameSize, list[str]]:
+    """The rows of one RAW, its same-size restore, and the (JPEG, budget) pairs no payload fits, said why."""
     raw = read_raw(path)
     srgb = render_srgb(path)
     srgb = srgb if srgb.dtype == np.uint8 else to_8bit(srgb)
@@ -180,17 +181,22 @@ def bench_file(path: Path, device: str, log: Callable[[str], None],
     camera = path.with_name(f"{path.stem}.camera_jpg_from_raw.jpg")
     if camera.exists():
         jpegs.append(("camera JPEG", camera.read_bytes(), True))
-    rows = []
+    rows, unfit = [], []
     for source, jpeg, rbf in jpegs:
         for budget in BUDGETS:
-            row, (full, old) = bench_jpeg(raw, path.name, source, jpeg, budget, device, rbf)
+            try:
+                row, (full, old) = bench_jpeg(raw, path.name, source, jpeg, budget, device, rbf)
+            except BudgetError as exc:  # the growth cap leaves a small JPEG too few bytes
+                unfit.append(f"{path.name}, {source}, budget {budget:g}: {exc}")
+                log(f"  {source}, budget {budget:g}: {exc}")
+                continue
             rows.append(row)
             log(f"  {source}, budget {budget:g}: full {row.full:.2f}, binned-up {row.binned_up:.2f}, "
                 f"RBF crop {row.rbf_crop:.2f} (full {row.full_crop:.2f}), at JPEG size {row.full_at_jpeg:.2f} / "
                 f"{row.binned_at_jpeg:.2f}, {row.restore_s:.1f} s")
             if figure is not None and old is not None and source.startswith("1/2") and budget == DEFAULT_BUDGET:
                 crops_png(figure, raw, jpeg, full, enlarged(old.rgb, full.payload.alignment))
-    return rows, same
+    return rows, same, unfit
 
 
 def displayed(rgb: np.ndarray, white_balance: tuple[float, float, float], exposure: float) -> np.ndarray:
@@ -229,13 +235,14 @@ def crops_png(path: Path, raw: RawImage, jpeg: bytes, full: Restored, binned_up:
 
 
 def run(raws: Iterable[Path], device: str, log: Callable[[str], None],
-        figure: Path | None) -> tuple[list[FullresRow], list[SameSize]]:
-    rows, same = [], []
+        figure: Path | None) -> tuple[list[FullresRow], list[SameSize], list[str]]:
+    rows, same, unfit = [], [], []
     for path in raws:
-        r, s = bench_file(path, device, log, figure if path.stem == "nikon_d1" else None)
+        r, s, u = bench_file(path, device, log, figure if path.stem == "nikon_d1" else None)
         rows += r
         same.append(s)
-    return rows, same
+        unfit += u
+    return rows, same, unfit
 
 
 def _f(v: float, sign: str = "") -> str:
@@ -293,8 +300,9 @@ def targets(rows: list[FullresRow], same: list[SameSize]) -> list[str]:
     return out
 
 
-def markdown(rows: list[FullresRow], same: list[SameSize], command: str, figure: str | None) -> str:
-    """The fullres section of docs/BENCHMARKS.md."""
+def markdown(rows: list[FullresRow], same: list[SameSize], command: str, figure: str | None,
+             unfit: Sequence[str] = ()) -> str:
+    """The fullres section of docs/BENCHMARKS.md; ``unfit`` names the rows left out because no payload fits."""
     out = ["## Full resolution from a smaller JPEG", "", machine_line(command), "", _METHOD, "",
            "| file | JPEG | budget % | JPEG w x h | full | binned, enlarged | full - binned | full (crop) | RBF (crop) "
            "| full - RBF | at JPEG size: full / binned | added bytes: full / binned (% of JPEG) | restore s |",
@@ -306,6 +314,9 @@ def markdown(rows: list[FullresRow], same: list[SameSize], command: str, figure:
             f"{_f(r.full_crop - r.rbf_crop, '+')} | {r.full_at_jpeg:.2f} / {_f(r.binned_at_jpeg)} | "
             f"{r.full_bytes} / {r.binned_bytes} ({100 * r.full_bytes / r.jpeg_bytes:.0f} / "
             f"{100 * r.binned_bytes / r.jpeg_bytes:.0f}) | {r.restore_s:.1f} |")
+    if unfit:
+        out += ["", "Left out, no payload fits (the JPEG may grow by at most `--max-growth`, 20 %, of its size):", "",
+                *[f"- {u}" for u in unfit]]
     out += ["", "Same-size restores (LibRaw's render at quality 95, default budget), and the time of a "
             "full-resolution restore from the half-size JPEG (default budget) against it:", "",
             "| file | same-size PSNR | same-size restore s | half-size full-resolution restore s | ratio |",
@@ -328,6 +339,6 @@ def markdown(rows: list[FullresRow], same: list[SameSize], command: str, figure:
 def section(bench: BenchRun) -> str:
     """The fullres section of ``rawmeta bench``, and the crops figure ``fullres_crops.png`` next to the report."""
     figure = bench.output.with_name("fullres_crops.png")
-    rows, same = run(bench.raws, bench.options.device, bench.log, figure)
+    rows, same, unfit = run(bench.raws, bench.options.device, bench.log, figure)
     drawn = any(path.stem == "nikon_d1" for path in bench.raws)
-    return markdown(rows, same, "rawmeta bench --section fullres", figure.name if drawn else None)
+    return markdown(rows, same, "rawmeta bench --section fullres", figure.name if drawn else None, unfit)
