@@ -427,7 +427,7 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
     pixels = Pixels.of(srgb, None if pair.jpeg_size is None else pair.alignment)
     fixed = pl.fingerprint_bytes(*srgb.shape[:2])  # a cost of every payload, not of its samples
     enlarged = pair.jpeg_size is not None
-    if enlarged:
+    if enlarged and options.objective == "raw":  # only the raw objective's restores learn from the enlarged JPEG
         srgb = on_raw_grid(srgb, pair.alignment)
     bits_fixed = bits is not None
     if bits is None and options.objective == "developed":
