@@ -421,9 +421,10 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
     def make(base: Base, **extra) -> pl.Payload:
         return pl.Payload(grid=base.grid, bits=base.bits, samples=base.samples, camera=pair.camera,
                           image_hash=pair.image_hash, budget=budget or 0.0, alignment=pair.alignment,
-                          jpeg_size=pair.jpeg_size, **extra)
+                          jpeg_size=pair.jpeg_size, peak=peak, **extra)
 
     resolve_device(device)
+    peak = float(np.clip(rgb.max(), 0.0, 1.0))
     pixels = Pixels.of(srgb, None if pair.jpeg_size is None else pair.alignment)
     fixed = pl.fingerprint_bytes(*srgb.shape[:2])  # a cost of every payload, not of its samples
     enlarged = pair.jpeg_size is not None

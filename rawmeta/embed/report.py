@@ -69,6 +69,7 @@ class Inspection:
             "pixels_per_jpeg_pixel": round(p.pixels_per_jpeg_pixel, 4),
             "expected_restore_psnr": round(p.expected_psnr, 2) if math.isfinite(p.expected_psnr) else None,
             "highlights": p.highlights,
+            "peak": None if p.peak is None else round(p.peak, 5),
             "alignment": _alignment_dict(p.alignment, *p.image_size),
             "camera": {**asdict(p.camera), "shot": _shot_dict(p.camera.shot)},
             "integrity": "ok",
@@ -137,7 +138,9 @@ def format_text(info: dict) -> str:
         "restore      expected "
         + (f"{info['expected_restore_psnr']:.2f} dB PSNR (fast preset, measured at embed)"
            if info["expected_restore_psnr"] is not None else "PSNR not measured at embed")
-        + f"; highlight interpolation {'on' if info['highlights'] else 'off'}",
+        + f"; highlight interpolation {'on' if info['highlights'] else 'off'}; "
+        + ("peak not recorded" if info["peak"] is None
+           else f"peak {info['peak']:.4f} of white, reached where the JPEG is white"),
         f"alignment    {_alignment_text(info['alignment'])}",
         f"camera       {cam['make']} {cam['model']}".rstrip(),
         f"raw data     {cam['bits']}-bit, black {list(cam['black_levels'])}, white {cam['white_level']}, "

@@ -2,7 +2,7 @@
 
 The byte layout is specified in docs/FORMAT.md ("Payload"); this module is
 its reference implementation. All integers are big-endian. rawmeta writes
-version 8 and reads versions 1 to 8. Versions 2 and later code the samples
+version 9 and reads versions 1 to 9. Versions 2 and later code the samples
 against predictions from the decoded JPEG (``prediction``), so reading one
 needs the JPEG's pixels; version 3 adds where the JPEG's grid lies in the
 RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
@@ -12,7 +12,7 @@ linearization table to the camera block (``CameraFacts.crop``,
 ``CameraFacts.linearization``), version 7 samples on the RAW's own grid
 for a JPEG smaller than the RAW (alignment kind 2, ``Payload.jpeg_size``),
 version 8 white balance source ``"jpeg"`` (estimated from the JPEG at embed) and the shot's tags to the
-camera block's end (``CameraFacts.shot``).
+camera block's end (``CameraFacts.shot``), version 9 the raw-RGB's peak (``Payload.peak``).
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import Refinement
 
 MAGIC = b"RMPL"
-FORMAT_VERSION = 8
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
+FORMAT_VERSION = 9
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 CHANNELS = 3
 #: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
 FLAG_HIGHLIGHTS = 1
@@ -51,6 +51,9 @@ _CAMERA_NUMBERS = struct.Struct(">B4II4s3fBB9fHB")
 _CROP = struct.Struct(">4H")
 _LENGTH = struct.Struct(">I")
 _ESTIMATES = struct.Struct(">ff")
+_PEAK = struct.Struct(">H")
+#: The peak's unit: it is stored as ``round(v * PEAK_SCALE)``.
+PEAK_SCALE = 65535
 _COEFFICIENTS = struct.Struct(f">{prediction.TERMS * CHANNELS}f")
 _REFINEMENT = struct.Struct(">HB")
 _ALIGNMENT = struct.Struct(">Bf")
@@ -105,6 +108,12 @@ class Payload:
         The JPEG's (height, width) when the samples lie on the raw-RGB's own grid (the grid is the
         raw-RGB's size and ``alignment`` maps the JPEG into it): a restore then has the RAW's
         resolution. None when the grid is the JPEG's.
+    peak : float, optional
+        The highest value of any channel of the raw-RGB the samples were taken
+        from, which a restore reaches where the JPEG is white
+        (:func:`rawmeta.restore.highlights.reach_peak`); rounded to
+        ``1 / PEAK_SCALE`` as the payload keeps it. None for payloads before
+        version 9.
     """
 
     grid: Grid
@@ -121,6 +130,7 @@ class Payload:
     fingerprint: fp.Fingerprint | None = None
     version: int = FORMAT_VERSION
     jpeg_size: tuple[int, int] | None = None
+    peak: float | None = None
 
     def __post_init__(self) -> None:
         if self.samples.shape != (*self.grid.shape, CHANNELS) or self.samples.dtype != np.uint16:
@@ -137,6 +147,10 @@ class Payload:
             raise ValueError("samples on the RAW's grid need an alignment whose raw size is the grid's")
         if (self.refinement is None) != (self.refined is None):
             raise ValueError("refinement and refined samples go together")
+        if self.peak is not None:
+            if not 0.0 <= self.peak <= 1.0:
+                raise ValueError(f"peak must lie in [0, 1], not {self.peak}")
+            object.__setattr__(self, "peak", _peak_units(self.peak) / PEAK_SCALE)
         if self.refinement is not None:
             self.refinement.check_image(self.grid.height, self.grid.width)
             n = self.refinement.count(self.grid.height, self.grid.width)
@@ -181,6 +195,11 @@ class Payload:
         return self.grid.count + (0 if self.refined is None else len(self.refined))
 
 
+def _peak_units(value: float) -> int:
+    """A peak value as the payload stores it: ``value * PEAK_SCALE`` rounded half up."""
+    return math.floor(value * PEAK_SCALE + 0.5)
+
+
 def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows, columns and bit depths (N, 1) of every sample in coding order: the grid row-major, then the
     refined ones."""
@@ -192,7 +211,7 @@ def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndar
 
 def pack(payload: Payload, srgb: np.ndarray, fingerprint: fp.Fingerprint | None = None,
          coding_pixels: np.ndarray | None = None) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 8); ``srgb`` is the JPEG's decoded uint8 pixels, and
+    """Serialise a payload (docs/FORMAT.md, version 9); ``srgb`` is the JPEG's decoded uint8 pixels, and
     ``fingerprint`` and ``coding_pixels`` (:meth:`Payload.coding_pixels`) theirs if already computed
     (a planner packs many payloads of one image)."""
     grid = payload.grid
@@ -232,6 +251,7 @@ def pack(payload: Payload, srgb: np.ndarray, fingerprint: fp.Fingerprint | None 
             ),
             camera,
             _ESTIMATES.pack(payload.expected_psnr, payload.budget),
+            _PEAK.pack(_peak_units(payload.peak or 0.0)),
             _pack_alignment(payload),
             _pack_fingerprint(fingerprint or fp.fingerprint(srgb)),
             _COEFFICIENTS.pack(*coef.ravel().tolist()),
@@ -306,6 +326,7 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     expected_psnr, budget = _ESTIMATES.unpack(reader.take(_ESTIMATES.size))
     if not (math.isfinite(budget) and budget >= 0):
         raise PayloadError.damaged(f"rawmeta payload declares an invalid budget {budget}")
+    peak = _PEAK.unpack(reader.take(_PEAK.size))[0] / PEAK_SCALE if version >= 9 else None
     alignment, jpeg_size = _unpack_alignment(reader, grid, version) if version >= 3 else (None, None)
     image_h, image_w = jpeg_size or (height, width)
     if version >= 7:
@@ -327,7 +348,7 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     return Payload(samples=q[: grid.count].reshape(*grid.shape, CHANNELS), refinement=refinement,
                    refined=q[grid.count :], highlights=bool(flags & FLAG_HIGHLIGHTS),
                    expected_psnr=expected_psnr, budget=budget, alignment=alignment, fingerprint=fingerprint,
-                   version=version, jpeg_size=jpeg_size, **common)
+                   version=version, jpeg_size=jpeg_size, peak=peak, **common)
 
 
 def pixels_per_jpeg_pixel(alignment: Alignment | None, jpeg_size: tuple[int, int] | None) -> float:
@@ -347,10 +368,12 @@ def pixels_per_jpeg_pixel(alignment: Alignment | None, jpeg_size: tuple[int, int
 def raw_grid_size(data: bytes) -> tuple[int, int] | None:
     """The (height, width) of the RAW's grid that the packed payload ``data`` has its samples on (alignment
     kind 2), read from the header alone (no pixels needed); None for anything that is not such a payload."""
-    if len(data) < _FIXED.size or data[:4] != MAGIC or struct.unpack_from(">H", data, 4)[0] < 7:
+    if len(data) < _FIXED.size or data[:4] != MAGIC:
         return None
-    _, _, _, width, height, *_, camera_len = _FIXED.unpack_from(data, 0)
-    at = _FIXED.size + camera_len + _ESTIMATES.size
+    _, version, _, width, height, *_, camera_len = _FIXED.unpack_from(data, 0)
+    if version < 7:
+        return None
+    at = _FIXED.size + camera_len + _ESTIMATES.size + (_PEAK.size if version >= 9 else 0)
     return (height, width) if len(data) > at and data[at] == RAW_GRID else None
 
 

@@ -25,13 +25,15 @@ def test_embed_inspect_strip_round_trip(work):
     out = run("embed", dng, jpg, "--budget", "40", "--objective", "raw", check_rc=0).stdout
     assert out.startswith("embedded ") and "refinement blocks" in out and "expected restore PSNR" in out
     info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
-    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 8
+    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 9
+    assert 0 < info["peak"] <= 1
     assert info["camera"]["make"] == "rawmeta" and info["camera"]["cfa"] == "RGGB"
     assert info["budget_percent"] == 40 and info["percent_of_jpeg"] <= 40
     assert info["added_bytes"] == len(jpg.read_bytes()) - len(original)
     assert info["refinement"]["samples"] > 0 and info["expected_restore_psnr"] > 20
     text = run("inspect", jpg, check_rc=0).stdout
     assert f"stride {info['grid']['stride']}" in text and "integrity    ok" in text and "(budget 40 %)" in text
+    assert f"peak {info['peak']:.4f} of white" in text
     stride = info["grid"]["stride"]
     assert info["grid"]["alternate"] == ("alternating rows and columns" in text) == (stride % 2 == 0 and stride >= 4)
     assert "extra samples in 16 x 16 blocks" in text and "measured at embed" in text
@@ -239,10 +241,10 @@ def test_unknown_version_is_named(work):
     run("embed", dng, jpg, "--budget", "40", check_rc=0)
     data = jpg.read_bytes()
     payload = container.extract(data).payload
-    future = container.attach(data, patch_header(payload, ">H", 4, 9))
+    future = container.attach(data, patch_header(payload, ">H", 4, 10))
     fut = folder / "future.jpg"
     fut.write_bytes(future)
-    assert_one_line_error(run("inspect", fut), 7, "format version 9")
+    assert_one_line_error(run("inspect", fut), 7, "format version 10")
 
 
 def test_re_encoded_jpeg_warns(work):

@@ -102,7 +102,7 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     assert hashlib.sha256(body).digest() == payload[-32:]
     (magic, version, flags, W, H, S, Ox, Oy, B, ch, count, filt, comp, ihash, C) = struct.unpack(
         ">4sHHIIHHHBBIBB32sI", body[:66])
-    assert magic == b"RMPL" and version == 8 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1, 2, 3)
+    assert magic == b"RMPL" and version == 9 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1, 2, 3)
     cam = body[66 : 66 + C]
     m = cam[0]
     make = cam[1 : 1 + m].decode()
@@ -130,8 +130,9 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     illuminant, orientation = struct.unpack(">HB", rest[75:78])
     pos = 66 + C
     expected_psnr, budget = struct.unpack(">ff", body[pos : pos + 8])
-    kind, match = struct.unpack(">Bf", body[pos + 8 : pos + 13])
-    pos += 13
+    (peak,) = struct.unpack(">H", body[pos + 8 : pos + 10])
+    kind, match = struct.unpack(">Bf", body[pos + 10 : pos + 15])
+    pos += 15
     raw_size, mapping, jpeg_size = (H, W), None, (H, W)
     if kind in (1, 2):
         size_w, size_h, *mapping = struct.unpack(">HH6d", body[pos : pos + 52])
@@ -203,7 +204,7 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
                 illuminant=illuminant, orientation=orientation, crop=crop if any(crop) else None, linearization=linearization,
                 shot=shot,
                 highlights=bool(flags & 1),
-                expected_psnr=expected_psnr, budget=budget, kind=kind, match=match, raw_size=raw_size,
+                expected_psnr=expected_psnr, budget=budget, peak=peak, kind=kind, match=match, raw_size=raw_size,
                 jpeg_size=jpeg_size,
                 mapping=mapping, pixels_crc=pixels_crc, means=means, levels=levels, strides=tuple(T), depths=tuple(Bl),
                 q=q[:count].reshape(rows, cols, 3), refined=q[count:], ys=np.array(ys[count:], np.int64),
@@ -240,6 +241,7 @@ def test_second_reader_agrees(tmp_path, budget, stride, bits, objective):
     assert planned == (len(got["refined"]) > 0)
     assert got["budget"] == (budget or 0) and got["highlights"] == payload.highlights
     assert np.isnan(got["expected_psnr"]) == (not planned)
+    assert got["peak"] == np.floor(float(raw.rgb.max()) * 65535 + 0.5)
     cam = raw.camera
     assert (got["make"], got["model"], got["bits"], got["black"], got["white"]) == (
         cam.make, cam.model, cam.bits, cam.black_levels, cam.white_level)

@@ -39,14 +39,14 @@ def refined_payload() -> pl.Payload:
 
 
 def refinement_offset(body: bytes) -> int:
-    """Offset of the refinement block in a version 4 or 5 body of a same-grid payload of an image at least 8 x 8
-    (docs/FORMAT.md, section 3): after the fixed header, the camera block, the estimates, a 5-byte alignment
-    block, a fingerprint block of 8 x 8 cells and 39 coefficients."""
-    return 66 + int.from_bytes(body[62:66], "big") + 8 + 5 + 6 + 3 * 64 + 156
+    """Offset of the refinement block in a version 9 body of a same-grid payload of an image at least 8 x 8
+    (docs/FORMAT.md, section 3): after the fixed header, the camera block, the estimates, the peak, a 5-byte
+    alignment block, a fingerprint block of 8 x 8 cells and 39 coefficients."""
+    return 66 + int.from_bytes(body[62:66], "big") + 8 + 2 + 5 + 6 + 3 * 64 + 156
 
 
 def sample_length_offset(body: bytes) -> int:
-    """Offset of the u32 coded-sample length in a version 4 or 5 body of a same-grid payload."""
+    """Offset of the u32 coded-sample length in a version 9 body of a same-grid payload."""
     pos = refinement_offset(body)
     levels = body[pos + 2]
     pos += 3 + 2 * levels
@@ -58,9 +58,9 @@ def test_round_trip_keeps_everything():
     p = payload_for(J, bits=12)
     u = pl.unpack(packed(p), SRGB)
     assert u.grid == p.grid and u.bits == p.bits and u.camera == p.camera and u.image_hash == p.image_hash
-    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 8
+    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 9
     assert u.values().dtype == np.float32 and u.values().max() <= 1.0
-    assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0
+    assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0 and u.peak == 0.0
     assert u.refinement is not None and not u.refinement.levels.any() and len(u.refined) == 0
     assert u.alignment.is_identity and u.alignment.raw_size == (64, 96) and np.isnan(u.alignment.match)
 
@@ -87,7 +87,7 @@ def test_round_trip_keeps_the_alignment():
 def test_an_alignment_that_is_no_orientation_times_scales_is_refused(matrix):
     data = packed(aligned_payload())
     body = data[:-32]
-    pos = 66 + int.from_bytes(body[62:66], "big") + 8 + 5 + 4  # the matrix, after kind, match, raw size
+    pos = 66 + int.from_bytes(body[62:66], "big") + 10 + 5 + 4  # the matrix, after kind, match, raw size
     forged = reseal(body[:pos] + struct.pack(">6d", *np.ravel(matrix)) + body[pos + 48 :])
     with pytest.raises(PayloadError, match="invalid alignment"):
         pl.unpack(forged, SRGB)
@@ -95,7 +95,7 @@ def test_an_alignment_that_is_no_orientation_times_scales_is_refused(matrix):
 
 def test_unknown_alignment_kind_is_refused():
     body = packed()[:-32]
-    pos = 66 + int.from_bytes(body[62:66], "big") + 8
+    pos = 66 + int.from_bytes(body[62:66], "big") + 10  # after the estimates and the peak
     with pytest.raises(PayloadError, match="alignment kind 7"):
         pl.unpack(reseal(body[:pos] + b"\x07" + body[pos + 1 :]), SRGB)
 
@@ -202,6 +202,17 @@ def test_version_6_payloads_still_read():
     assert np.array_equal(u.refined, np.load(DATA / "v6_refined.npy", allow_pickle=False))
 
 
+@pytest.mark.parametrize("peak,kept", [(1.0, 1.0), (0.7500001, 49151 / 65535), (1 / 3, 21845 / 65535)])
+def test_version_9_keeps_the_peak_to_a_65535th(peak, kept):
+    p = dataclasses.replace(payload_for(J), peak=peak)
+    assert p.peak == kept and pl.unpack(packed(p), SRGB).peak == kept
+
+
+def test_a_peak_outside_0_to_1_is_refused():
+    with pytest.raises(ValueError, match="peak must lie in"):
+        dataclasses.replace(payload_for(J), peak=1.5)
+
+
 def raw_grid_payload() -> pl.Payload:
     """Samples on the grid of a 150 x 100 RAW that J (96 x 64) shows turned and shrunk 1.5x (kind 2)."""
     grid = Grid.centred(150, 100)
@@ -225,12 +236,29 @@ def test_version_7_payloads_still_read():
     assert np.array_equal(u.refined, np.load(DATA / "v7_refined.npy", allow_pickle=False))
 
 
+def test_version_8_payloads_still_read():
+    """A file written by rawmeta's version 8 writer (tests/data, made before version 9 existed, by
+    raw_grid_payload with refinement, a crop, shot tags and white balance source "jpeg"): no peak, and
+    ``raw_grid_size`` finds its alignment kind where version 8 has it."""
+    from rawmeta.format import container
+
+    data = (DATA / "v8_payload.jpg").read_bytes()
+    carried = container.extract(data).payload
+    u = pl.unpack(carried, decode_jpeg(data))
+    assert u.version == 8 and u.peak is None and u.jpeg_size == (64, 96) and pl.raw_grid_size(carried) == (150, 100)
+    assert u.camera.crop == (2, 4, 96, 144) and set(u.camera.shot) == set(SHOT) and u.camera.white_balance_source == "jpeg"
+    assert u.refinement.strides == (4, 2) and u.budget == 5.0
+    assert np.array_equal(u.samples, np.load(DATA / "v8_samples.npy", allow_pickle=False))
+    assert np.array_equal(u.refined, np.load(DATA / "v8_refined.npy", allow_pickle=False))
+
+
 def test_raw_grid_round_trip():
     p = raw_grid_payload()
     u = pl.unpack(pl.pack(p, SRGB), SRGB)
     assert u.jpeg_size == (64, 96) and u.image_size == (64, 96) and (u.grid.height, u.grid.width) == (150, 100)
     assert np.array_equal(u.samples, p.samples) and np.array_equal(u.alignment.matrix, p.alignment.matrix)
     assert u.alignment.raw_size == (150, 100) and u.fingerprint == fingerprint(SRGB)
+    assert pl.raw_grid_size(pl.pack(p, SRGB)) == (150, 100)
 
 
 def test_raw_grid_payload_checks_the_jpeg_size():
@@ -242,13 +270,14 @@ def test_raw_grid_payload_checks_the_jpeg_size():
 
 
 def as_version_7(data: bytes, version: int = 7) -> bytes:
-    """A packed payload without shot tags, its camera block without the version 8 end (a u32 0), labelled
-    ``version`` (6 or 7)."""
+    """A packed payload without shot tags, its camera block without the version 8 end (a u32 0) and its
+    coding block without the version 9 peak (2 bytes after the 8 of the estimates), labelled ``version`` (6 or 7)."""
     body = data[:-32]
     size = int.from_bytes(body[62:66], "big")
     assert body[62 + size : 66 + size] == b"\0" * 4
+    estimates = 66 + size
     return reseal(body[:4] + struct.pack(">H", version) + body[6:62] + struct.pack(">I", size - 4)
-                  + body[66 : 62 + size] + body[66 + size :])
+                  + body[66 : 62 + size] + body[estimates : estimates + 8] + body[estimates + 10 :])
 
 
 def test_raw_grid_kind_is_refused_before_version_7():
@@ -363,8 +392,8 @@ def test_sha_mismatch_message():
 
 
 def test_unknown_version_is_named():
-    with pytest.raises(PayloadError, match="format version 9; this rawmeta reads versions 1, 2, 3, 4, 5, 6, 7, 8"):
-        pl.unpack(patch_header(packed(), ">H", 4, 9), SRGB)
+    with pytest.raises(PayloadError, match="format version 10; this rawmeta reads versions 1, 2, 3, 4, 5, 6, 7, 8, 9"):
+        pl.unpack(patch_header(packed(), ">H", 4, 10), SRGB)
 
 
 def test_unknown_flags_are_refused():

@@ -223,6 +223,8 @@ def payload_layout(payload: bytes, decoded: pl.Payload) -> PayloadLayout:
     grid, depths = decoded.grid, decoded.bits
     if decoded.version >= 2:
         w.all((("expected psnr", ">f"), ("budget", ">f")))
+    if decoded.version >= 9:
+        w.field("peak", ">H")
     if decoded.version >= 3:
         if w.field("alignment kind", "B") in (pl.MAPPED, pl.RAW_GRID):
             w.field("match", ">f")

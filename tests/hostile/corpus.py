@@ -303,11 +303,12 @@ FIXED_HEADER = {"magic": 0, "version": 4, "flags": 6, "width": 8, "height": 12, 
 
 
 def body_offsets(payload: bytes) -> dict[str, int]:
-    """Where each field or part of a version 4 payload's body starts (same-grid alignment, as ``payload_for``
+    """Where each field or part of a version 9 payload's body starts (same-grid alignment, as ``payload_for``
     makes)."""
     pos = dict(FIXED_HEADER, camera=66)
     pos["estimates"] = 66 + int.from_bytes(payload[62:66], "big")
-    pos["alignment"] = pos["estimates"] + 8
+    pos["peak"] = pos["estimates"] + 8
+    pos["alignment"] = pos["peak"] + 2
     pos["fingerprint"] = pos["alignment"] + 5
     cells = payload[pos["fingerprint"] + 4] * payload[pos["fingerprint"] + 5]
     pos["coefficients"] = pos["fingerprint"] + 6 + 3 * cells
@@ -480,7 +481,7 @@ CASES: dict[str, Case] = {
     "fill bytes before markers": Case(lambda b: b.with_segments(*(b"\xff\xff" + s for s in b.segments)), HARMLESS),
     "trailing data after EOI": Case(lambda b: b.emb + b"\0trailing data\xff\xd8", HARMLESS),
     # The payload: forged bodies, resealed so only the field itself is wrong.
-    "payload format version 9": Case(field("version", ">H", 9), bad_payload("format version 9")),
+    "payload format version 10": Case(field("version", ">H", 10), bad_payload("format version 10")),
     "payload format version 0": Case(field("version", ">H", 0), bad_payload("format version 0")),
     "payload magic": Case(field("magic", ">4s", b"RMPX"), bad_payload("magic")),
     "payload SHA-256 mismatch": Case(lambda b: b.carrying(flip(b.payload, 40)), bad_payload("SHA-256")),
@@ -502,7 +503,7 @@ CASES: dict[str, Case] = {
     "payload camera block of 4 GiB": Case(field("camera_length", ">I", 0xFFFFFFFF), bad_payload("truncated")),
     # The white-balance source is 41 bytes before the 78 fixed bytes' end, then 8 bytes of frame, the
     # table's 4-byte entry count (0: no table) and the shot tags' 4-byte size (0: none) end the camera block
-    # (docs/FORMAT.md, version 8).
+    # (docs/FORMAT.md, version 8 on).
     "payload white-balance source 9": Case(field("estimates", ">B", 9, at=-57), bad_payload("camera block is invalid")),
     "payload linearization table of 70000 entries": Case(field("estimates", ">I", 70000, at=-8),
                                                          bad_payload("linearization table of 70000 entries")),
