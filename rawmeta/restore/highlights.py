@@ -10,6 +10,10 @@ module fits SAM's linear RBF (``rbf``) over (sRGB, xy) to the bright samples
 neighbours and blends it in: fully from ``clipped`` (250 of 255, the
 threshold ``metrics`` counts as clipped) up, linearly between ``near`` and
 ``clipped``.
+
+Where the payload records the raw-RGB's peak (version 9), :func:`reach_peak`
+then lifts the pixels the JPEG shows white to it, as the RAW's clipped
+pixels are.
 """
 from __future__ import annotations
 
@@ -33,6 +37,45 @@ MAX_CENTRES = 1024
 def _points(srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """RBF coordinates (N, 5): sRGB and xy normalised over the whole image, as the RBF baseline uses."""
     return np.concatenate([srgb[rows, cols], normalised_xy(rows, cols, *srgb.shape[:2])], axis=1).astype(np.float64)
+
+
+def reach_peak(out: np.ndarray, srgb: np.ndarray, peak: float) -> None:
+    """Lift, in place, ``out``'s pixels where the sRGB is white so that they reach ``peak``.
+
+    Where the highest value of ``out`` stays below the peak, the pixels whose
+    sRGB is at least ``CLIPPED`` in all three channels are scaled, all
+    channels by one factor, so that their highest value is the peak
+    (docs/FORMAT.md, "Restore hints"). A sparse grid of samples often misses
+    the few pixels where a RAW clips, and the restore then stays darker there
+    than the RAW; a raw developer that takes the white point from the data
+    (LibRaw's ``adjust_maximum_thr``) would render such a restore brighter
+    than the RAW.
+
+    Parameters
+    ----------
+    out : ndarray, float32, (H, W, 3)
+        The restored raw-RGB.
+    srgb : ndarray, (H, W, 3)
+        The sRGB it was restored from: uint8, or floats in [0, 1].
+    peak : float
+        The raw-RGB's highest value (``Payload.peak``).
+
+    Examples
+    --------
+    >>> out = np.full((2, 2, 3), 0.25, np.float32)
+    >>> out[0, 0] = (0.5, 0.375, 0.25)
+    >>> srgb = np.zeros((2, 2, 3), np.uint8)
+    >>> srgb[0] = 255  # the top row is white
+    >>> reach_peak(out, srgb, 1.0)
+    >>> out.tolist()
+    [[[1.0, 0.75, 0.5], [0.5, 0.5, 0.5]], [[0.25, 0.25, 0.25], [0.25, 0.25, 0.25]]]
+    """
+    white = np.min(srgb, axis=2) >= (CLIP_THRESHOLD if srgb.dtype == np.uint8 else CLIPPED)
+    if not white.any() or float(out.max()) >= peak:
+        return
+    highest = float(out[white].max())
+    if highest > 0:
+        out[white] *= np.float32(peak / highest)
 
 
 def refine(out: np.ndarray, job: PatchJob, where: np.ndarray | None = None) -> None:

@@ -15,7 +15,7 @@ from rawmeta.format import refinement
 from rawmeta.format.grid import Grid
 from rawmeta.format.payload import Payload
 from rawmeta.progress import Progress
-from rawmeta.restore import methods
+from rawmeta.restore import highlights, methods
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.methods import DEFAULT_PRESET
 from rawmeta.restore.options import DEFAULT_MEMORY_MB
@@ -96,7 +96,9 @@ def reconstruct(
         developed image, or the raw-RGB error (:attr:`rawmeta.RestoreOptions.objective`).
 
     A payload's refinement blocks (``refinement``) correct the result of
-    any method.
+    any method; then, where the payload records the raw-RGB's peak and every
+    patch is restored, the pixels the sRGB shows white reach it
+    (:func:`rawmeta.restore.highlights.reach_peak`).
 
     Returns
     -------
@@ -123,6 +125,8 @@ def reconstruct(
     if payload is not None and payload.refinement is not None:
         rows, cols = payload.refinement.positions(h, w)
         refinement.apply(out, payload.refinement, rows, cols, payload.refined_values())
+    if payload is not None and payload.peak is not None and patches is None:
+        highlights.reach_peak(out, srgb, payload.peak)
     return out
 
 
