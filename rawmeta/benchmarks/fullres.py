@@ -19,6 +19,11 @@ ways, all scored by whole-image PSNR against the full-resolution raw-RGB:
     :data:`RBF_PATCHES` patches along the middle patch row (about 12 s a
     patch); ``full`` is scored on the same crop beside it.
 
+Beside PSNR, the developed view: ``full`` and ``binned`` developed as
+``rawmeta eval --jpeg`` develops them (:func:`rawmeta.metrics.restore_developed_error`,
+at the brightness of the JPEG enlarged onto the RAW's grid), mean CIEDE2000
+as shot at 100 % and at screen size against the RAW developed alike.
+
 Also at the JPEG's own resolution: ``full`` averaged over each JPEG pixel
 (``--size jpeg``) and ``binned``, against the raw-RGB seen the same way.
 Restore seconds are in-process wall time of ``restore_bytes`` for the
@@ -73,6 +78,25 @@ CROP, ZOOM = 96, 3
 
 
 @dataclass(frozen=True)
+class Shown:
+    """Mean CIEDE2000 as shot of a restore developed against the RAW: at 100 % and at screen size (NaN where not
+    measured)."""
+
+    full: float
+    screen: float
+
+    @classmethod
+    def of(cls, pred: np.ndarray | None, raw: RawImage, restored: Restored) -> Shown:
+        """``pred`` (a restore on the RAW's grid, None for none) developed with ``restored``'s camera facts and
+        at the brightness of its sRGB on the RAW's grid."""
+        if pred is None:
+            return cls(math.nan, math.nan)
+        as_shot = metrics.restore_developed_error(pred, raw.rgb, raw.camera, restored.payload.camera,
+                                                  jpeg=restored.shown).renders[0]
+        return cls(as_shot.full.mean, as_shot.screen.mean)
+
+
+@dataclass(frozen=True)
 class FullresRow:
     """One JPEG at one budget: PSNRs (dB) against the full-resolution raw-RGB, sizes, bytes and seconds."""
 
@@ -91,6 +115,8 @@ class FullresRow:
     full_bytes: int
     binned_bytes: int
     restore_s: float
+    full_de: Shown
+    binned_de: Shown
 
 
 @dataclass(frozen=True)
@@ -151,13 +177,15 @@ def bench_jpeg(raw: RawImage, name: str, source: str, jpeg: bytes, budget: float
         baseline = reconstruct(full.shown, full.payload, method="rbf", patches=chosen, device=device)
         rbf_crop = metrics.psnr(baseline[y0:y1, x0:x1], raw.rgb[y0:y1, x0:x1])
         full_crop = metrics.psnr(full.rgb[y0:y1, x0:x1], raw.rgb[y0:y1, x0:x1])
+    old_up = None if old is None else enlarged(old.rgb, alignment)
     row = FullresRow(name, source, budget, raw.rgb.shape[:2], (jh, jw), len(jpeg),
                      full=metrics.psnr(full.rgb, raw.rgb),
-                     binned_up=math.nan if old is None else metrics.psnr(enlarged(old.rgb, alignment), raw.rgb),
+                     binned_up=math.nan if old_up is None else metrics.psnr(old_up, raw.rgb),
                      full_crop=full_crop, rbf_crop=rbf_crop,
                      full_at_jpeg=metrics.psnr(warp(full.rgb, alignment, jh, jw), truth_at_jpeg),
                      binned_at_jpeg=math.nan if old is None else metrics.psnr(old.rgb, truth_at_jpeg),
-                     full_bytes=added(jpeg, full_jpeg), binned_bytes=added(jpeg, old_jpeg), restore_s=seconds)
+                     full_bytes=added(jpeg, full_jpeg), binned_bytes=added(jpeg, old_jpeg), restore_s=seconds,
+                     full_de=Shown.of(full.rgb, raw, full), binned_de=Shown.of(old_up, raw, full))
     return row, (full, old)
 
 
@@ -193,7 +221,8 @@ def bench_file(path: Path, device: str, log: Callable[[str], None],
             rows.append(row)
             log(f"  {source}, budget {budget:g}: full {row.full:.2f}, binned-up {row.binned_up:.2f}, "
                 f"RBF crop {row.rbf_crop:.2f} (full {row.full_crop:.2f}), at JPEG size {row.full_at_jpeg:.2f} / "
-                f"{row.binned_at_jpeg:.2f}, {row.restore_s:.1f} s")
+                f"{row.binned_at_jpeg:.2f}, dE as shot full {row.full_de.full:.2f} (screen {row.full_de.screen:.2f}), "
+                f"binned {row.binned_de.full:.2f} (screen {row.binned_de.screen:.2f}), {row.restore_s:.1f} s")
             if figure is not None and old is not None and source.startswith("1/2") and budget == DEFAULT_BUDGET:
                 crops_png(figure, raw, jpeg, full, enlarged(old.rgb, full.payload.alignment))
     return rows, same, unfit
@@ -246,7 +275,7 @@ def run(raws: Iterable[Path], device: str, log: Callable[[str], None],
 
 
 def _f(v: float, sign: str = "") -> str:
-    """A PSNR or a difference of them, blank where not measured (no payload fitted, no RBF run)."""
+    """A PSNR, a difference of them or a ΔE, blank where not measured (no payload fitted, no RBF run)."""
     return "" if math.isnan(v) else f"{v:{sign}.2f}"
 
 
@@ -263,7 +292,11 @@ _METHOD = (
     "the binned restore, against the raw-RGB seen the same way. Added bytes: rawmeta's segments (0 where no "
     "binned payload fits); a full payload's budget counts the RAW's pixels (the JPEG's bytes times raw pixels "
     "per JPEG pixel), so it adds more than the binned one at the same `--budget`: compare full at the default "
-    "with binned at 20 % for equal bytes on a half-size JPEG. Restore seconds: `restore_bytes` in process."
+    "with binned at 20 % for equal bytes on a half-size JPEG. Restore seconds: `restore_bytes` in process. "
+    "ΔE: full and binned, enlarged, developed as `rawmeta eval --jpeg` develops a restore (the white balance "
+    "the rawmeta data carries, the RAW's colour matrix, the brightness of the JPEG enlarged onto the RAW's "
+    "grid, sRGB), mean CIEDE2000 as shot against the RAW developed alike, at 100 % and at screen size (long "
+    "side 2048)."
 )
 
 
@@ -278,6 +311,12 @@ def _share(label: str, gains: list[float], floor: float) -> str:
 def targets(rows: list[FullresRow], same: list[SameSize]) -> list[str]:
     """Issue #22's targets, each met or missed over every file measured."""
     out = []
+    measured = [r for r in rows if not math.isnan(r.binned_de.full)]
+    if measured:
+        lower = sum(r.full_de.full < r.binned_de.full for r in measured)
+        out.append(f"- Developed view (not an issue #22 target): full has the lower ΔE as shot at 100 % on {lower} "
+                   f"of {len(measured)} rows, at screen size on "
+                   f"{sum(r.full_de.screen < r.binned_de.screen for r in measured)}.")
     for budget in BUDGETS:
         half = [r for r in rows if r.source.startswith("1/2") and r.budget == budget]
         if half:
@@ -305,15 +344,17 @@ def markdown(rows: list[FullresRow], same: list[SameSize], command: str, figure:
     """The fullres section of docs/BENCHMARKS.md; ``unfit`` names the rows left out because no payload fits."""
     out = ["## Full resolution from a smaller JPEG", "", machine_line(command), "", _METHOD, "",
            "| file | JPEG | budget % | JPEG w x h | full | binned, enlarged | full - binned | full (crop) | RBF (crop) "
-           "| full - RBF | at JPEG size: full / binned | added bytes: full / binned (% of JPEG) | restore s |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| full - RBF | at JPEG size: full / binned | added bytes: full / binned (% of JPEG) | restore s "
+           "| ΔE as shot: full / binned | ΔE at screen size: full / binned |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(
             f"| {r.name} | {r.source} | {r.budget:g} | {r.jpeg_size[1]} x {r.jpeg_size[0]} | {r.full:.2f} | "
             f"{_f(r.binned_up)} | {_f(r.full - r.binned_up, '+')} | {_f(r.full_crop)} | {_f(r.rbf_crop)} | "
             f"{_f(r.full_crop - r.rbf_crop, '+')} | {r.full_at_jpeg:.2f} / {_f(r.binned_at_jpeg)} | "
             f"{r.full_bytes} / {r.binned_bytes} ({100 * r.full_bytes / r.jpeg_bytes:.0f} / "
-            f"{100 * r.binned_bytes / r.jpeg_bytes:.0f}) | {r.restore_s:.1f} |")
+            f"{100 * r.binned_bytes / r.jpeg_bytes:.0f}) | {r.restore_s:.1f} | "
+            f"{r.full_de.full:.2f} / {_f(r.binned_de.full)} | {r.full_de.screen:.2f} / {_f(r.binned_de.screen)} |")
     if unfit:
         out += ["", "Left out, no payload fits (the JPEG may grow by at most `--max-growth`, 20 %, of its size):", "",
                 *[f"- {u}" for u in unfit]]

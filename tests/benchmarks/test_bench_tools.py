@@ -137,7 +137,9 @@ def test_fullres_bench_scores_the_three_restores(pair):
     assert full.rgb.shape == raw.rgb.shape and row.jpeg_size == (48, 64) and row.raw_size == (96, 128)
     assert min(row.full, row.full_crop, row.rbf_crop, row.binned_up, row.full_at_jpeg) > 12  # a tiny image
     assert row.full_bytes > row.binned_bytes > 0
+    assert 0 < row.full_de.full < 30 and 0 < row.binned_de.full < 30 and row.full_de.screen == row.full_de.full
     text = fullres.markdown([row], [fullres.SameSize("pair", 40.0, 1.0)], "cmd", None)
     assert "| pair | 1/2 | 40 | 64 x 48 |" in text and "## Full resolution" in text and "Left out" not in text
+    assert f"| {row.full_de.full:.2f} / {row.binned_de.full:.2f} |" in text and "lower ΔE as shot" in text
     unfit = "pair, 1/4, budget 5: no payload fits 976 bytes"
     assert f"- {unfit}" in fullres.markdown([row], [fullres.SameSize("pair", 40.0, 1.0)], "cmd", None, [unfit])
