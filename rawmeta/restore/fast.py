@@ -14,7 +14,8 @@ has enough samples on each of the four pixels of 2 x 2 cells
 each linear input is given once per cell position (row and column parity),
 so the network can treat the pixels of a colour filter cell differently, as
 demosaicing did. The hidden layer is drawn once per
-image (from the seed) and shared by all patches; each patch's output layer is
+image from the seed (:mod:`rawmeta.restore.seeded`, the draws of torch's
+generator) and shared by all patches; each patch's output layer is
 the ridge regression of the raw-RGB samples of the patch and its 8 neighbours
 (theirs weighted down) on these features, solved exactly. Because the
 features are shared, a patch's normal equations are a weighted sum of those
@@ -41,6 +42,7 @@ from rawmeta.progress import Progress, part, report, stage
 from rawmeta.restore import highlights
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import PatchGrid, grid_slices
+from rawmeta.restore.seeded import SeededDraws
 
 #: Unpenalised linear inputs of one cell position: constant, sRGB, linear sRGB.
 _UNPENALISED = 7
@@ -129,11 +131,11 @@ class SharedFeatures:
 
     def __init__(self, config: RidgeINFConfig, layout: PatchGrid, seed: int, device: torch.device,
                  phased: bool = False):
-        gen = torch.Generator().manual_seed(seed)
+        draws = SeededDraws(seed)  # what torch.Generator().manual_seed(seed) draws, in the same order
         f = config.features
-        self.colour = (torch.randn(3, f, generator=gen) * config.colour_scale).to(device)
-        self.coords = (torch.randn(2, f, generator=gen) * config.coord_scale).to(device)
-        self.bias = (torch.rand(f, generator=gen) * (2 * math.pi)).to(device)
+        self.colour = torch.from_numpy(draws.normal((3, f)) * np.float32(config.colour_scale)).to(device)
+        self.coords = torch.from_numpy(draws.normal((2, f)) * np.float32(config.coord_scale)).to(device)
+        self.bias = torch.from_numpy(draws.uniform(f) * np.float32(2 * math.pi)).to(device)
         rows, cols = layout.shape
         self.unit = (layout.width / cols, layout.height / rows)  # patch size (x, y) in pixels
         self.device = device
