@@ -31,6 +31,7 @@ from rawmeta.format.segments import is_jpeg_data, not_a_jpeg
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
 from rawmeta.progress import stage
 from rawmeta.restore.options import OBJECTIVES, RestoreOptions
+from rawmeta.threads import fit_to_free_cores
 
 from . import batch
 from .progress import ProgressBar
@@ -273,6 +274,7 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
             click.echo(f"rawmeta: {jpeg} carries rawmeta data made with other settings; embedding again: "
                        f"{', '.join(changes)}", err=True)
     start = time.monotonic()
+    fit_to_free_cores()
     with _progress(f"embed {jpeg.name}", quiet or as_json) as bar:
         from rawmeta.embed.budget import BudgetError
         from rawmeta.embed.jpeg import embed_file
@@ -514,6 +516,7 @@ def restore(paths: tuple[Path, ...], method: str, preset: str, patch: str, devic
         warnings.append(message)
         click.echo(f"rawmeta: warning: {message}", err=True)
 
+    fit_to_free_cores()
     with _progress(f"restore ({method})", quiet or as_json) as bar:
         from rawmeta.restore.jpeg import restore_file
 

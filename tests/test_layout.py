@@ -17,7 +17,7 @@ from .helpers import run_process
 
 PACKAGE = REPO / "rawmeta"
 #: Helpers at the top of the package, which every subpackage may import.
-TOP_LEVEL = {"errors", "progress", "resample", "allocator", "colour"}
+TOP_LEVEL = {"errors", "progress", "resample", "allocator", "colour", "threads"}
 #: Subpackage -> the other subpackages it may import (docs/ARCHITECTURE.md draws the same).
 MAY_IMPORT = {
     "format": set(),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import socket
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -40,6 +39,7 @@ from rawmeta.io.outputs import read_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, read_mark
 from rawmeta.io.userfiles import read_jpeg
 from rawmeta.restore.options import RestoreOptions
+from rawmeta.threads import limit_threads
 
 #: Exit code of a task that failed through a bug (as the CLI's internal error).
 
@@ -464,13 +464,6 @@ def _with_refusals(tasks: list[Task], pairing: Pairing) -> list[Task]:
 def _abs(path: Path) -> str:
     """Absolute, so worker processes and cluster workers find the file whatever their folder."""
     return str(path.absolute())
-
-
-def limit_threads(threads: int) -> None:
-    """Cap torch's CPU threads in this process, whether torch is imported yet or not."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when it is first imported
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
 
 
 def _valid_payload(jpeg: bytes) -> report.Inspection | None:
