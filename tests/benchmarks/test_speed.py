@@ -79,11 +79,40 @@ def test_markdown_tables_and_the_baseline_columns(tmp_path):
     assert ("| a.nef | 2.00 | 3.00 | 1.50 | 500 | 500 | 1.00 | 1.50 | 1.50 | 400 | 400 | 40.00 | 40.01 | -0.010 |"
             in text)
     assert "| 12 MP | 5.00 | 10.00 | 2.00 |" in text
-    assert "Targets (issue #21):" in text and "- c.kdc: no payload fits" in text
+    assert "Targets (issues #21 and #34):" in text and "- c.kdc: no payload fits" in text
+    assert "On a busy computer" not in text  # no loaded runs
     alone = speed.markdown(SpeedResult([row("a.nef", 0.5, side(2.0, 1.0))], None, [], None, []), "cmd", 1, "auto",
                            codes[:1])
     assert "baseline" not in alone.split("Targets")[0]
     assert "Against the baseline" not in alone and "12 and 24 MP" not in alone and "A folder" not in alone
+
+
+def test_runs_beside_busy_loops_are_told_against_the_idle_medians(tmp_path, monkeypatch):
+    monkeypatch.setattr(speed, "CORES", 2)
+    monkeypatch.setattr(speed, "LOADS", (1, 2))
+    loaded = (speed.Loaded(1, Timing(2.8, 500.0), Timing(1.2, 400.0)),
+              speed.Loaded(2, Timing(5.2, 500.0), Timing(2.6, 400.0)))
+    current = speed.Side(Timing(2.0, 500.0), Timing(1.0, 400.0), 40.0, loaded)
+    base = speed.Side(Timing(2.0, 500.0), Timing(1.0, 400.0), 40.0,
+                      (speed.Loaded(1, Timing(2.0, 500.0), Timing(3.0, 400.0)),
+                       speed.Loaded(2, Timing(4.0, 500.0), Timing(4.0, 400.0))))
+    result = SpeedResult([row("a.nef", 0.5, current, base)], None, [], None, [])
+    codes = [speed.Code("current", tmp_path / "a"), speed.Code("baseline", tmp_path / "b")]
+    text = speed.markdown(result, "cmd", 1, "cpu", codes)
+    assert "### On a busy computer" in text
+    assert "| a.nef | 1 | 2.80 (1.40x) | 1.20 (1.20x) | 2.00 (1.00x) | 3.00 (3.00x) |" in text
+    assert "| a.nef | 2 | 5.20 (2.60x) | 2.60 (2.60x) | 4.00 (2.00x) | 4.00 (4.00x) |" in text
+    lines = speed.targets(result)
+    assert ("- Embed and restore beside 1 busy loop at most 1.5x their idle time, every image: 2 of 2 runs, the "
+            "slowest 1.40x (a.nef), **met**.") in lines
+    assert ("- Embed and restore beside 2 busy loops at most 2.5x their idle time, every image: 0 of 2 runs, the "
+            "slowest 2.60x (a.nef), **missed**.") in lines
+
+
+def test_busy_loops_spin_while_the_block_runs_and_stop_after():
+    with speed.busy_loops(2) as loops:
+        assert len(loops) == 2 and all(loop.poll() is None for loop in loops)
+    assert all(loop.poll() is not None for loop in loops)
 
 
 def test_the_section_is_registered():
