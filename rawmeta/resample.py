@@ -16,20 +16,11 @@ def block_mean(image: np.ndarray, k: int) -> np.ndarray:
 
 
 def _separable(image: np.ndarray, taps_x: np.ndarray, taps_y: np.ndarray) -> np.ndarray:
-    """``image`` (H x W or H x W x C) convolved with odd-length taps along x and y, edges replicated."""
-    import torch  # here, so that reading payloads (inspect, verify) does not import torch
-    import torch.nn.functional as F
+    """``image`` (H x W or H x W x C) correlated with odd-length taps along x and y, edges replicated."""
+    from scipy import ndimage  # here, so that the modules that only read payloads do not import scipy
 
-    t = torch.from_numpy(np.require(image, np.float32, ["C", "W"]))
-    t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[:, None]
-    kx = torch.from_numpy(taps_x.astype(np.float32)).view(1, 1, 1, -1)
-    ky = torch.from_numpy(taps_y.astype(np.float32)).view(1, 1, -1, 1)
-    rx, ry = len(taps_x) // 2, len(taps_y) // 2
-    with torch.no_grad():
-        t = F.conv2d(F.pad(t, (rx, rx, 0, 0), mode="replicate"), kx)
-        t = F.conv2d(F.pad(t, (0, 0, ry, ry), mode="replicate"), ky)
-    out = t[:, 0].numpy()
-    return out[0] if image.ndim == 2 else np.ascontiguousarray(out.transpose(1, 2, 0))
+    along_x = ndimage.correlate1d(np.asarray(image, np.float32), taps_x.astype(np.float32), axis=1, mode="nearest")
+    return ndimage.correlate1d(along_x, taps_y.astype(np.float32), axis=0, mode="nearest")
 
 
 def gaussian_taps(sigma: float, radius: int | None = None) -> np.ndarray:
