@@ -65,7 +65,7 @@ from rawmeta.format.grid import DEFAULT_STRIDE, Grid
 from rawmeta.format.refinement import BLOCK, Refinement, block_pixels
 from rawmeta.format.sample_coding import dequantize, quantization_psnr, quantize
 from rawmeta.progress import Progress, part, report, stage
-from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
+from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid, restorable
 
 BASE_STRIDES = (8, 10, 12, 16, 20, 24, 32)
 #: Strides of the developed objective's grid, densest first (docs/RESTORE.md: denser grids still lower the
@@ -197,7 +197,6 @@ def choose_base(rgb: np.ndarray, pixels: Pixels, make, limit: int | None, stride
     Fewer bits are tried only if no stride fits and ``bits_fixed`` is false.
     Raises BudgetError if nothing fits.
     """
-    from rawmeta.restore.patchwise import restorable
 
     h, w = rgb.shape[:2]
     strides = [s for s in ((stride,) if stride is not None else BASE_STRIDES)
@@ -404,7 +403,8 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
         fits, :func:`densest_grid`; ``"raw"``: the plan above), the budget
         (None: the base grid only, as ``stride`` and ``bits`` say, default 8
         and 8 bits, or with the raw objective the measured depth; nothing is
-        restored), a fixed stride or depth, the device of the measuring restores.
+        restored), a fixed stride or depth, the device of the measuring restores (the raw objective's; the
+        developed objective restores nothing and does not import torch).
     progress : callable, optional
         ``progress(done, total)`` as the work goes on.
 
@@ -414,7 +414,6 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
         If no payload fits the budget.
     """
     from rawmeta.restore.guide import on_raw_grid
-    from rawmeta.restore.patchwise import resolve_device
 
     budget, stride, bits, device = options.budget, options.stride, options.bits, options.device
 
@@ -423,7 +422,10 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
                           image_hash=pair.image_hash, budget=budget or 0.0, alignment=pair.alignment,
                           jpeg_size=pair.jpeg_size, peak=peak, **extra)
 
-    resolve_device(device)
+    if options.objective == "raw":  # only its restores run on the device; the developed objective needs no torch
+        from rawmeta.restore.patchwise import resolve_device
+
+        resolve_device(device)
     peak = float(np.clip(rgb.max(), 0.0, 1.0))
     pixels = Pixels.of(srgb, None if pair.jpeg_size is None else pair.alignment)
     fixed = pl.fingerprint_bytes(*srgb.shape[:2])  # a cost of every payload, not of its samples
@@ -490,7 +492,6 @@ def densest_grid(rgb: np.ndarray, pixels: Pixels, make, limit: int, bits: int, b
     up to five). If not even the sparsest fits, :func:`choose_base` tries fewer
     bits unless ``bits_fixed``, or raises BudgetError.
     """
-    from rawmeta.restore.patchwise import restorable
 
     h, w = rgb.shape[:2]
     strides = [s for s in GRID_STRIDES if h > s // 2 and w > s // 2 and restorable(Grid.centred(h, w, s))]

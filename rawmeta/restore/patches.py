@@ -17,6 +17,8 @@ from rawmeta.format.grid import Grid
 
 #: The paper's patch size at full resolution (height, width).
 DEFAULT_PATCH = (228, 272)
+#: Fewest samples (a patch's and its neighbours') that a local model may be fitted to.
+MIN_TRAINING_SAMPLES = 16
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 (end exclusive)
 
@@ -122,3 +124,15 @@ def place(out: np.ndarray, box: Box, flat: np.ndarray) -> None:
     """Write a box's row-major (N, 3) prediction into ``out``."""
     y0, y1, x0, x1 = box
     out[y0:y1, x0:x1] = flat.reshape(y1 - y0, x1 - x0, 3)
+
+
+def training_count(layout: PatchGrid, grid: Grid, ij: tuple[int, int]) -> int:
+    """Samples at ``grid`` in patch ``ij``'s 3 x 3 neighbourhood, which its model is fitted to."""
+    rs, cs = grid_slices(grid, layout.neighbourhood(*ij))
+    return (rs.stop - rs.start) * (cs.stop - cs.start)
+
+
+def restorable(grid: Grid, patch_size: tuple[int, int] = DEFAULT_PATCH) -> bool:
+    """Whether every patch of the image has enough samples (with its neighbours') at ``grid`` to restore."""
+    layout = PatchGrid.for_image(grid.height, grid.width, patch_size)
+    return min(training_count(layout, grid, ij) for ij in layout) >= MIN_TRAINING_SAMPLES

@@ -19,10 +19,7 @@ from rawmeta.restore import highlights, methods
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.methods import DEFAULT_PRESET
 from rawmeta.restore.options import DEFAULT_MEMORY_MB
-from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid, grid_slices
-
-#: Fewest samples (a patch's and its neighbours') that a local model may be fitted to.
-MIN_TRAINING_SAMPLES = 16
+from rawmeta.restore.patches import DEFAULT_PATCH, MIN_TRAINING_SAMPLES, PatchGrid, training_count
 
 
 def resolve_device(device: str) -> torch.device:
@@ -137,18 +134,6 @@ def as_unit_float(srgb: np.ndarray) -> np.ndarray:
     return np.clip(srgb.astype(np.float32), 0.0, 1.0)
 
 
-def restorable(grid: Grid, patch_size: tuple[int, int] = DEFAULT_PATCH) -> bool:
-    """Whether every patch of the image has enough samples (with its neighbours') at ``grid`` to restore."""
-    layout = PatchGrid.for_image(grid.height, grid.width, patch_size)
-    return min(_training_count(layout, grid, ij) for ij in layout) >= MIN_TRAINING_SAMPLES
-
-
-def _training_count(layout: PatchGrid, grid: Grid, ij: tuple[int, int]) -> int:
-    """Samples in patch ``ij``'s 3 x 3 neighbourhood."""
-    rs, cs = grid_slices(grid, layout.neighbourhood(*ij))
-    return (rs.stop - rs.start) * (cs.stop - cs.start)
-
-
 def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: tuple[int, int] = DEFAULT_PATCH,
               patches: Iterable[tuple[int, int]] | None = None, device: str = "auto", seed: int = 0,
               memory_mb: int = DEFAULT_MEMORY_MB, highlights: bool = True, enlarged: bool = False,
@@ -163,7 +148,7 @@ def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: t
     rows, cols = layout.shape
     if not chosen or any(not (0 <= i < rows and 0 <= j < cols) for i, j in chosen):
         raise ValueError(f"patches must be a non-empty choice of (row, col) in a {rows} x {cols} patch grid")
-    if min(_training_count(layout, grid, ij) for ij in chosen) < MIN_TRAINING_SAMPLES:
+    if min(training_count(layout, grid, ij) for ij in chosen) < MIN_TRAINING_SAMPLES:
         raise ValueError(f"patches of {patch_size} pixels hold fewer than {MIN_TRAINING_SAMPLES} samples "
                          f"with their neighbours at stride {grid.stride}; use larger patches")
     return PatchJob(srgb=as_unit_float(srgb), values=values, grid=grid, layout=layout, patches=chosen,
