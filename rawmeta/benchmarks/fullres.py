@@ -155,7 +155,9 @@ def added(jpeg: bytes, embedded: bytes) -> int:
 
 
 def bench_jpeg(raw: RawImage, name: str, source: str, jpeg: bytes, budget: float, device: str,
-               rbf: bool) -> tuple[FullresRow, tuple[Restored, Restored | None]]:
+               rbf: bool) -> tuple[FullresRow, tuple[Restored, np.ndarray | None]]:
+    """The row of one JPEG at one budget, with its full-resolution restore and the binned restore enlarged
+    onto the RAW's grid (None where no binned payload fits)."""
     payload = make_payload(raw.rgb, raw.camera, jpeg, budget=budget, device=device)
     full_jpeg, _ = embed_bytes(jpeg, payload)
     start = time.perf_counter()
@@ -186,7 +188,7 @@ def bench_jpeg(raw: RawImage, name: str, source: str, jpeg: bytes, budget: float
                      binned_at_jpeg=math.nan if old is None else metrics.psnr(old.rgb, truth_at_jpeg),
                      full_bytes=added(jpeg, full_jpeg), binned_bytes=added(jpeg, old_jpeg), restore_s=seconds,
                      full_de=Shown.of(full.rgb, raw, full), binned_de=Shown.of(old_up, raw, full))
-    return row, (full, old)
+    return row, (full, old_up)
 
 
 def same_size(raw: RawImage, name: str, srgb: np.ndarray, device: str) -> SameSize:
@@ -213,7 +215,7 @@ def bench_file(path: Path, device: str, log: Callable[[str], None],
     for source, jpeg, rbf in jpegs:
         for budget in BUDGETS:
             try:
-                row, (full, old) = bench_jpeg(raw, path.name, source, jpeg, budget, device, rbf)
+                row, (full, old_up) = bench_jpeg(raw, path.name, source, jpeg, budget, device, rbf)
             except BudgetError as exc:  # the growth cap leaves a small JPEG too few bytes
                 unfit.append(f"{path.name}, {source}, budget {budget:g}: {exc}")
                 log(f"  {source}, budget {budget:g}: {exc}")
@@ -223,8 +225,8 @@ def bench_file(path: Path, device: str, log: Callable[[str], None],
                 f"RBF crop {row.rbf_crop:.2f} (full {row.full_crop:.2f}), at JPEG size {row.full_at_jpeg:.2f} / "
                 f"{row.binned_at_jpeg:.2f}, dE as shot full {row.full_de.full:.2f} (screen {row.full_de.screen:.2f}), "
                 f"binned {row.binned_de.full:.2f} (screen {row.binned_de.screen:.2f}), {row.restore_s:.1f} s")
-            if figure is not None and old is not None and source.startswith("1/2") and budget == DEFAULT_BUDGET:
-                crops_png(figure, raw, jpeg, full, enlarged(old.rgb, full.payload.alignment))
+            if figure is not None and old_up is not None and source.startswith("1/2") and budget == DEFAULT_BUDGET:
+                crops_png(figure, raw, jpeg, full, old_up)
     return rows, same, unfit
 
 

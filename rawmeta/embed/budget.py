@@ -197,7 +197,6 @@ def choose_base(rgb: np.ndarray, pixels: Pixels, make, limit: int | None, stride
     Fewer bits are tried only if no stride fits and ``bits_fixed`` is false.
     Raises BudgetError if nothing fits.
     """
-
     h, w = rgb.shape[:2]
     strides = [s for s in ((stride,) if stride is not None else BASE_STRIDES)
                if h > s // 2 and w > s // 2 and (s == stride or restorable(Grid.centred(h, w, s)))]
@@ -492,7 +491,6 @@ def densest_grid(rgb: np.ndarray, pixels: Pixels, make, limit: int, bits: int, b
     up to five). If not even the sparsest fits, :func:`choose_base` tries fewer
     bits unless ``bits_fixed``, or raises BudgetError.
     """
-
     h, w = rgb.shape[:2]
     strides = [s for s in GRID_STRIDES if h > s // 2 and w > s // 2 and restorable(Grid.centred(h, w, s))]
     if not strides:  # too small for any: choose_base says so

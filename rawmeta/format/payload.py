@@ -52,7 +52,7 @@ _CROP = struct.Struct(">4H")
 _LENGTH = struct.Struct(">I")
 _ESTIMATES = struct.Struct(">ff")
 _PEAK = struct.Struct(">H")
-#: The peak's unit: it is stored as ``round(v * PEAK_SCALE)``.
+#: The peak's unit: it is stored as ``v * PEAK_SCALE`` rounded half up.
 PEAK_SCALE = 65535
 _COEFFICIENTS = struct.Struct(f">{prediction.TERMS * CHANNELS}f")
 _REFINEMENT = struct.Struct(">HB")
