@@ -1,4 +1,4 @@
-"""Threads: how many of the computer's cores are free now, and torch's CPU threads capped to a count.
+"""Threads: how many of the computer's cores are free now, and torch's and BLAS's CPU threads capped to a count.
 
 A photographer's computer is rarely idle. torch's OpenMP threads take every
 core by default, and beside another busy process each parallel step waits
@@ -10,12 +10,18 @@ cores among themselves (:mod:`rawmeta.batch.runner`).
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: Where Linux tells how many tasks are running at this moment (the fourth field, "running/total").
 LOADAVG = "/proc/loadavg"
+#: The calls that set the thread count of OpenBLAS (NumPy's and SciPy's wheels rename its symbols).
+OPENBLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads")
+OPENBLAS_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads", "openblas_get_num_threads")
 #: Readings of the running tasks, and the pause between them: one reading catches other processes'
 #: short bursts, the median of a few does not.
 READINGS, PAUSE_S = 5, 0.002
@@ -76,3 +82,56 @@ def limit_threads(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when it is first imported
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
+
+
+def allowed_threads() -> int:
+    """The threads this process's work may use: the count in ``OMP_NUM_THREADS`` (which
+    :func:`fit_to_free_cores` and :func:`limit_threads` set), else every usable core."""
+    chosen = os.environ.get("OMP_NUM_THREADS", "")
+    return int(chosen) if chosen.isdigit() and int(chosen) > 0 else usable_cores()
+
+
+def _openblas() -> tuple[tuple[ctypes.CDLL, str, str], ...]:
+    """The OpenBLAS libraries loaded in this process (Linux), with the names of their thread-count calls."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.rsplit("/", 1)[-1].lower()})
+    except OSError:
+        return ()
+    found = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        setter = next((s for s in OPENBLAS_SETTERS if hasattr(lib, s)), None)
+        getter = next((g for g in OPENBLAS_GETTERS if hasattr(lib, g)), None)
+        if setter and getter:
+            found.append((lib, setter, getter))
+    return tuple(found)
+
+
+@contextmanager
+def blas_limited(count: int) -> Iterator[None]:
+    """Within the block, OpenBLAS (NumPy's BLAS) uses at most ``count`` threads; elsewhere, and with
+    another BLAS, nothing changes.
+
+    Threads that each call BLAS would otherwise each start BLAS's own threads
+    on every core, and those wait for each other by spinning.
+
+    Examples
+    --------
+    >>> with blas_limited(1):
+    ...     pass
+    """
+    import numpy  # noqa: F401  (loads NumPy's BLAS, so that it is found)
+
+    libraries = _openblas()
+    before = [getattr(lib, getter)() for lib, _, getter in libraries]
+    for lib, setter, _ in libraries:
+        getattr(lib, setter)(count)
+    try:
+        yield
+    finally:
+        for (lib, setter, _), n in zip(libraries, before):
+            getattr(lib, setter)(n)

@@ -45,3 +45,23 @@ def test_otherwise_torch_gets_the_free_cores(monkeypatch):
         assert os.environ["OMP_NUM_THREADS"] == "1" and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_allowed_threads_follow_a_chosen_count(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert threads.allowed_threads() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert threads.allowed_threads() == threads.usable_cores()
+
+
+def test_blas_is_limited_within_the_block_only():
+    import numpy  # noqa: F401  (its OpenBLAS is the one limited)
+
+    libraries = threads._openblas()
+    if not libraries:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS this process can find")
+    lib, _, getter = libraries[0]
+    before = getattr(lib, getter)()
+    with threads.blas_limited(1):
+        assert getattr(lib, getter)() == 1
+    assert getattr(lib, getter)() == before

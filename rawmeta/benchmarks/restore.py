@@ -37,9 +37,9 @@ from rawmeta.benchmarks.sections import BenchRun
 from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.errors import RawReadError
 from rawmeta.io.rawfile import read_raw
+from rawmeta.restore.engine import resolve_device
 from rawmeta.restore.jpeg import restore_bytes
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
-from rawmeta.restore.patchwise import resolve_device
 
 REGIMES = ("libraw", "rawtherapee")
 #: Largest crop offset (pixels per side) between a RawTherapee render and raw-RGB that is searched.
@@ -216,7 +216,7 @@ def markdown(rows: list[RestoreRow], skipped: list[str], command: str, device: s
         "",
         machine_line(command),
         "",
-        (f"Device: {dev.type}. Each RAW is restored from two JPEGs: `libraw`, LibRaw's render at quality 95; "
+        (f"Device: {dev}. Each RAW is restored from two JPEGs: `libraw`, LibRaw's render at quality 95; "
          "`rawtherapee`, RawTherapee-cli's render (default profile) cut, with raw-RGB, to their common area "
          "(offset dy, dx of its first pixel in LibRaw's grid, found by correlation; cut rather than aligned "
          "by `embed`, so that the methods are compared on LibRaw's raw-RGB pixels as they are) and saved at "

@@ -421,8 +421,8 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
                           image_hash=pair.image_hash, budget=budget or 0.0, alignment=pair.alignment,
                           jpeg_size=pair.jpeg_size, peak=peak, **extra)
 
-    if options.objective == "raw":  # only its restores run on the device; the developed objective needs no torch
-        from rawmeta.restore.patchwise import resolve_device
+    if options.objective == "raw":  # only its restores run on the device; the developed objective restores nothing
+        from rawmeta.restore.engine import resolve_device
 
         resolve_device(device)
     peak = float(np.clip(rgb.max(), 0.0, 1.0))

@@ -32,14 +32,15 @@ import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
 
 from rawmeta.colour import visibility_weights
 from rawmeta.format.grid import Grid
 from rawmeta.progress import Progress, part, report, stage
 from rawmeta.restore import highlights
+from rawmeta.restore.engine import Engine
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import PatchGrid, grid_slices
 from rawmeta.restore.seeded import SeededDraws
@@ -129,16 +130,15 @@ class SharedFeatures:
     inputs first, then the neighbour differences.
     """
 
-    def __init__(self, config: RidgeINFConfig, layout: PatchGrid, seed: int, device: torch.device,
-                 phased: bool = False):
+    def __init__(self, config: RidgeINFConfig, layout: PatchGrid, seed: int, engine: Engine, phased: bool = False):
         draws = SeededDraws(seed)  # what torch.Generator().manual_seed(seed) draws, in the same order
         f = config.features
-        self.colour = torch.from_numpy(draws.normal((3, f)) * np.float32(config.colour_scale)).to(device)
-        self.coords = torch.from_numpy(draws.normal((2, f)) * np.float32(config.coord_scale)).to(device)
-        self.bias = torch.from_numpy(draws.uniform(f) * np.float32(2 * math.pi)).to(device)
+        self.colour = engine.asarray(draws.normal((3, f)) * np.float32(config.colour_scale))
+        self.coords = engine.asarray(draws.normal((2, f)) * np.float32(config.coord_scale))
+        self.bias = engine.asarray(draws.uniform(f) * np.float32(2 * math.pi))
         rows, cols = layout.shape
         self.unit = (layout.width / cols, layout.height / rows)  # patch size (x, y) in pixels
-        self.device = device
+        self.engine = engine
         self.phased = phased
         self.reach = config.reach
         self.neighbours = neighbours(config.reach)
@@ -150,25 +150,25 @@ class SharedFeatures:
         self.linear_inputs = self.per_position * copies
         self.width = self.linear_inputs + f
 
-    def at(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def at(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[Any, Any]:
         """Features of the pixels ``rows x cols`` (row-major): linear inputs and sine units.
 
         ``srgb`` is the whole image, float32 in [0, 1]; neighbours beyond
-        the image edge repeat the edge pixel. Returns tensors of shapes
+        the image edge repeat the edge pixel. Returns the engine's arrays of shapes
         (N, self.linear_inputs) and (N, features), N = len(rows) * len(cols).
         """
         h, w = srgb.shape[:2]
         r = self.reach
         rr = np.clip(np.concatenate([rows + d for d in range(-r, r + 1)]), 0, h - 1)
         cc = np.clip(np.concatenate([cols + d for d in range(-r, r + 1)]), 0, w - 1)
-        window = torch.from_numpy(srgb[np.ix_(rr, cc)]).to(self.device)  # ((2r + 1) rows, (2r + 1) cols, 3)
+        window = self.engine.asarray(srgb[np.ix_(rr, cc)])  # ((2r + 1) rows, (2r + 1) cols, 3)
         nr, nc = len(rows), len(cols)
-        shifted = window.view(2 * r + 1, nr, 2 * r + 1, nc, 3)
+        shifted = window.reshape(2 * r + 1, nr, 2 * r + 1, nc, 3)
         linear, hidden = self._features([shifted[r + dy, :, r + dx] for dy, dx in self.neighbours],
                                         shifted[r, :, r], self._grid_phase(rows, cols))
         return (self._by_cell_position(linear, _grid_positions(rows, cols)) if self.phased else linear), hidden
 
-    def points(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def points(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[Any, Any]:
         """Features of the pixels (rows[k], cols[k]), as ``box`` with ``by_position=False`` gives them: the
         linear inputs of one cell position (``per_position``) and the sine units."""
         h, w = srgb.shape[:2]
@@ -178,15 +178,16 @@ class SharedFeatures:
         row_starts = {d: np.clip(rows + d, 0, h - 1) * w for d in span}
         columns = {d: np.clip(cols + d, 0, w - 1) for d in span}
 
-        def shifted(dy: int, dx: int) -> torch.Tensor:
-            return torch.from_numpy(flat.take(row_starts[dy] + columns[dx], axis=0)).to(self.device)
+        def shifted(dy: int, dx: int) -> Any:
+            return self.engine.asarray(flat.take(row_starts[dy] + columns[dx], axis=0))
 
         uy, ux = self._units(rows, cols)
-        phase = torch.addmm(torch.addmm(self.bias, uy[:, None], self.coords[1:]), ux[:, None], self.coords[:1])
+        e = self.engine
+        phase = e.addmm(e.addmm(self.bias, uy[:, None], self.coords[1:]), ux[:, None], self.coords[:1])
         return self._features([shifted(dy, dx) for dy, dx in self.neighbours], shifted(0, 0), phase)
 
     def box(self, srgb: np.ndarray, box: tuple[int, int, int, int], step: int = 1,
-            by_position: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+            by_position: bool = True) -> tuple[Any, Any]:
         """Features of the pixels of ``box`` (y0, y1, x0, x1), every ``step``-th row and column from (y0, x0), as
         ``at`` gives them; with ``by_position=False`` the linear inputs of one cell position only
         (``per_position`` of them), for pixels that all sit at one position (``step`` 2)."""
@@ -195,12 +196,11 @@ class SharedFeatures:
         r = self.reach
         window = srgb[max(y0 - r, 0) : y1 + r, max(x0 - r, 0) : x1 + r]
         pad = ((max(r - y0, 0), max(y1 + r - h, 0)), (max(r - x0, 0), max(x1 + r - w, 0)), (0, 0))
-        window = torch.from_numpy(np.pad(window, pad, mode="edge") if any(map(any, pad[:2])) else window)
-        window = window.to(self.device)
+        window = self.engine.asarray(np.pad(window, pad, mode="edge") if any(map(any, pad[:2])) else window)
         rows, cols = np.arange(y0, y1, step), np.arange(x0, x1, step)
         span_y, span_x = (len(rows) - 1) * step + 1, (len(cols) - 1) * step + 1
 
-        def shifted(dy: int, dx: int) -> torch.Tensor:
+        def shifted(dy: int, dx: int) -> Any:
             return window[r + dy : r + dy + span_y : step, r + dx : r + dx + span_x : step]
 
         linear, hidden = self._features([shifted(dy, dx) for dy, dx in self.neighbours], shifted(0, 0),
@@ -209,43 +209,42 @@ class SharedFeatures:
             linear = self._by_cell_position(linear, _grid_positions(rows, cols))
         return linear, hidden
 
-    def _units(self, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def _units(self, rows: np.ndarray, cols: np.ndarray) -> tuple[Any, Any]:
         """Pixel rows and columns in patch units."""
-        uy = torch.from_numpy((rows / self.unit[1]).astype(np.float32)).to(self.device)
-        ux = torch.from_numpy((cols / self.unit[0]).astype(np.float32)).to(self.device)
+        uy = self.engine.asarray((rows / self.unit[1]).astype(np.float32))
+        ux = self.engine.asarray((cols / self.unit[0]).astype(np.float32))
         return uy, ux
 
-    def _grid_phase(self, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
+    def _grid_phase(self, rows: np.ndarray, cols: np.ndarray) -> Any:
         """The sine units' phase before colour, ``W_u u + b``, of the pixels ``rows x cols``: (N, features)."""
         uy, ux = self._units(rows, cols)
         # a row term plus a column term: summed in one pass over the N x features array
-        phase = torch.add((uy[:, None] * self.coords[1] + self.bias)[:, None], (ux[:, None] * self.coords[0])[None])
-        return phase.view(len(rows) * len(cols), -1)
+        phase = (uy[:, None] * self.coords[1] + self.bias)[:, None] + (ux[:, None] * self.coords[0])[None]
+        return phase.reshape(len(rows) * len(cols), -1)
 
-    def _features(self, neighbours: list[torch.Tensor], centre: torch.Tensor,
-                  phase: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _features(self, neighbours: list[Any], centre: Any, phase: Any) -> tuple[Any, Any]:
         """Linear inputs of one cell position (N, per_position) and sine units (N, features) of N pixels whose
         sRGB is ``centre`` and whose neighbours' is ``neighbours`` (any shape of N x 3), with position phase
         ``phase`` (N, features), which is overwritten."""
+        e = self.engine
         n = phase.shape[0]
         s = centre.reshape(n, 3)
-        linear = torch.empty(n, self.per_position, device=self.device)
+        linear = e.empty((n, self.per_position))
         linear[:, 0] = 1.0
         linear[:, 1:4] = s
-        linear[:, 4:7] = torch.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4)
+        linear[:, 4:7] = e.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4)
         for k, nb in enumerate(neighbours):
             linear[:, 7 + 3 * k : 10 + 3 * k] = (nb - centre).reshape(n, 3)
-        return linear, phase.addmm_(s, self.colour).sin_()
+        return linear, e.sin_(e.addmm_(phase, s, self.colour))
 
-    def _by_cell_position(self, linear: torch.Tensor, positions: np.ndarray) -> torch.Tensor:
+    def _by_cell_position(self, linear: Any, positions: np.ndarray) -> Any:
         """``linear`` (N, per_position) spread over the 4 positions of a 2 x 2 cell: (N, 4 * per_position),
         for pixels at cell ``positions`` (N,)."""
         n = linear.shape[0]
-        position = torch.from_numpy(positions).to(self.device)
-        one_hot = torch.nn.functional.one_hot(position, 4).to(linear.dtype)
+        one_hot = self.engine.asarray(np.eye(4, dtype=np.float32)[positions])
         spread = [(part[:, :, None] * one_hot[:, None, :]).reshape(n, -1)
                   for part in (linear[:, :_UNPENALISED], linear[:, _UNPENALISED:])]
-        return torch.cat(spread, dim=1)
+        return self.engine.concat(spread, axis=1)
 
 
 def _grid_positions(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -315,42 +314,50 @@ def _within(cells: Iterable[tuple[int, int]], shape: tuple[int, int], radius: in
 
 def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, grid: Grid, srgb: np.ndarray,
         values: np.ndarray, patches: list[tuple[int, int]], objective: str = "developed",
-        progress: Progress | None = None) -> dict[tuple[int, int], torch.Tensor]:
+        progress: Progress | None = None) -> dict[tuple[int, int], Any]:
     """Output layers (width, 3) of ``patches``, each fitted to its 3 x 3 neighbourhood's (weighted) samples;
     with the ``developed`` objective each sample also weighs as much as its error would show developed
     (``config.visibility_power``). ``progress(done, total)`` counts the patches' normal equations, then their
     solves."""
-    dev = features.device
-    normal: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+    e = features.engine
     sampled = _within(patches, layout.shape, 1)
     steps = len(sampled) + len(patches)
-    for k, ij in enumerate(sampled):
+
+    def normal_equations(ij: tuple[int, int]) -> tuple[Any, Any]:
         rs, cs = grid_slices(grid, layout.box(*ij))
-        x = torch.cat(features.at(srgb, grid.rows()[rs], grid.cols()[cs]), dim=1).double()
-        y = torch.from_numpy(np.ascontiguousarray(values[rs, cs]).reshape(-1, 3)).to(dev, torch.float64)
+        x = e.astype(e.concat(list(features.at(srgb, grid.rows()[rs], grid.cols()[cs])), axis=1), "float64")
+        y = e.asarray(np.ascontiguousarray(values[rs, cs]).reshape(-1, 3), "float64")
         weighted = x
         if objective == "developed":
             shown = srgb[np.ix_(grid.rows()[rs], grid.cols()[cs])].reshape(-1, 3)
-            weighted = x * torch.from_numpy(visibility_weights(shown, config.visibility_power)).to(dev)[:, None]
-        normal[ij] = (weighted.T @ x, weighted.T @ y)
+            weighted = x * e.asarray(visibility_weights(shown, config.visibility_power))[:, None]
+        return weighted.T @ x, weighted.T @ y
+
+    normal = {}
+    for k, (ij, equations) in enumerate(zip(sampled, e.map(normal_equations, sampled))):
+        normal[ij] = equations
         report(progress, k + 1, steps)
-    penalty = torch.zeros(features.width, dtype=torch.float64, device=dev)
+    penalty = np.zeros(features.width)
     penalty[: features.unpenalised] = 1e-9
     penalty[features.unpenalised : features.linear_inputs] = config.ridge_neighbours
     penalty[features.linear_inputs :] = config.ridge
-    weights = {}
-    for k, (i, j) in enumerate(patches):
-        near = _within([(i, j)], layout.shape, 1)
-        gram = torch.zeros_like(normal[i, j][0])
-        rhs = torch.zeros_like(normal[i, j][1])
-        for a, b in near:  # accumulated in place: a patch's Gram is large, and 9 temporaries cost more than the sum
+    penalty = e.asarray(penalty)
+
+    def solve(ij: tuple[int, int]) -> Any:
+        i, j = ij
+        gram, rhs = e.zeros(tuple(normal[ij][0].shape), "float64"), e.zeros(tuple(normal[ij][1].shape), "float64")
+        for a, b in _within([ij], layout.shape, 1):
             share = config.neighbour_weight ** (abs(a - i) + abs(b - j))
-            gram.add_(normal[a, b][0], alpha=share)
-            rhs.add_(normal[a, b][1], alpha=share)
-        count = gram[0, 0].item()  # the constant feature's square sums to the (weighted) number of samples
-        gram.diagonal().add_(penalty * count)
+            gram += normal[a, b][0] * share
+            rhs += normal[a, b][1] * share
+        count = float(gram[0, 0])  # the constant feature's square sums to the (weighted) number of samples
+        e.add_diagonal_(gram, penalty * count)
         # The ridge-penalised Gram is symmetric positive definite: Cholesky solves it in half LU's work.
-        weights[i, j] = torch.cholesky_solve(rhs, torch.linalg.cholesky(gram)).float()
+        return e.astype(e.solve_spd(gram, rhs), "float32")
+
+    weights = {}
+    for k, (ij, solved) in enumerate(zip(patches, e.map(solve, patches))):
+        weights[ij] = solved
         report(progress, len(sampled) + k + 1, steps)
     return weights
 
@@ -386,7 +393,7 @@ def predict_into(out: np.ndarray, features: SharedFeatures, layout: PatchGrid, s
     for ya, yb, near_rows in _halves(y0, y1, i, rows):
         for xa, xb, near_cols in _halves(x0, x1, j, cols):
             near = [(a, b) for a in near_rows for b in near_cols]
-            stacked = torch.cat([weights[c] for c in near], dim=1)
+            stacked = features.engine.concat([weights[c] for c in near], axis=1)
             if not features.phased:
                 _predict_lattice(out, features, srgb, stacked, near, blend, (ya, yb, xa, xb), 1)
                 continue
@@ -395,11 +402,22 @@ def predict_into(out: np.ndarray, features: SharedFeatures, layout: PatchGrid, s
                     _predict_lattice(out, features, srgb, stacked, near, blend, (ys, yb, xs, xb), 2)
 
 
-def _predict_lattice(out: np.ndarray, features: SharedFeatures, srgb: np.ndarray, stacked: torch.Tensor,
+def _predict_lattice(out: np.ndarray, features: SharedFeatures, srgb: np.ndarray, stacked: Any,
                      near: list[tuple[int, int]], blend: tuple[np.ndarray, np.ndarray],
                      box: tuple[int, int, int, int], step: int) -> None:
     """Write into ``out`` the pixels of ``box`` every ``step``-th row and column from its corner, blending the
-    networks of the patches ``near`` (their output layers side by side in ``stacked``) by ``blend``."""
+    networks of the patches ``near`` (their output layers side by side in ``stacked``) by ``blend``; in bands of
+    rows of at most about ``features.engine.chunk_pixels`` pixels."""
+    ya, yb, xa, xb = box
+    band = step * max(1, features.engine.chunk_pixels // len(range(xa, xb, step)))
+    for y in range(ya, yb, band):
+        _predict_band(out, features, srgb, stacked, near, blend, (y, min(y + band, yb), xa, xb), step)
+
+
+def _predict_band(out: np.ndarray, features: SharedFeatures, srgb: np.ndarray, stacked: Any,
+                  near: list[tuple[int, int]], blend: tuple[np.ndarray, np.ndarray],
+                  box: tuple[int, int, int, int], step: int) -> None:
+    """:func:`_predict_lattice` of one band of rows."""
     ya, yb, xa, xb = box
     if step == 1:
         linear, hidden = features.box(srgb, box)
@@ -410,17 +428,17 @@ def _predict_lattice(out: np.ndarray, features: SharedFeatures, srgb: np.ndarray
     wr, wc = blend[0][ya:yb:step], blend[1][xa:xb:step]
     mix = np.stack([np.outer(wr[:, a], wc[:, b]).ravel() for a, b in near], axis=1)
     pred = _blended(features, linear, linear_weights, hidden, stacked, mix)
-    out[ya:yb:step, xa:xb:step] = pred.cpu().numpy().reshape(len(wr), len(wc), 3)
+    out[ya:yb:step, xa:xb:step] = features.engine.numpy(pred).reshape(len(wr), len(wc), 3)
 
 
-def _blended(features: SharedFeatures, linear: torch.Tensor, linear_weights: torch.Tensor, hidden: torch.Tensor,
-             stacked: torch.Tensor, mix: np.ndarray) -> torch.Tensor:
+def _blended(features: SharedFeatures, linear: Any, linear_weights: Any, hidden: Any, stacked: Any,
+             mix: np.ndarray) -> Any:
     """The K networks side by side in ``stacked`` (their linear inputs' weights in ``linear_weights``) applied
     to N pixels' inputs, blended by ``mix`` (N, K) and clamped to [0, 1]: (N, 3)."""
-    per_model = torch.addmm(linear @ linear_weights, hidden, stacked[features.linear_inputs :])
-    pred = torch.einsum("nkc,nk->nc", per_model.view(len(linear), mix.shape[1], 3),
-                        torch.from_numpy(mix).to(per_model.device))
-    return pred.clamp_(0.0, 1.0)
+    e = features.engine
+    per_model = e.addmm(linear @ linear_weights, hidden, stacked[features.linear_inputs :])
+    pred = e.einsum("nkc,nk->nc", per_model.reshape(len(linear), mix.shape[1], 3), e.asarray(mix))
+    return e.clip_(pred, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -441,7 +459,7 @@ class FastModel:
     features: SharedFeatures
     layout: PatchGrid
     srgb: np.ndarray
-    weights: dict[tuple[int, int], torch.Tensor]
+    weights: dict[tuple[int, int], Any]
     blend: tuple[np.ndarray, np.ndarray]
 
     @classmethod
@@ -451,7 +469,7 @@ class FastModel:
         config = preset_for(job.grid, job.layout, job.enlarged)
         layout = job.layout
         phased = not job.enlarged and by_cell_position(job.grid, layout)
-        features = SharedFeatures(config, layout, job.seed, job.device, phased=phased)
+        features = SharedFeatures(config, layout, job.seed, job.engine, phased=phased)
         weights = fit(features, config, layout, job.grid, job.srgb, job.values, _within(job.patches, layout.shape, 1),
                       job.objective, progress)
         blend = (tent_weights(layout.height, layout.row_edges), tent_weights(layout.width, layout.col_edges))
@@ -489,12 +507,12 @@ class FastModel:
         """Pixels blended from the networks ``near_rows x near_cols``, all at one cell ``position``."""
         features = self.features
         near = [(a, b) for a in near_rows for b in near_cols]
-        stacked = torch.cat([self.weights[c] for c in near], dim=1)
+        stacked = features.engine.concat([self.weights[c] for c in near], axis=1)
         linear, hidden = features.points(self.srgb, rows, cols)
         step = 4 if features.phased else 1
         mix = np.stack([self.blend[0][rows, a] * self.blend[1][cols, b] for a, b in near], axis=1)
-        return _blended(features, linear, stacked[position : features.linear_inputs : step], hidden, stacked,
-                        mix).cpu().numpy()
+        return features.engine.numpy(_blended(features, linear, stacked[position : features.linear_inputs : step],
+                                              hidden, stacked, mix))
 
 
 def _pair_starts(pixels: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
@@ -521,8 +539,7 @@ def restore(job: PatchJob, out: np.ndarray) -> None:
     model = FastModel.fitted(job, part(job.progress, 0.0, FIT_SHARE))
     stage(job.progress, "restoring")
     predicting = part(job.progress, FIT_SHARE, predicted)
-    for k, ij in enumerate(job.patches):
-        model.predict_patch(out, ij)
+    for k, _ in enumerate(job.engine.map(lambda ij: model.predict_patch(out, ij), job.patches)):
         report(predicting, k + 1, len(job.patches))
     if job.highlights:
         stage(job.progress, "highlights")

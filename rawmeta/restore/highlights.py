@@ -17,8 +17,9 @@ pixels are.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import torch
 
 from rawmeta.metrics.clipping import CLIP_THRESHOLD, brightest
 from rawmeta.restore import rbf
@@ -92,29 +93,34 @@ class Interpolation:
         self.job = job
         self.brightest = brightest(job.srgb)
         self.sample_brightest = job.grid.sample(self.brightest[..., None])[..., 0]
-        self._fits: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None] = {}
+        self._fits: dict[tuple[int, int], tuple[Any, Any, Any] | None] = {}
 
     def apply(self, out: np.ndarray, where: np.ndarray | None = None) -> None:
-        """Replace ``out``'s near-clipped pixels (of ``where`` only, if given) in place."""
-        layout, device = self.job.layout, self.job.device
+        """Replace ``out``'s near-clipped pixels (of ``where`` only, if given) in place; the patches are shared
+        among the engine's threads (each writes only its own pixels)."""
         wanted = self.brightest >= NEAR if where is None else (self.brightest >= NEAR) & where
-        for ij in self.job.patches:
-            y0, y1, x0, x1 = layout.box(*ij)
-            py, px = np.nonzero(wanted[y0:y1, x0:x1])
-            if not len(py):
-                continue
-            if ij not in self._fits:
-                self._fits[ij] = self._fit(ij)
-            if self._fits[ij] is None:
-                continue
-            centres, weights, coeffs = self._fits[ij]
-            py, px = py + y0, px + x0
-            points = torch.from_numpy(_points(self.job.srgb, py, px)).to(device)
-            interpolated = rbf.evaluate(centres, weights, coeffs, points).cpu().numpy()
-            alpha = np.clip((self.brightest[py, px] - NEAR) / (CLIPPED - NEAR), 0.0, 1.0)[:, None]
-            out[py, px] = np.clip(alpha * interpolated + (1 - alpha) * out[py, px], 0.0, 1.0)
+        for _ in self.job.engine.map(lambda ij: self._apply_patch(out, wanted, ij), self.job.patches):
+            pass
 
-    def _fit(self, ij: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    def _apply_patch(self, out: np.ndarray, wanted: np.ndarray, ij: tuple[int, int]) -> None:
+        """Replace ``out``'s ``wanted`` pixels of patch ``ij``."""
+        y0, y1, x0, x1 = self.job.layout.box(*ij)
+        py, px = np.nonzero(wanted[y0:y1, x0:x1])
+        if not len(py):
+            return
+        if ij not in self._fits:
+            self._fits[ij] = self._fit(ij)
+        if self._fits[ij] is None:
+            return
+        e = self.job.engine
+        centres, weights, coeffs = self._fits[ij]
+        py, px = py + y0, px + x0
+        points = e.asarray(_points(self.job.srgb, py, px))
+        interpolated = e.numpy(rbf.evaluate(e, centres, weights, coeffs, points))
+        alpha = np.clip((self.brightest[py, px] - NEAR) / (CLIPPED - NEAR), 0.0, 1.0)[:, None]
+        out[py, px] = np.clip(alpha * interpolated + (1 - alpha) * out[py, px], 0.0, 1.0)
+
+    def _fit(self, ij: tuple[int, int]) -> tuple[Any, Any, Any] | None:
         """Centres, kernel weights and polynomial coefficients of patch ``ij``'s RBF; None with too few
         bright samples."""
         srgb, values, grid, layout = self.job.srgb, self.job.values, self.job.grid, self.job.layout
@@ -128,6 +134,7 @@ class Interpolation:
             far = np.abs(rows - (y0 + y1) / 2) / (y1 - y0) + np.abs(cols - (x0 + x1) / 2) / (x1 - x0)
             keep = np.sort(np.argsort(far, kind="stable")[:MAX_CENTRES])
             sy, sx, rows, cols = sy[keep], sx[keep], rows[keep], cols[keep]
-        centres = torch.from_numpy(_points(srgb, rows, cols)).to(self.job.device)
-        target = torch.from_numpy(values[rs, cs][sy, sx].astype(np.float64)).to(self.job.device)
-        return (centres, *rbf.fit(centres, target))
+        e = self.job.engine
+        centres = e.asarray(_points(srgb, rows, cols))
+        target = e.asarray(values[rs, cs][sy, sx], "float64")
+        return (centres, *rbf.fit(e, centres, target))

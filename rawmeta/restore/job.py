@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from rawmeta.format.grid import Grid
 from rawmeta.progress import Progress
+from rawmeta.restore.engine import Engine
 from rawmeta.restore.options import DEFAULT_MEMORY_MB
 from rawmeta.restore.patches import PatchGrid
 
@@ -27,7 +27,9 @@ class PatchJob:
         The image's patches.
     patches : list of (int, int)
         The patches to fill, sorted.
-    device : torch.device
+    engine : Engine
+        Where the arithmetic runs (:func:`rawmeta.restore.engine.engine_for`); the paper preset trains on
+        its ``device`` with torch.
     seed : int
         Seed of whatever a method draws at random; results are deterministic for a seed on a device.
     memory_mb : int
@@ -48,7 +50,7 @@ class PatchJob:
     grid: Grid
     layout: PatchGrid
     patches: list[tuple[int, int]]
-    device: torch.device
+    engine: Engine
     seed: int = 0
     memory_mb: int = DEFAULT_MEMORY_MB
     highlights: bool = True

@@ -7,13 +7,12 @@ write its module in this package and add a :class:`Method` to
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from rawmeta.restore import fast, paper, rbf
+from rawmeta.restore import fast, rbf
 from rawmeta.restore.job import PatchJob
 
 
@@ -38,11 +37,18 @@ class Method:
     summary: str
 
 
+def _paper(job: PatchJob, out: np.ndarray) -> None:
+    """The paper preset, which imports torch only when it runs."""
+    from rawmeta.restore import paper
+
+    paper.restore(job, out, config=paper.PAPER)
+
+
 REGISTRY: dict[str, Method] = {m.name: m for m in (
     Method("fast", "inf", fast.restore,
            "sine networks whose output layers are solved in closed form, blended across patches, clipped "
            "highlights interpolated"),
-    Method("paper", "inf", functools.partial(paper.restore, config=paper.PAPER),
+    Method("paper", "inf", _paper,
            "the paper's two-branch SIREN networks, trained with Adam"),
     Method("rbf", "rbf", rbf.restore, "SAM's linear radial basis function interpolation (the paper's baseline)"),
 )}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rawmeta.restore.engine import ENGINES
 from rawmeta.restore.patches import DEFAULT_PATCH
 
 #: The resolutions a restore can have (``RestoreOptions.size``).
@@ -28,6 +29,10 @@ class RestoreOptions:
     patch_size : (int, int)
         Approximate patch height and width.
     device : {"auto", "cpu", "cuda"}
+    engine : {"auto", "numpy", "torch"}
+        What computes the fast preset and the RBF: ``auto`` is NumPy on a CPU (without importing torch)
+        and torch on CUDA; ``torch`` on a CPU gives the restore as torch computes it (within float32
+        rounding of NumPy's). The paper preset always trains with torch.
     seed : int
         Seed of the networks' initialisation.
     memory_mb : int
@@ -51,6 +56,7 @@ class RestoreOptions:
     preset: str = "fast"
     patch_size: tuple[int, int] = DEFAULT_PATCH
     device: str = "auto"
+    engine: str = "auto"
     seed: int = 0
     memory_mb: int = DEFAULT_MEMORY_MB
     patches: Sequence[tuple[int, int]] | None = None
@@ -64,9 +70,11 @@ class RestoreOptions:
             raise ValueError(f"size must be one of {', '.join(SIZES)}, not {self.size!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
 
     def reconstruct_kwargs(self) -> dict[str, object]:
         """The keyword arguments of :func:`rawmeta.reconstruct` these options set."""
         return {"method": self.method, "preset": self.preset, "patch_size": tuple(self.patch_size),
-                "device": self.device, "seed": self.seed, "memory_mb": self.memory_mb, "patches": self.patches,
-                "objective": self.objective}
+                "device": self.device, "engine": self.engine, "seed": self.seed, "memory_mb": self.memory_mb,
+                "patches": self.patches, "objective": self.objective}

@@ -162,7 +162,7 @@ def restore(job: PatchJob, out: np.ndarray, config: INFConfig = PAPER) -> None:
     in batches of patches that fit ``job.memory_mb``."""
     stage(job.progress, "training")
     data = [patch_data(job.layout, job.grid, job.srgb, job.values, ij) for ij in job.patches]
-    dev = job.device
+    dev = torch.device(job.engine.device)
     total = len(data) * config.steps
     done = 0
     for batch in _batches(data, job.memory_mb):

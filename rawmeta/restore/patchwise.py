@@ -9,28 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-import torch
 
 from rawmeta.format import refinement
 from rawmeta.format.grid import Grid
 from rawmeta.format.payload import Payload
 from rawmeta.progress import Progress
 from rawmeta.restore import highlights, methods
+from rawmeta.restore.engine import engine_for
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.methods import DEFAULT_PRESET
 from rawmeta.restore.options import DEFAULT_MEMORY_MB
 from rawmeta.restore.patches import DEFAULT_PATCH, MIN_TRAINING_SAMPLES, PatchGrid, training_count
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; ``cuda`` without CUDA raises ValueError."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but PyTorch sees no CUDA device")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
-    return torch.device(device)
 
 
 def reconstruct(
@@ -43,6 +32,7 @@ def reconstruct(
     patch_size: tuple[int, int] = DEFAULT_PATCH,
     patches: Iterable[tuple[int, int]] | None = None,
     device: str = "auto",
+    engine: str = "auto",
     seed: int = 0,
     memory_mb: int = DEFAULT_MEMORY_MB,
     progress: Progress | None = None,
@@ -74,6 +64,9 @@ def reconstruct(
         Restore only these patches of ``PatchGrid.for_image(H, W, patch_size)``;
         other pixels are NaN. Default: all.
     device : {"auto", "cpu", "cuda"}
+    engine : {"auto", "numpy", "torch"}
+        What computes the fast preset and the RBF (:func:`rawmeta.restore.engine.engine_for`): ``auto``
+        is NumPy on a CPU, without importing torch, and torch on CUDA.
     seed : int
         Network initialisation seed; results are deterministic for a seed on a device.
     memory_mb : int
@@ -115,7 +108,7 @@ def reconstruct(
         highlights_hint = payload is None or payload.highlights
     if enlarged is None:
         enlarged = payload is not None and payload.jpeg_size is not None
-    job = patch_job(srgb, values, grid, patch_size=patch_size, patches=patches, device=device, seed=seed,
+    job = patch_job(srgb, values, grid, patch_size=patch_size, patches=patches, device=device, engine=engine, seed=seed,
                     memory_mb=memory_mb, highlights=highlights_hint, enlarged=enlarged, objective=objective,
                     progress=progress)
     out = run(chosen_method, job)
@@ -135,7 +128,8 @@ def as_unit_float(srgb: np.ndarray) -> np.ndarray:
 
 
 def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: tuple[int, int] = DEFAULT_PATCH,
-              patches: Iterable[tuple[int, int]] | None = None, device: str = "auto", seed: int = 0,
+              patches: Iterable[tuple[int, int]] | None = None, device: str = "auto", engine: str = "auto",
+              seed: int = 0,
               memory_mb: int = DEFAULT_MEMORY_MB, highlights: bool = True, enlarged: bool = False,
               objective: str = "developed", progress: Progress | None = None) -> PatchJob:
     """The job of restoring ``patches`` (default: all) of the image ``srgb`` from ``values`` at ``grid``.
@@ -152,7 +146,7 @@ def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: t
         raise ValueError(f"patches of {patch_size} pixels hold fewer than {MIN_TRAINING_SAMPLES} samples "
                          f"with their neighbours at stride {grid.stride}; use larger patches")
     return PatchJob(srgb=as_unit_float(srgb), values=values, grid=grid, layout=layout, patches=chosen,
-                    device=resolve_device(device), seed=seed, memory_mb=memory_mb, highlights=highlights,
+                    engine=engine_for(device, engine), seed=seed, memory_mb=memory_mb, highlights=highlights,
                     enlarged=enlarged, objective=objective, progress=progress)
 
 

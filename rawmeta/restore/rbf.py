@@ -15,10 +15,12 @@ patch never needs more than about 1.3 GB.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import torch
 
 from rawmeta.progress import stage
+from rawmeta.restore.engine import Engine
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import box_inputs, patch_data, place
 
@@ -42,37 +44,37 @@ def centre_subset(n: int) -> slice:
     return slice(None, None, -(-n // MAX_CENTRES))
 
 
-def fit(centres: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def fit(engine: Engine, centres: Any, values: Any) -> tuple[Any, Any]:
     """Kernel weights ``w`` (N, C) and polynomial coefficients ``a`` (D + 1, C).
 
     Parameters
     ----------
-    centres : Tensor, float64, (N, D)
-    values : Tensor, float64, (N, C)
+    engine : Engine
+        Whose arrays ``centres`` and ``values`` are.
+    centres : array, float64, (N, D)
+    values : array, float64, (N, C)
     """
     n = centres.shape[0]
-    poly = torch.cat([torch.ones(n, 1, dtype=centres.dtype, device=centres.device), centres], dim=1)
+    poly = engine.concat([engine.asarray(np.ones((n, 1))), centres], axis=1)
     # The polynomial side constrains the kernel weights through an orthonormal basis of poly's columns,
     # which keeps the system regular when the centres lie in a lower-dimensional affine subspace (all on
     # one sample row, or all with one channel clipped); poly's own columns would make it singular there.
-    u, sv, vh = torch.linalg.svd(poly, full_matrices=False)
+    u, sv, vh = engine.svd(poly)
     keep = sv > sv[0] * _RANK_TOLERANCE
     basis = u[:, keep]
     r = basis.shape[1]
-    system = torch.zeros(n + r, n + r, dtype=centres.dtype, device=centres.device)
-    system[:n, :n] = torch.cdist(centres, centres)
-    system[:n, :n].neg_()
+    system = engine.zeros((n + r, n + r), "float64")
+    system[:n, :n] = -engine.cdist(centres, centres)
     system[:n, n:] = basis
     system[n:, :n] = basis.T
-    rhs = torch.cat([values, values.new_zeros(r, values.shape[1])])
-    sol = torch.linalg.solve(system, rhs)
+    rhs = engine.concat([values, engine.zeros((r, values.shape[1]), "float64")])
+    sol = engine.solve(system, rhs)
     # poly @ coeffs == basis @ sol[n:], with the least-norm coefficients along the missing directions
     coeffs = vh[keep].T @ (sol[n:] / sv[keep, None])
     return sol[:n], coeffs
 
 
-def evaluate(centres: torch.Tensor, weights: torch.Tensor, coeffs: torch.Tensor, points: torch.Tensor,
-             chunk: int | None = None) -> torch.Tensor:
+def evaluate(engine: Engine, centres: Any, weights: Any, coeffs: Any, points: Any, chunk: int | None = None) -> Any:
     """The interpolant at ``points`` (M, D), in chunks of ``chunk`` points (by default as many as keep a
     chunk's distance matrix within :data:`CHUNK_BYTES`)."""
     if chunk is None:
@@ -81,22 +83,27 @@ def evaluate(centres: torch.Tensor, weights: torch.Tensor, coeffs: torch.Tensor,
     for k in range(0, points.shape[0], chunk):
         p = points[k : k + chunk]
         # -(d @ w), not (-d) @ w: the same numbers (negation is exact) without negating the whole M x N matrix
-        out.append(torch.addmm(coeffs[0], p, coeffs[1:]).sub_(torch.cdist(p, centres) @ weights))
-    return torch.cat(out)
+        value = engine.addmm(coeffs[0], p, coeffs[1:])
+        value -= engine.cdist(p, centres) @ weights
+        out.append(value)
+    return engine.concat(out)
 
 
 def restore(job: PatchJob, out: np.ndarray) -> None:
     """Fill ``out``'s pixels of ``job.patches`` with each patch's RBF interpolant of its neighbourhood's samples."""
     stage(job.progress, "restoring")
-    for k, ij in enumerate(job.patches):
+    e = job.engine
+
+    def interpolate(ij: tuple[int, int]) -> None:
         p = patch_data(job.layout, job.grid, job.srgb, job.values, ij)
         keep = centre_subset(len(p.train_raw))
-        centres = torch.from_numpy(np.concatenate([p.train_srgb[keep], p.train_xy[keep]], 1)).to(job.device,
-                                                                                                 torch.float64)
-        weights, coeffs = fit(centres, torch.from_numpy(p.train_raw[keep]).to(job.device, torch.float64))
+        centres = e.asarray(np.concatenate([p.train_srgb[keep], p.train_xy[keep]], 1), "float64")
+        weights, coeffs = fit(e, centres, e.asarray(p.train_raw[keep], "float64"))
         s, xy = box_inputs(job.srgb, p.box)
-        points = torch.from_numpy(np.concatenate([s, xy], 1)).to(job.device, torch.float64)
-        pred = evaluate(centres, weights, coeffs, points).clamp(0, 1)
-        place(out, p.box, pred.float().cpu().numpy())
+        points = e.asarray(np.concatenate([s, xy], 1), "float64")
+        pred = e.clip_(evaluate(e, centres, weights, coeffs, points), 0.0, 1.0)
+        place(out, p.box, e.numpy(pred).astype(np.float32))
+
+    for k, _ in enumerate(e.map(interpolate, job.patches)):
         if job.progress:
             job.progress(k + 1, len(job.patches))

@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from rawmeta.format.grid import Grid
 from rawmeta.metrics import psnr
 from rawmeta.restore import fast, highlights
+from rawmeta.restore.engine import Engine, TorchEngine
 from rawmeta.restore.patches import DEFAULT_PATCH, PatchGrid
 from rawmeta.restore.patchwise import patch_job, reconstruct
 
 from ..helpers import scene, smooth_image
 
-CPU = torch.device("cpu")
+
+@pytest.fixture(params=["numpy", "torch"])
+def engine(request):
+    """Each engine on the CPU: the features must be the same numbers on both."""
+    return Engine("cpu", 1) if request.param == "numpy" else TorchEngine("cpu")
 
 
 def test_tent_weights_blend_between_patch_centres():
@@ -28,11 +32,11 @@ def test_tent_weights_blend_between_patch_centres():
 
 @pytest.mark.parametrize("phased", [False, True])
 @pytest.mark.parametrize("dense", [False, True])
-def test_features_of_sample_points_and_of_blocks_agree(phased, dense):
+def test_features_of_sample_points_and_of_blocks_agree(phased, dense, engine):
     srgb = smooth_image(50, 70).astype(np.float32) / 255
     layout = PatchGrid.for_image(50, 70, (25, 35))
     config = fast.FAST_DENSE if dense else fast.FAST
-    feats = fast.SharedFeatures(config, layout, seed=1, device=CPU, phased=phased)
+    feats = fast.SharedFeatures(config, layout, seed=1, engine=engine, phased=phased)
     per_position = 55 if dense else 31  # 7 + 3 x 16 or 3 x 8 neighbours
     # whole edge padding, one row or column of padding (the dense neighbours reach 2 pixels) and none
     for box in [(0, 25, 0, 35), (25, 50, 35, 70), (1, 12, 1, 13), (40, 49, 60, 69), (10, 20, 30, 41)]:
@@ -40,60 +44,61 @@ def test_features_of_sample_points_and_of_blocks_agree(phased, dense):
         a = feats.at(srgb, np.arange(y0, y1), np.arange(x0, x1))
         b = feats.box(srgb, box)
         for u, v in zip(a, b):
-            assert u.shape == v.shape and torch.allclose(u, v, atol=1e-6)
-    linear, hidden = feats.at(srgb, np.array([0, 3]), np.array([0, 5]))
+            assert u.shape == v.shape and np.allclose(engine.numpy(u), engine.numpy(v), atol=1e-6)
+    linear, hidden = map(engine.numpy, feats.at(srgb, np.array([0, 3]), np.array([0, 5])))
     assert linear.shape == (4, feats.linear_inputs) and hidden.shape == (4, config.features)
     assert feats.width == feats.linear_inputs + config.features
     if not phased:
         assert feats.linear_inputs == per_position
         # the corner pixel's missing neighbours repeat it, so those differences are zero:
         # (-1, -1) is the first neighbour, (-2, -2) the ninth
-        assert torch.all(linear[0, 7:10] == 0) and linear[0, 0] == 1
-        assert not dense or torch.all(linear[0, 31:34] == 0)
+        assert np.all(linear[0, 7:10] == 0) and linear[0, 0] == 1
+        assert not dense or np.all(linear[0, 31:34] == 0)
         return
     assert (feats.unpenalised, feats.linear_inputs) == (28, 4 * per_position)
     # pixels (0, 0), (0, 5), (3, 0), (3, 5) sit at cell positions 0, 1, 2, 3: each has only its own block
     constant = linear[:, 0:4]  # input k at cell position p is column 4 k + p
-    assert torch.equal(constant, torch.eye(4))
+    assert np.array_equal(constant, np.eye(4))
     for k in range(4):
-        assert torch.count_nonzero(linear[k, :28].view(7, 4)[:, [c for c in range(4) if c != k]]) == 0
+        assert np.count_nonzero(linear[k, :28].reshape(7, 4)[:, [c for c in range(4) if c != k]]) == 0
 
 
 @pytest.mark.parametrize("step", [1, 2])
-def test_features_of_a_lattice_are_those_of_its_pixels(step):
+def test_features_of_a_lattice_are_those_of_its_pixels(step, engine):
     srgb = smooth_image(50, 70).astype(np.float32) / 255
     layout = PatchGrid.for_image(50, 70, (25, 35))
-    feats = fast.SharedFeatures(fast.FAST_DENSE, layout, seed=1, device=CPU, phased=True)
+    feats = fast.SharedFeatures(fast.FAST_DENSE, layout, seed=1, engine=engine, phased=True)
     for box in [(0, 25, 0, 35), (1, 12, 3, 14), (41, 50, 60, 70)]:
         y0, y1, x0, x1 = box
         rows, cols = np.arange(y0, y1, step), np.arange(x0, x1, step)
-        spread, hidden = feats.at(srgb, rows, cols)
-        linear, lattice_hidden = feats.box(srgb, box, step, by_position=False)
-        assert torch.allclose(hidden, lattice_hidden, atol=1e-6)
+        spread, hidden = map(engine.numpy, feats.at(srgb, rows, cols))
+        linear, lattice_hidden = map(engine.numpy, feats.box(srgb, box, step, by_position=False))
+        assert np.allclose(hidden, lattice_hidden, atol=1e-6)
         assert linear.shape == (len(rows) * len(cols), feats.per_position)
         position = ((rows[:, None] % 2) * 2 + cols[None, :] % 2).ravel()
         for p in range(4):  # input k at cell position p is spread column 4 k + p
             at_p = position == p
-            assert torch.allclose(spread[at_p][:, p::4], linear[at_p], atol=1e-6)
+            assert np.allclose(spread[at_p][:, p::4], linear[at_p], atol=1e-6)
 
 
-def test_predicting_by_cell_position_lattices_equals_predicting_the_spread_inputs():
+def test_predicting_by_cell_position_lattices_equals_predicting_the_spread_inputs(engine):
     h, w = 60, 84
     srgb = smooth_image(h, w).astype(np.float32) / 255
     layout = PatchGrid.for_image(h, w, (30, 42))
-    feats = fast.SharedFeatures(fast.FAST, layout, seed=2, device=CPU, phased=True)
-    gen = torch.Generator().manual_seed(3)
-    weights = {ij: torch.randn(feats.width, 3, generator=gen) * 0.01 for ij in layout}
+    feats = fast.SharedFeatures(fast.FAST, layout, seed=2, engine=engine, phased=True)
+    rng = np.random.default_rng(3)
+    weights = {ij: engine.asarray(rng.standard_normal((feats.width, 3), np.float32) * 0.01) for ij in layout}
     blend = (fast.tent_weights(h, layout.row_edges), fast.tent_weights(w, layout.col_edges))
     out = np.zeros((h, w, 3), np.float32)
     for ij in layout:
         fast.predict_into(out, feats, layout, srgb, weights, ij, blend)
-    linear, hidden = feats.box(srgb, (0, h, 0, w))  # the spread inputs of every pixel
+    linear, hidden = map(engine.numpy, feats.box(srgb, (0, h, 0, w)))  # the spread inputs of every pixel
     expected = np.zeros((h * w, 3), np.float32)
     mix = {ij: np.outer(blend[0][:, ij[0]], blend[1][:, ij[1]]).ravel() for ij in layout}
     for ij, wt in weights.items():
+        wt = engine.numpy(wt)
         model = linear @ wt[: feats.linear_inputs] + hidden @ wt[feats.linear_inputs :]
-        expected += mix[ij][:, None] * model.numpy()
+        expected += mix[ij][:, None] * model
     np.testing.assert_allclose(out.reshape(-1, 3), np.clip(expected, 0, 1), atol=1e-5)
 
 
