@@ -6,7 +6,9 @@ for the thread that shares a core with it, so a restore beside one busy
 loop took twice its idle time (docs/RESTORE.md, "Threads on a busy
 computer"). The command line sizes a single file's work to the cores that
 are free when it starts (:func:`free_cores`); folder workers share the
-cores among themselves (:mod:`rawmeta.batch.runner`).
+cores among themselves (:mod:`rawmeta.batch.runner`). The NumPy engine
+(:mod:`rawmeta.restore.engine`) runs as many threads as :func:`allowed_threads`
+and keeps OpenBLAS to one thread inside them (:func:`blas_limited`).
 """
 from __future__ import annotations
 
@@ -67,8 +69,9 @@ def free_cores(loadavg: str = LOADAVG) -> int:
 
 
 def fit_to_free_cores() -> int:
-    """Cap torch's CPU threads to the free cores (:func:`free_cores`), unless the user chose a count in
-    ``OMP_NUM_THREADS``; the count the work will use."""
+    """Cap this process's work to the free cores (:func:`free_cores`), unless the user chose a count in
+    ``OMP_NUM_THREADS``; the count the work will use (:func:`allowed_threads` tells it from then on: the
+    NumPy engine's pool, torch's CPU threads)."""
     chosen = os.environ.get("OMP_NUM_THREADS", "")
     if chosen.isdigit() and int(chosen) > 0:
         return int(chosen)

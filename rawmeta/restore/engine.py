@@ -164,13 +164,15 @@ class Engine:
     # work shared among threads
     def map(self, work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``work`` of each of ``items``, in order; on NumPy shared among ``workers`` threads, with BLAS
-        kept to one thread meanwhile so that the threads do not oversubscribe the cores."""
+        kept to one thread meanwhile: its own threads would oversubscribe the cores the pool already uses,
+        and they wait for each other by spinning, which beside a busy program costs more than they gain."""
         items = list(items)
-        if self.workers <= 1 or len(items) <= 1:
-            yield from map(work, items)
-            return
-        with threads.blas_limited(1), ThreadPoolExecutor(self.workers) as pool:
-            yield from pool.map(work, items)
+        with threads.blas_limited(1):
+            if self.workers <= 1 or len(items) <= 1:
+                yield from map(work, items)
+                return
+            with ThreadPoolExecutor(self.workers) as pool:
+                yield from pool.map(work, items)
 
 
 class TorchEngine(Engine):
