@@ -152,12 +152,14 @@ class SharedFeatures:
         self.linear_inputs = self.per_position * copies
         self.width = self.linear_inputs + f
 
-    def at(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[Any, Any]:
+    def at(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray, by_position: bool = True) -> tuple[Any, Any]:
         """Features of the pixels ``rows x cols`` (row-major): linear inputs and sine units.
 
         ``srgb`` is the whole image, float32 in [0, 1]; neighbours beyond
         the image edge repeat the edge pixel. Returns the engine's arrays of shapes
-        (N, self.linear_inputs) and (N, features), N = len(rows) * len(cols).
+        (N, self.linear_inputs) and (N, features), N = len(rows) * len(cols); with
+        ``by_position=False`` the linear inputs are not spread over the cell positions (``per_position``
+        of them, as for unphased features).
         """
         h, w = srgb.shape[:2]
         r = self.reach
@@ -168,7 +170,9 @@ class SharedFeatures:
         shifted = window.reshape(3, 2 * r + 1, nr, 2 * r + 1, nc)
         linear, hidden = self._features([shifted[:, r + dy, :, r + dx] for dy, dx in self.neighbours],
                                         shifted[:, r, :, r], self._grid_units(rows, cols))
-        return (self._by_cell_position(linear, _grid_positions(rows, cols)) if self.phased else linear), hidden
+        if self.phased and by_position:
+            linear = self._by_cell_position(linear, _grid_positions(rows, cols))
+        return linear, hidden
 
     def points(self, srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[Any, Any]:
         """Features of the pixels (rows[k], cols[k]), as ``box`` with ``by_position=False`` gives them: the
@@ -333,13 +337,35 @@ def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, gri
 
     def normal_equations(ij: tuple[int, int]) -> tuple[Any, Any]:
         rs, cs = grid_slices(grid, layout.box(*ij))
-        x = e.astype(e.concat(list(features.at(srgb, grid.rows()[rs], grid.cols()[cs])), axis=1), "float64")
+        rows, cols = grid.rows()[rs], grid.cols()[cs]
+        linear, hidden = features.at(srgb, rows, cols, by_position=False)
+        x = e.astype(e.concat([linear, hidden], axis=1), "float64")
         y = e.asarray(np.ascontiguousarray(values[rs, cs]).reshape(-1, 3), "float64")
         weighted = x
         if objective == "developed":
-            shown = srgb[np.ix_(grid.rows()[rs], grid.cols()[cs])].reshape(-1, 3)
+            shown = srgb[np.ix_(rows, cols)].reshape(-1, 3)
             weighted = x * e.asarray(visibility_weights(shown, config.visibility_power))[:, None]
-        return weighted.T @ x, weighted.T @ y
+        if not features.phased:
+            return weighted.T @ x, weighted.T @ y
+        # A sample's spread inputs are zero but at its own cell position (input k at column 4 k + p): the Gram
+        # is the sum over the four positions of their samples' Grams, each placed at its position's columns,
+        # 2.3 times fewer products than the Gram of the spread inputs.
+        order = np.argsort(_grid_positions(rows, cols), kind="stable")
+        bounds = np.searchsorted(_grid_positions(rows, cols)[order], np.arange(5))
+        order = e.asarray(order)
+        x, weighted, y = x[order], weighted[order], y[order]
+        li, k = features.linear_inputs, features.per_position
+        gram, rhs = e.zeros((features.width, features.width), "float64"), e.zeros((features.width, 3), "float64")
+        for p in range(4):
+            part = slice(int(bounds[p]), int(bounds[p + 1]))
+            g, r = weighted[part].T @ x[part], weighted[part].T @ y[part]
+            gram[p:li:4, p:li:4] += g[:k, :k]
+            gram[p:li:4, li:] += g[:k, k:]
+            gram[li:, p:li:4] += g[k:, :k]
+            gram[li:, li:] += g[k:, k:]
+            rhs[p:li:4] += r[:k]
+            rhs[li:] += r[k:]
+        return gram, rhs
 
     normal = {}
     for k, (ij, equations) in enumerate(zip(sampled, e.map(normal_equations, sampled))):
