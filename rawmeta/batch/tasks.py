@@ -35,7 +35,6 @@ from rawmeta.errors import (
 from rawmeta.format import container
 from rawmeta.format import payload as pl
 from rawmeta.io.jpeg_pixels import check_frame
-from rawmeta.io.outputs import read_raw_rgb
 from rawmeta.io.restore_mark import RestoreMark, read_mark
 from rawmeta.io.userfiles import read_jpeg
 from rawmeta.restore.options import RestoreOptions
@@ -479,6 +478,8 @@ def _is_complete(output: Path, size: tuple[int, int]) -> bool:
     """Whether ``output`` reads back whole as raw-RGB of ``size`` (height, width)."""
     if not output.is_file():
         return False
+    from rawmeta.io.outputs import read_raw_rgb  # tifffile and the DNG reader: not for every command's start-up
+
     try:
         return read_raw_rgb(output).shape == (*size, 3)
     except RawmetaError:
