@@ -7,7 +7,7 @@ loop took twice its idle time (docs/RESTORE.md, "Threads on a busy
 computer"). The command line sizes a single file's work to the cores that
 are free when it starts (:func:`free_cores`); folder workers share the
 cores among themselves (:mod:`rawmeta.batch.runner`). The NumPy engine
-(:mod:`rawmeta.restore.engine`) runs as many threads as :func:`allowed_threads`
+(:mod:`rawmeta.restore.engine`) runs as many threads as :func:`pool_threads`
 and keeps OpenBLAS to one thread inside them (:func:`blas_limited`).
 """
 from __future__ import annotations
@@ -24,6 +24,8 @@ LOADAVG = "/proc/loadavg"
 #: The calls that set the thread count of OpenBLAS (NumPy's and SciPy's wheels rename its symbols).
 OPENBLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads")
 OPENBLAS_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads", "openblas_get_num_threads")
+#: The NumPy engine's pool size that :func:`fit_to_free_cores` chose for this process (None: not chosen).
+_pool: int | None = None
 #: Readings of the running tasks, and the pause between them: one reading catches other processes'
 #: short bursts, the median of a few does not.
 READINGS, PAUSE_S = 5, 0.002
@@ -68,15 +70,27 @@ def free_cores(loadavg: str = LOADAVG) -> int:
     return max(1, min(usable_cores(), round(usable_cores() - busy_cores(loadavg))))
 
 
-def fit_to_free_cores() -> int:
-    """Cap this process's work to the free cores (:func:`free_cores`), unless the user chose a count in
-    ``OMP_NUM_THREADS``; the count the work will use (:func:`allowed_threads` tells it from then on: the
-    NumPy engine's pool, torch's CPU threads)."""
+def fit_to_free_cores(loadavg: str = LOADAVG) -> int:
+    """Size this process's work to the free cores, unless the user chose a count in ``OMP_NUM_THREADS``; the
+    count torch's threads will use.
+
+    torch's threads are capped to the free cores (:func:`free_cores`): they
+    wait for each other at every step, so a thread that shares a core with a
+    busy program holds all of them back. The NumPy engine's pool
+    (:func:`pool_threads`) takes one thread more where some cores are busy and
+    at least one is free: its threads do not wait for each other, and the
+    extra one runs in the time the scheduler gives this process on the busy
+    cores. Where every core is busy it takes one thread, as more then queue
+    for Python's interpreter lock behind a thread the scheduler has paused.
+    """
+    global _pool
     chosen = os.environ.get("OMP_NUM_THREADS", "")
     if chosen.isdigit() and int(chosen) > 0:
         return int(chosen)
-    threads = free_cores()
+    usable, busy = usable_cores(), busy_cores(loadavg)
+    threads = max(1, min(usable, round(usable - busy)))
     limit_threads(threads)
+    _pool = min(usable, threads + 1) if 0.5 <= busy <= usable - 1 else threads
     return threads
 
 
@@ -87,9 +101,11 @@ def limit_threads(threads: int) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
-def allowed_threads() -> int:
-    """The threads this process's work may use: the count in ``OMP_NUM_THREADS`` (which
-    :func:`fit_to_free_cores` and :func:`limit_threads` set), else every usable core."""
+def pool_threads() -> int:
+    """The threads of the NumPy engine's pool: as :func:`fit_to_free_cores` sized it, else the count in
+    ``OMP_NUM_THREADS`` (which :func:`limit_threads` sets in folder workers), else every usable core."""
+    if _pool is not None:
+        return _pool
     chosen = os.environ.get("OMP_NUM_THREADS", "")
     return int(chosen) if chosen.isdigit() and int(chosen) > 0 else usable_cores()
 

@@ -35,23 +35,37 @@ def test_a_count_the_user_chose_is_kept(monkeypatch):
     assert threads.fit_to_free_cores() == 3 and os.environ["OMP_NUM_THREADS"] == "3"
 
 
-def test_otherwise_torch_gets_the_free_cores(monkeypatch):
+def test_otherwise_torch_gets_the_free_cores(tmp_path, monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(threads, "free_cores", lambda: 1)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "_pool", None)
     torch = pytest.importorskip("torch")
     before = torch.get_num_threads()
     try:
-        assert threads.fit_to_free_cores() == 1
+        assert threads.fit_to_free_cores(loadavg(tmp_path, 3)) == 1
         assert os.environ["OMP_NUM_THREADS"] == "1" and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
 
 
-def test_allowed_threads_follow_a_chosen_count(monkeypatch):
+@pytest.mark.parametrize("usable,running,torch_threads,pool", [(2, 1, 2, 2), (2, 2, 1, 2), (2, 3, 1, 1), (8, 4, 5, 6),
+                                                              (8, 9, 1, 1)])
+def test_the_pool_takes_one_more_thread_while_a_core_is_free(tmp_path, monkeypatch, usable, running, torch_threads,
+                                                             pool):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "usable_cores", lambda: usable)
+    monkeypatch.setattr(threads, "_pool", None)
+    monkeypatch.setattr(threads, "limit_threads", lambda count: None)  # this test process's torch keeps its threads
+    assert threads.fit_to_free_cores(loadavg(tmp_path, running)) == torch_threads
+    assert threads.pool_threads() == pool
+
+
+def test_without_a_fitted_size_the_pool_follows_a_chosen_count(monkeypatch):
+    monkeypatch.setattr(threads, "_pool", None)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert threads.allowed_threads() == 1
+    assert threads.pool_threads() == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
-    assert threads.allowed_threads() == threads.usable_cores()
+    assert threads.pool_threads() == threads.usable_cores()
 
 
 def test_blas_is_limited_within_the_block_only():

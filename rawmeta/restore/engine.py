@@ -85,7 +85,7 @@ class Engine:
 
     def __init__(self, device: str = "cpu", workers: int | None = None):
         self.device = device
-        self.workers = workers or threads.allowed_threads()
+        self.workers = workers or threads.pool_threads()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(device={self.device!r}, workers={self.workers})"
