@@ -53,7 +53,7 @@ def test_targets_say_met_or_missed_with_the_figure():
                         "**met** (baseline 6.50x).")
     assert lines[1] == "- Embed at most 0.5 of the restore at 12 MP: 0.42, **met**."
     assert lines[2] == "- Embed at most 0.5 of the restore at 24 MP: 0.54, **missed**."
-    assert lines[3] == ("- Restore PSNR the baseline's within 0.05 dB on the same payload: largest difference "
+    assert lines[3] == ("- Restore PSNR the baseline's within 0.05 dB, each code's own payload: largest difference "
                         "-0.070 dB (b.crw), **missed**.")
     no_baseline = SpeedResult([row("a.nef", 1.0, side(3.0, 2.0))], None, [], None, [])
     assert speed.targets(no_baseline) == ["- Restore PSNR the baseline's within 0.05 dB: not measured (no `--baseline`)."]
@@ -69,7 +69,7 @@ def test_markdown_tables_and_the_baseline_columns(tmp_path):
     text = speed.markdown(result, "rawmeta bench --section speed --baseline B", 3, "cpu", codes)
     assert text.startswith("## Speed: embed and restore as processes, against LibRaw's decode and a baseline\n\n"
                            "Written by `rawmeta bench --section speed --baseline B` on ")
-    assert "Figures are medians of 3 rounds." in text and "the JPEG the baseline embedded" in text
+    assert "Figures are medians of 3 rounds." in text and "restores the JPEG it embedded" in text
     assert f"Baseline: `{tmp_path / 'b'}` (not a git checkout)." in text
     assert "| a.nef | 3000 x 2000 | 0.50 | 120 | 2.00 | 500 | 1.00 | 400 | 4.00 | 2.00 | 40.00 |" in text
     assert "### A folder of 1 pair\n" in text and "| rawmeta embed FOLDER | 2.50 | 600 | 5.00 |" in text
