@@ -2,7 +2,7 @@
 
 The byte layout is specified in docs/FORMAT.md ("Payload"); this module is
 its reference implementation. All integers are big-endian. rawmeta writes
-version 9 and reads versions 1 to 9. Versions 2 and later code the samples
+version 10 and reads versions 1 to 10. Versions 2 and later code the samples
 against predictions from the decoded JPEG (``prediction``), so reading one
 needs the JPEG's pixels; version 3 adds where the JPEG's grid lies in the
 RAW (``alignment``), version 4 a fingerprint of the JPEG's pixels
@@ -12,7 +12,9 @@ linearization table to the camera block (``CameraFacts.crop``,
 ``CameraFacts.linearization``), version 7 samples on the RAW's own grid
 for a JPEG smaller than the RAW (alignment kind 2, ``Payload.jpeg_size``),
 version 8 white balance source ``"jpeg"`` (estimated from the JPEG at embed) and the shot's tags to the
-camera block's end (``CameraFacts.shot``), version 9 the raw-RGB's peak (``Payload.peak``).
+camera block's end (``CameraFacts.shot``), version 9 the raw-RGB's peak (``Payload.peak``); version 10 is
+laid out as version 9 and differs in a restore hint only (docs/FORMAT.md, "Restore hints": the fast
+preset's sine units).
 """
 from __future__ import annotations
 
@@ -32,8 +34,8 @@ from rawmeta.format.grid import Grid
 from rawmeta.format.refinement import Refinement
 
 MAGIC = b"RMPL"
-FORMAT_VERSION = 9
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
+FORMAT_VERSION = 10
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 CHANNELS = 3
 #: Header flag bit 0: the fast preset interpolates clipped highlights (``highlights``).
 FLAG_HIGHLIGHTS = 1
@@ -211,7 +213,7 @@ def coding_order(grid: Grid, bits: int, refinement: Refinement) -> tuple[np.ndar
 
 def pack(payload: Payload, srgb: np.ndarray, fingerprint: fp.Fingerprint | None = None,
          coding_pixels: np.ndarray | None = None) -> bytes:
-    """Serialise a payload (docs/FORMAT.md, version 9); ``srgb`` is the JPEG's decoded uint8 pixels, and
+    """Serialise a payload (docs/FORMAT.md, version 10); ``srgb`` is the JPEG's decoded uint8 pixels, and
     ``fingerprint`` and ``coding_pixels`` (:meth:`Payload.coding_pixels`) theirs if already computed
     (a planner packs many payloads of one image)."""
     grid = payload.grid

@@ -101,7 +101,7 @@ class RidgeINFConfig:
         :func:`rawmeta.colour.visibility_weights` of its sRGB to this power.
     """
 
-    features: int = 256
+    features: int = 128
     colour_scale: float = 3.0
     coord_scale: float = 1.0
     ridge: float = 1e-3
@@ -111,6 +111,9 @@ class RidgeINFConfig:
     visibility_power: float = VISIBILITY_POWER
 
 
+#: Sine units of the payloads before format version 10, which restore as they were written; version 10 halved
+#: them: the same PSNR and developed-image error on the shared RAWs, a quarter less time (docs/RESTORE.md).
+SINE_UNITS_BEFORE_10 = 256
 #: The ``fast`` preset of ``rawmeta restore`` where samples are sparse (:func:`preset_for`).
 FAST = RidgeINFConfig()
 #: The ``fast`` preset where samples are dense: more neighbours, higher colour frequencies.
@@ -284,13 +287,17 @@ def by_cell_position(grid: Grid, layout: PatchGrid) -> bool:
     return fewest_per_cell_position(grid, layout) >= MIN_SAMPLES_PER_CELL_POSITION
 
 
-def preset_for(grid: Grid, layout: PatchGrid, enlarged: bool = False) -> RidgeINFConfig:
+def preset_for(grid: Grid, layout: PatchGrid, enlarged: bool = False, version: int | None = None) -> RidgeINFConfig:
     """The fast preset's configuration for samples on ``grid``: FAST_DENSE where they are dense enough, else FAST;
-    with :data:`ENLARGED_RIDGE` and :data:`ENLARGED_NEIGHBOUR_WEIGHT` where the sRGB is ``enlarged``.
+    with :data:`ENLARGED_RIDGE` and :data:`ENLARGED_NEIGHBOUR_WEIGHT` where the sRGB is ``enlarged``, and
+    :data:`SINE_UNITS_BEFORE_10` sine units for a payload of format ``version`` before 10 (None: samples
+    given as arrays, restored as the current version's).
 
     Decided per image, so a restore of some patches equals the same patches of a whole restore.
     """
     config = FAST_DENSE if fewest_per_cell_position(grid, layout) >= MIN_SAMPLES_FOR_DENSE else FAST
+    if version is not None and version < 10:
+        config = dataclasses.replace(config, features=SINE_UNITS_BEFORE_10)
     if enlarged:
         return dataclasses.replace(config, ridge=ENLARGED_RIDGE, neighbour_weight=ENLARGED_NEIGHBOUR_WEIGHT)
     return config
@@ -500,7 +507,7 @@ class FastModel:
     def fitted(cls, job: PatchJob, progress: Progress | None = None) -> FastModel:
         """The networks of ``job.patches`` and of their neighbours, which blend into their pixels; ``progress``
         as :func:`fit` reports it."""
-        config = preset_for(job.grid, job.layout, job.enlarged)
+        config = preset_for(job.grid, job.layout, job.enlarged, job.version)
         layout = job.layout
         phased = not job.enlarged and by_cell_position(job.grid, layout)
         features = SharedFeatures(config, layout, job.seed, job.engine, phased=phased)

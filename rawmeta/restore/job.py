@@ -41,6 +41,10 @@ class PatchJob:
         :mod:`rawmeta.restore.guide`); the fast preset regularises more there.
     objective : {"developed", "raw"}
         What the fast preset's fit makes small (:attr:`rawmeta.RestoreOptions.objective`).
+    version : int, optional
+        Format version of the payload the samples come from, whose restore hints the methods follow
+        (docs/FORMAT.md, "Restore hints"); None for samples given as arrays, restored as the current
+        version's.
     progress : callable, optional
         ``progress(done, total)``.
     """
@@ -56,4 +60,5 @@ class PatchJob:
     highlights: bool = True
     enlarged: bool = False
     objective: str = "developed"
+    version: int | None = None
     progress: Progress | None = None

@@ -85,9 +85,11 @@ def reconstruct(
         What the fast preset's fit makes small: the error as it shows in a
         developed image, or the raw-RGB error (:attr:`rawmeta.RestoreOptions.objective`).
 
-    A payload's refinement blocks (``refinement``) correct the result of
-    any method; then, where the payload records the raw-RGB's peak and every
-    patch is restored, the pixels the sRGB shows white reach it
+    A payload restores as its format version says (the fast preset draws
+    256 sine units before version 10, 128 from it, as arrays do); its
+    refinement blocks (``refinement``) correct the result of any method;
+    then, where the payload records the raw-RGB's peak and every patch is
+    restored, the pixels the sRGB shows white reach it
     (:func:`rawmeta.restore.highlights.reach_peak`).
 
     Returns
@@ -108,9 +110,9 @@ def reconstruct(
         highlights_hint = payload is None or payload.highlights
     if enlarged is None:
         enlarged = payload is not None and payload.jpeg_size is not None
-    job = patch_job(srgb, values, grid, patch_size=patch_size, patches=patches, device=device, engine=engine, seed=seed,
-                    memory_mb=memory_mb, highlights=highlights_hint, enlarged=enlarged, objective=objective,
-                    progress=progress)
+    job = patch_job(srgb, values, grid, patch_size=patch_size, patches=patches, device=device, engine=engine,
+                    seed=seed, memory_mb=memory_mb, highlights=highlights_hint, enlarged=enlarged, objective=objective,
+                    version=payload.version if payload is not None else None, progress=progress)
     out = run(chosen_method, job)
     if payload is not None and payload.refinement is not None:
         rows, cols = payload.refinement.positions(h, w)
@@ -129,9 +131,8 @@ def as_unit_float(srgb: np.ndarray) -> np.ndarray:
 
 def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: tuple[int, int] = DEFAULT_PATCH,
               patches: Iterable[tuple[int, int]] | None = None, device: str = "auto", engine: str = "auto",
-              seed: int = 0,
-              memory_mb: int = DEFAULT_MEMORY_MB, highlights: bool = True, enlarged: bool = False,
-              objective: str = "developed", progress: Progress | None = None) -> PatchJob:
+              seed: int = 0, memory_mb: int = DEFAULT_MEMORY_MB, highlights: bool = True, enlarged: bool = False,
+              objective: str = "developed", version: int | None = None, progress: Progress | None = None) -> PatchJob:
     """The job of restoring ``patches`` (default: all) of the image ``srgb`` from ``values`` at ``grid``.
 
     Raises ValueError for patches outside the grid or with too few samples to fit a model.
@@ -147,7 +148,7 @@ def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: t
                          f"with their neighbours at stride {grid.stride}; use larger patches")
     return PatchJob(srgb=as_unit_float(srgb), values=values, grid=grid, layout=layout, patches=chosen,
                     engine=engine_for(device, engine), seed=seed, memory_mb=memory_mb, highlights=highlights,
-                    enlarged=enlarged, objective=objective, progress=progress)
+                    enlarged=enlarged, objective=objective, version=version, progress=progress)
 
 
 def run(method: methods.Method, job: PatchJob) -> np.ndarray:

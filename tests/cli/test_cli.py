@@ -25,7 +25,7 @@ def test_embed_inspect_strip_round_trip(work):
     out = run("embed", dng, jpg, "--budget", "40", "--objective", "raw", check_rc=0).stdout
     assert out.startswith("embedded ") and "refinement blocks" in out and "expected restore PSNR" in out
     info = json.loads(run("inspect", jpg, "--json", check_rc=0).stdout)
-    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 9
+    assert info["integrity"] == "ok" and info["image_data"] == "matches" and info["format_version"] == 10
     assert 0 < info["peak"] <= 1
     assert info["camera"]["make"] == "rawmeta" and info["camera"]["cfa"] == "RGGB"
     assert info["budget_percent"] == 40 and info["percent_of_jpeg"] <= 40
@@ -241,10 +241,10 @@ def test_unknown_version_is_named(work):
     run("embed", dng, jpg, "--budget", "40", check_rc=0)
     data = jpg.read_bytes()
     payload = container.extract(data).payload
-    future = container.attach(data, patch_header(payload, ">H", 4, 10))
+    future = container.attach(data, patch_header(payload, ">H", 4, 11))
     fut = folder / "future.jpg"
     fut.write_bytes(future)
-    assert_one_line_error(run("inspect", fut), 7, "format version 10")
+    assert_one_line_error(run("inspect", fut), 7, "format version 11")
 
 
 def test_re_encoded_jpeg_warns(work):

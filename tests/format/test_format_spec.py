@@ -102,7 +102,7 @@ def spec_decode(payload: bytes, D: np.ndarray) -> dict:
     assert hashlib.sha256(body).digest() == payload[-32:]
     (magic, version, flags, W, H, S, Ox, Oy, B, ch, count, filt, comp, ihash, C) = struct.unpack(
         ">4sHHIIHHHBBIBB32sI", body[:66])
-    assert magic == b"RMPL" and version == 9 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1, 2, 3)
+    assert magic == b"RMPL" and version == 10 and ch == 3 and filt == 2 and comp == 1 and flags in (0, 1, 2, 3)
     cam = body[66 : 66 + C]
     m = cam[0]
     make = cam[1 : 1 + m].decode()

@@ -58,7 +58,7 @@ def test_round_trip_keeps_everything():
     p = payload_for(J, bits=12)
     u = pl.unpack(packed(p), SRGB)
     assert u.grid == p.grid and u.bits == p.bits and u.camera == p.camera and u.image_hash == p.image_hash
-    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 9
+    assert np.array_equal(u.samples, p.samples) and u.version == pl.FORMAT_VERSION == 10
     assert u.values().dtype == np.float32 and u.values().max() <= 1.0
     assert u.highlights and np.isnan(u.expected_psnr) and u.budget == 0 and u.peak == 0.0
     assert u.refinement is not None and not u.refinement.levels.any() and len(u.refined) == 0
@@ -252,6 +252,21 @@ def test_version_8_payloads_still_read():
     assert np.array_equal(u.refined, np.load(DATA / "v8_refined.npy", allow_pickle=False))
 
 
+def test_version_9_payloads_still_read_and_restore_as_they_did():
+    """A file written by rawmeta's version 9 writer (tests/data, made before version 10 existed: the 128 x 96
+    synthetic sample embedded at budget 40) and its restore then (256 sine units): version 10 changed only
+    what a restore does, so the payload reads, and restores as before."""
+    from rawmeta.format import container
+    from rawmeta.restore.jpeg import restore_bytes
+    from rawmeta.restore.options import RestoreOptions
+
+    data = (DATA / "v9_payload.jpg").read_bytes()
+    u = pl.unpack(container.extract(data).payload, decode_jpeg(data))
+    assert u.version == 9 and u.peak == 1.0 and u.grid.stride == 4
+    restored = restore_bytes(data, RestoreOptions(device="cpu")).rgb
+    assert np.abs(restored - np.load(DATA / "v9_restored.npy", allow_pickle=False)).max() < 1e-5
+
+
 def test_raw_grid_round_trip():
     p = raw_grid_payload()
     u = pl.unpack(pl.pack(p, SRGB), SRGB)
@@ -392,8 +407,8 @@ def test_sha_mismatch_message():
 
 
 def test_unknown_version_is_named():
-    with pytest.raises(PayloadError, match="format version 10; this rawmeta reads versions 1, 2, 3, 4, 5, 6, 7, 8, 9"):
-        pl.unpack(patch_header(packed(), ">H", 4, 10), SRGB)
+    with pytest.raises(PayloadError, match="format version 11; this rawmeta reads versions 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"):
+        pl.unpack(patch_header(packed(), ">H", 4, 11), SRGB)
 
 
 def test_unknown_flags_are_refused():

@@ -481,7 +481,7 @@ CASES: dict[str, Case] = {
     "fill bytes before markers": Case(lambda b: b.with_segments(*(b"\xff\xff" + s for s in b.segments)), HARMLESS),
     "trailing data after EOI": Case(lambda b: b.emb + b"\0trailing data\xff\xd8", HARMLESS),
     # The payload: forged bodies, resealed so only the field itself is wrong.
-    "payload format version 10": Case(field("version", ">H", 10), bad_payload("format version 10")),
+    "payload format version 11": Case(field("version", ">H", 11), bad_payload("format version 11")),
     "payload format version 0": Case(field("version", ">H", 0), bad_payload("format version 0")),
     "payload magic": Case(field("magic", ">4s", b"RMPX"), bad_payload("magic")),
     "payload SHA-256 mismatch": Case(lambda b: b.carrying(flip(b.payload, 40)), bad_payload("SHA-256")),

@@ -1,6 +1,8 @@
 """The fast preset: shared sine features, closed-form output layers, blending, and clipped highlights."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -148,6 +150,15 @@ def test_the_dense_configuration_needs_768_samples_at_each_cell_position_in_ever
     assert fast.preset_for(Grid.centred(1448, 2176), layout) is fast.FAST_DENSE
     assert fast.preset_for(Grid.centred(1448, 2176, 10), layout) is fast.FAST
     assert fast.preset_for(Grid(1448, 2176, 8, 4, 4), layout) is fast.FAST  # one cell position
+
+
+def test_payloads_before_version_10_draw_256_sine_units():
+    layout = PatchGrid.for_image(1448, 2176)
+    grid = Grid.centred(1448, 2176)
+    assert fast.preset_for(grid, layout).features == fast.preset_for(grid, layout, version=10).features == 128
+    for version in (5, 9):
+        assert fast.preset_for(grid, layout, version=version) == dataclasses.replace(fast.FAST_DENSE, features=256)
+        assert fast.preset_for(grid, layout, True, version).features == 256
 
 
 @pytest.mark.parametrize("h,w,patch", [(144, 192, (48, 64)), (576, 768, (192, 256))])  # FAST, FAST_DENSE
