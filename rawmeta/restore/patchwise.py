@@ -14,8 +14,9 @@ from rawmeta.format import refinement
 from rawmeta.format.grid import Grid
 from rawmeta.format.payload import Payload
 from rawmeta.progress import Progress
-from rawmeta.restore import highlights, methods
+from rawmeta.restore import methods
 from rawmeta.restore.engine import engine_for
+from rawmeta.restore.highlights import reach_peak
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.methods import DEFAULT_PRESET
 from rawmeta.restore.options import DEFAULT_MEMORY_MB
@@ -118,7 +119,7 @@ def reconstruct(
         rows, cols = payload.refinement.positions(h, w)
         refinement.apply(out, payload.refinement, rows, cols, payload.refined_values())
     if payload is not None and payload.peak is not None and patches is None:
-        highlights.reach_peak(out, srgb, payload.peak)
+        reach_peak(out, srgb, payload.peak)
     return out
 
 
