@@ -67,7 +67,12 @@ def free_cores(loadavg: str = LOADAVG) -> int:
     >>> 1 <= free_cores() <= usable_cores()
     True
     """
-    return max(1, min(usable_cores(), round(usable_cores() - busy_cores(loadavg))))
+    return _free(usable_cores(), busy_cores(loadavg))
+
+
+def _free(usable: int, busy: float) -> int:
+    """Of ``usable`` cores, those ``busy`` leaves free: at least 1."""
+    return max(1, min(usable, round(usable - busy)))
 
 
 def fit_to_free_cores(loadavg: str = LOADAVG) -> int:
@@ -84,11 +89,11 @@ def fit_to_free_cores(loadavg: str = LOADAVG) -> int:
     for Python's interpreter lock behind a thread the scheduler has paused.
     """
     global _pool
-    chosen = os.environ.get("OMP_NUM_THREADS", "")
-    if chosen.isdigit() and int(chosen) > 0:
-        return int(chosen)
+    chosen = _chosen_threads()
+    if chosen is not None:
+        return chosen
     usable, busy = usable_cores(), busy_cores(loadavg)
-    threads = max(1, min(usable, round(usable - busy)))
+    threads = _free(usable, busy)
     limit_threads(threads)
     _pool = min(usable, threads + 1) if 0.5 <= busy <= usable - 1 else threads
     return threads
@@ -106,8 +111,13 @@ def pool_threads() -> int:
     ``OMP_NUM_THREADS`` (which :func:`limit_threads` sets in folder workers), else every usable core."""
     if _pool is not None:
         return _pool
+    return _chosen_threads() or usable_cores()
+
+
+def _chosen_threads() -> int | None:
+    """The thread count set in ``OMP_NUM_THREADS`` (by the user, or by :func:`limit_threads`); None if none."""
     chosen = os.environ.get("OMP_NUM_THREADS", "")
-    return int(chosen) if chosen.isdigit() and int(chosen) > 0 else usable_cores()
+    return int(chosen) if chosen.isdigit() and int(chosen) > 0 else None
 
 
 def _openblas() -> tuple[tuple[ctypes.CDLL, str, str], ...]:

@@ -131,11 +131,6 @@ class Engine:
         out += c
         return out
 
-    def addmm_(self, c: Any, a: Any, b: Any) -> Any:
-        """``c += a @ b``, in place."""
-        c += a @ b
-        return c
-
     def einsum(self, spec: str, *operands: Any) -> Any:
         return np.einsum(spec, *operands, optimize=False)
 
@@ -223,9 +218,6 @@ class TorchEngine(Engine):
 
     def addmm(self, c: Any, a: Any, b: Any) -> Any:
         return self.torch.addmm(c, a, b)
-
-    def addmm_(self, c: Any, a: Any, b: Any) -> Any:
-        return c.addmm_(a, b)
 
     def einsum(self, spec: str, *operands: Any) -> Any:
         return self.torch.einsum(spec, *operands)

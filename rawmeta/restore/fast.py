@@ -136,11 +136,11 @@ class SharedFeatures:
     def __init__(self, config: RidgeINFConfig, layout: PatchGrid, seed: int, engine: Engine, phased: bool = False):
         draws = SeededDraws(seed)  # what torch.Generator().manual_seed(seed) draws, in the same order
         f = config.features
-        self.colour = engine.asarray(draws.normal((3, f)) * np.float32(config.colour_scale))
-        self.coords = engine.asarray(draws.normal((2, f)) * np.float32(config.coord_scale))
-        self.bias = engine.asarray(draws.uniform(f) * np.float32(2 * math.pi))
+        colour = draws.normal((3, f)) * np.float32(config.colour_scale)  # W_c
+        coords = draws.normal((2, f)) * np.float32(config.coord_scale)  # W_u, of (x, y)
+        bias = draws.uniform(f) * np.float32(2 * math.pi)
         #: The phase's weights of (sRGB, row, column, 1): the sine units' phase is one product with them.
-        self.phase_weights = engine.concat([self.colour, self.coords[1:], self.coords[:1], self.bias[None]], axis=0)
+        self.phase_weights = engine.asarray(np.concatenate([colour, coords[1:], coords[:1], bias[None]], axis=0))
         rows, cols = layout.shape
         self.unit = (layout.width / cols, layout.height / rows)  # patch size (x, y) in pixels
         self.engine = engine
@@ -357,8 +357,9 @@ def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, gri
         # A sample's spread inputs are zero but at its own cell position (input k at column 4 k + p): the Gram
         # is the sum over the four positions of their samples' Grams, each placed at its position's columns,
         # 2.3 times fewer products than the Gram of the spread inputs.
-        order = np.argsort(_grid_positions(rows, cols), kind="stable")
-        bounds = np.searchsorted(_grid_positions(rows, cols)[order], np.arange(5))
+        positions = _grid_positions(rows, cols)
+        order = np.argsort(positions, kind="stable")
+        bounds = np.searchsorted(positions[order], np.arange(5))
         order = e.asarray(order)
         x, weighted, y = x[order], weighted[order], y[order]
         li, k = features.linear_inputs, features.per_position

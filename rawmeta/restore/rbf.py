@@ -93,8 +93,9 @@ def restore(job: PatchJob, out: np.ndarray) -> None:
     """Fill ``out``'s pixels of ``job.patches`` with each patch's RBF interpolant of its neighbourhood's samples."""
     stage(job.progress, "restoring")
     e = job.engine
-
-    def interpolate(ij: tuple[int, int]) -> None:
+    # One patch at a time, with BLAS's own threads: a patch's system takes up to about 1.3 GB (MAX_CENTRES), so
+    # patches side by side in the engine's pool would each take that much.
+    for k, ij in enumerate(job.patches):
         p = patch_data(job.layout, job.grid, job.srgb, job.values, ij)
         keep = centre_subset(len(p.train_raw))
         centres = e.asarray(np.concatenate([p.train_srgb[keep], p.train_xy[keep]], 1), "float64")
@@ -103,7 +104,5 @@ def restore(job: PatchJob, out: np.ndarray) -> None:
         points = e.asarray(np.concatenate([s, xy], 1), "float64")
         pred = e.clip_(evaluate(e, centres, weights, coeffs, points), 0.0, 1.0)
         place(out, p.box, e.numpy(pred).astype(np.float32))
-
-    for k, _ in enumerate(e.map(interpolate, job.patches)):
         if job.progress:
             job.progress(k + 1, len(job.patches))
