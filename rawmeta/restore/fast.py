@@ -59,10 +59,9 @@ MIN_SAMPLES_FOR_DENSE = 768
 #: CIE lightness; less leaves the highlights, which a raw developer's edits pull down, more of the fit
 #: (docs/CONSTANTS.md).
 VISIBILITY_POWER = 2 / 3
-#: Shares of a restore's progress: fitting the networks, then of the rest, predicting the patches (the
-#: highlights take what is left), near their shares of the time (docs/ARCHIVE.md, "Progress").
+#: Share of a restore's progress that fitting the networks takes (predicting the patches and their highlights
+#: the rest), near its share of the time (docs/ARCHIVE.md, "Progress").
 FIT_SHARE = 0.2
-PREDICT_SHARE = 0.9
 
 
 def neighbours(reach: int) -> tuple[tuple[int, int], ...]:
@@ -576,14 +575,18 @@ def _pair(start: int, count: int) -> list[int]:
 def restore(job: PatchJob, out: np.ndarray) -> None:
     """Fill ``out``'s pixels of ``job.patches`` with the fast preset's prediction, and interpolate clipped
     highlights if ``job.highlights``."""
-    predicted = FIT_SHARE + (1 - FIT_SHARE) * (PREDICT_SHARE if job.highlights else 1.0)
     stage(job.progress, "fitting")
     model = FastModel.fitted(job, part(job.progress, 0.0, FIT_SHARE))
     stage(job.progress, "restoring")
-    predicting = part(job.progress, FIT_SHARE, predicted)
-    for k, _ in enumerate(job.engine.map(lambda ij: model.predict_patch(out, ij), job.patches)):
-        report(predicting, k + 1, len(job.patches))
-    if job.highlights:
-        stage(job.progress, "highlights")
-        highlights.refine(out, job)
-        report(job.progress, 1, 1)
+    interpolation = highlights.Interpolation(job) if job.highlights else None
+
+    def restore_patch(ij: tuple[int, int]) -> None:
+        # a patch's highlights right after its prediction, on the same thread: one pass of the pool, whose
+        # threads then never wait at the end of the prediction for the slowest patch
+        model.predict_patch(out, ij)
+        if interpolation is not None:
+            interpolation.apply_patch(out, ij)
+
+    restoring = part(job.progress, FIT_SHARE, 1.0)
+    for k, _ in enumerate(job.engine.map(restore_patch, job.patches)):
+        report(restoring, k + 1, len(job.patches))

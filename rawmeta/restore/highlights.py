@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from rawmeta.metrics.clipping import CLIP_THRESHOLD, brightest
+from rawmeta.metrics.clipping import CLIP_THRESHOLD, brightest, darkest
 from rawmeta.restore import rbf
 from rawmeta.restore.job import PatchJob
 from rawmeta.restore.patches import grid_slices, normalised_xy
@@ -71,7 +71,7 @@ def reach_peak(out: np.ndarray, srgb: np.ndarray, peak: float) -> None:
     >>> out.tolist()
     [[[1.0, 0.75, 0.5], [0.5, 0.5, 0.5]], [[0.25, 0.25, 0.25], [0.25, 0.25, 0.25]]]
     """
-    white = np.min(srgb, axis=2) >= (CLIP_THRESHOLD if srgb.dtype == np.uint8 else CLIPPED)
+    white = darkest(srgb) >= (CLIP_THRESHOLD if srgb.dtype == np.uint8 else CLIPPED)
     if not white.any() or float(out.max()) >= peak:
         return
     highest = float(out[white].max())
@@ -92,18 +92,21 @@ class Interpolation:
     def __init__(self, job: PatchJob):
         self.job = job
         self.brightest = brightest(job.srgb)
+        self.near = self.brightest >= NEAR
         self.sample_brightest = job.grid.sample(self.brightest[..., None])[..., 0]
         self._fits: dict[tuple[int, int], tuple[Any, Any, Any] | None] = {}
 
     def apply(self, out: np.ndarray, where: np.ndarray | None = None) -> None:
         """Replace ``out``'s near-clipped pixels (of ``where`` only, if given) in place; the patches are shared
         among the engine's threads (each writes only its own pixels)."""
-        wanted = self.brightest >= NEAR if where is None else (self.brightest >= NEAR) & where
-        for _ in self.job.engine.map(lambda ij: self._apply_patch(out, wanted, ij), self.job.patches):
+        wanted = self.near if where is None else self.near & where
+        for _ in self.job.engine.map(lambda ij: self.apply_patch(out, ij, wanted), self.job.patches):
             pass
 
-    def _apply_patch(self, out: np.ndarray, wanted: np.ndarray, ij: tuple[int, int]) -> None:
-        """Replace ``out``'s ``wanted`` pixels of patch ``ij``."""
+    def apply_patch(self, out: np.ndarray, ij: tuple[int, int], wanted: np.ndarray | None = None) -> None:
+        """Replace ``out``'s near-clipped pixels of patch ``ij`` (of ``wanted`` only, if given) in place: it
+        reads and writes only that patch's pixels, so it may follow the patch's prediction on the same thread."""
+        wanted = self.near if wanted is None else wanted
         y0, y1, x0, x1 = self.job.layout.box(*ij)
         py, px = np.nonzero(wanted[y0:y1, x0:x1])
         if not len(py):
