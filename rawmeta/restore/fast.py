@@ -242,7 +242,11 @@ class SharedFeatures:
         s[:] = centre.reshape(3, n)
         inputs[4:7] = e.where(s <= 0.04045, s / 12.92, ((s + 0.055) / 1.055) ** 2.4)
         for k, nb in enumerate(neighbours):
-            inputs[7 + 3 * k : 10 + 3 * k] = (nb - centre).reshape(3, n)
+            # copied, then the centre's contiguous copy taken away in place: half the time of a subtraction of
+            # the two strided views into a new array
+            difference = inputs[7 + 3 * k : 10 + 3 * k].reshape(nb.shape)
+            difference[...] = nb
+            difference -= s.reshape(nb.shape)
         phase_inputs = e.concat([s.T, units, e.asarray(np.ones((n, 1), np.float32))], axis=1)
         return inputs.T, e.sin_(phase_inputs @ self.phase_weights)
 
@@ -467,7 +471,7 @@ def _predict_band(out: np.ndarray, features: SharedFeatures, srgb: np.ndarray, s
         linear, hidden = features.box(srgb, box, step, by_position=False)
         linear_weights = stacked[2 * (ya % 2) + xa % 2 : features.linear_inputs : 4]
     wr, wc = blend[0][ya:yb:step], blend[1][xa:xb:step]
-    mix = np.stack([np.outer(wr[:, a], wc[:, b]).ravel() for a, b in near], axis=1)
+    mix = (wr[:, [a for a, _ in near]][:, None, :] * wc[:, [b for _, b in near]][None, :, :]).reshape(-1, len(near))
     pred = _blended(features, linear, linear_weights, hidden, stacked, mix)
     out[ya:yb:step, xa:xb:step] = features.engine.numpy(pred).reshape(len(wr), len(wc), 3)
 
