@@ -31,7 +31,7 @@ MAX_CENTRES = 9000
 #: Bytes of one chunk's distance matrix (float64) in ``evaluate``. The matrix is written, square-rooted and
 #: multiplied in turn: while it stays in a CPU's cache the evaluation is several times faster than with
 #: chunks that spill to memory, and the values are the same (docs/RESTORE.md).
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 2 << 20
 #: Fewest and most points a chunk takes: fewer add per-call overhead, more gain nothing.
 MIN_CHUNK, MAX_CHUNK = 128, 8192
 
@@ -84,7 +84,7 @@ def evaluate(engine: Engine, centres: Any, weights: Any, coeffs: Any, points: An
         p = points[k : k + chunk]
         # -(d @ w), not (-d) @ w: the same numbers (negation is exact) without negating the whole M x N matrix
         value = engine.addmm(coeffs[0], p, coeffs[1:])
-        value -= engine.cdist(p, centres) @ weights
+        value -= engine.distance_product(p, centres, weights)
         out.append(value)
     return engine.concat(out)
 
