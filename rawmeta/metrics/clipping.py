@@ -50,3 +50,9 @@ def brightest(image: np.ndarray) -> np.ndarray:
     several times as long.
     """
     return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
+
+
+def darkest(image: np.ndarray) -> np.ndarray:
+    """Each pixel's smallest channel, H x W, of an H x W x 3 image (its dtype kept), as :func:`brightest` takes
+    the largest."""
+    return np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2])

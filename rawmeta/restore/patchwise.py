@@ -154,6 +154,13 @@ def patch_job(srgb: np.ndarray, values: np.ndarray, grid: Grid, *, patch_size: t
 
 def run(method: methods.Method, job: PatchJob) -> np.ndarray:
     """``method``'s restore of ``job``: float32 (H, W, 3), NaN outside ``job.patches``."""
-    out = np.full((job.layout.height, job.layout.width, 3), np.nan, dtype=np.float32)
+    # Every method writes each pixel of its patches, so only the pixels outside them are set here: filling
+    # the whole image first would touch each of its pages on this one thread before the pool's threads do.
+    out = np.empty((job.layout.height, job.layout.width, 3), dtype=np.float32)
+    outside = np.ones(out.shape[:2], dtype=bool)
+    for ij in job.patches:
+        y0, y1, x0, x1 = job.layout.box(*ij)
+        outside[y0:y1, x0:x1] = False
+    out[outside] = np.nan
     method.run(job, out)
     return out
