@@ -34,6 +34,7 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from rawmeta import threads
 from rawmeta.format import segments
 from rawmeta.format.camera import ILLUMINANT_D65, WB_SOURCE_WORDS, CameraFacts
 from rawmeta.format.shot import flat_value, value_bytes
@@ -483,8 +484,8 @@ def _lossless_jpeg_tiles(data: np.ndarray, bits: int) -> list[bytes]:
     """Each TILE x TILE tile of ``data``, row by row, as a lossless JPEG stream; edge tiles are padded by
     repeating the last row and column (DNG readers crop them away).
 
-    The tiles are encoded on as many threads as the process may use for numeric work
-    (:func:`_worker_threads`): the encoder's array work releases the GIL.
+    The tiles are encoded on as many threads as the NumPy engine's pool (:func:`rawmeta.threads.pool_threads`:
+    the free cores, or the count folder workers set): the encoder's array work releases the GIL.
     """
     height, width = data.shape[:2]
 
@@ -495,17 +496,8 @@ def _lossless_jpeg_tiles(data: np.ndarray, bits: int) -> list[bytes]:
         return _lossless_jpeg(np.pad(tile, pad, mode="edge"), bits)
 
     corners = [(y, x) for y in range(0, height, TILE) for x in range(0, width, TILE)]
-    with ThreadPoolExecutor(max_workers=_worker_threads()) as pool:
+    with ThreadPoolExecutor(max_workers=threads.pool_threads()) as pool:
         return list(pool.map(encoded, corners))
-
-
-def _worker_threads() -> int:
-    """Threads for numeric work: ``OMP_NUM_THREADS`` where set (folder workers set it to share the CPUs),
-    else one per CPU."""
-    try:
-        return max(int(os.environ.get("OMP_NUM_THREADS", "")), 1)
-    except ValueError:
-        return os.cpu_count() or 1
 
 
 def _with_shot_tags(tags: list[tuple], shot: ShotMetadata) -> list[tuple]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ import pytest
 import rawpy
 import tifffile
 
+from rawmeta import threads
 from rawmeta.format.camera import CameraFacts
 from rawmeta.io import dng as dng_module
 from rawmeta.io.dng import assumptions, cfa_dng_bytes, linear_dng_bytes, mosaic, stored_codes, write_cfa_dng
@@ -257,11 +257,17 @@ def test_the_dng_says_what_it_assumed_where_the_raw_said_nothing():
 
 def test_tile_threads_follow_the_folder_workers_cap(monkeypatch):
     """Folder workers cap numeric threads with OMP_NUM_THREADS; the tile encoder keeps to it."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert dng_module._worker_threads() == 1
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert dng_module._worker_threads() == 3
-    monkeypatch.setenv("OMP_NUM_THREADS", "many")
-    assert dng_module._worker_threads() == (os.cpu_count() or 1)
-    monkeypatch.delenv("OMP_NUM_THREADS")
-    assert dng_module._worker_threads() == (os.cpu_count() or 1)
+    pools = []
+
+    class Recorded(dng_module.ThreadPoolExecutor):
+        def __init__(self, max_workers: int):
+            pools.append(max_workers)
+            super().__init__(max_workers)
+
+    monkeypatch.setattr(dng_module, "ThreadPoolExecutor", Recorded)
+    monkeypatch.setattr(threads, "_pool", None)
+    data = np.zeros((2 * dng_module.TILE, dng_module.TILE), np.uint16)
+    for count in ("1", "3"):
+        monkeypatch.setenv("OMP_NUM_THREADS", count)
+        assert dng_module._lossless_jpeg_tiles(data, 16) == [dng_module._lossless_jpeg(data[:dng_module.TILE], 16)] * 2
+    assert pools == [1, 3]
