@@ -175,6 +175,11 @@ class Engine:
         kept to one thread meanwhile: its own threads would oversubscribe the cores the pool already uses,
         and they wait for each other by spinning, which beside a busy program costs more than they gain."""
         items = list(items)
+        # SciPy's solves (solve_spd) run on an OpenBLAS of SciPy's own, which blas_limited finds only once it is
+        # loaded. Loaded first inside the pool, it kept its default threads, and two pool threads then called a
+        # multi-threaded OpenBLAS at once, which now and then gave a patch slightly wrong weights.
+        import scipy.linalg  # noqa: F401
+
         with threads.blas_limited(1):
             if self.workers <= 1 or len(items) <= 1:
                 yield from map(work, items)
