@@ -91,24 +91,23 @@ class Interpolation:
 
     def __init__(self, job: PatchJob):
         self.job = job
-        self.brightest = brightest(job.srgb)
-        self.near = self.brightest >= NEAR
-        self.sample_brightest = job.grid.sample(self.brightest[..., None])[..., 0]
+        self.sample_brightest = brightest(job.grid.sample(job.srgb))
         self._fits: dict[tuple[int, int], tuple[Any, Any, Any] | None] = {}
 
     def apply(self, out: np.ndarray, where: np.ndarray | None = None) -> None:
         """Replace ``out``'s near-clipped pixels (of ``where`` only, if given) in place; the patches are shared
         among the engine's threads (each writes only its own pixels)."""
-        wanted = self.near if where is None else self.near & where
-        for _ in self.job.engine.map(lambda ij: self.apply_patch(out, ij, wanted), self.job.patches):
+        for _ in self.job.engine.map(lambda ij: self.apply_patch(out, ij, where), self.job.patches):
             pass
 
-    def apply_patch(self, out: np.ndarray, ij: tuple[int, int], wanted: np.ndarray | None = None) -> None:
-        """Replace ``out``'s near-clipped pixels of patch ``ij`` (of ``wanted`` only, if given) in place: it
-        reads and writes only that patch's pixels, so it may follow the patch's prediction on the same thread."""
-        wanted = self.near if wanted is None else wanted
+    def apply_patch(self, out: np.ndarray, ij: tuple[int, int], where: np.ndarray | None = None) -> None:
+        """Replace ``out``'s near-clipped pixels of patch ``ij`` (of ``where``, H x W, only, if given) in place:
+        it reads and writes only that patch's pixels, so it may follow the patch's prediction on the same
+        thread, and it finds them there, not over the whole image first."""
         y0, y1, x0, x1 = self.job.layout.box(*ij)
-        py, px = np.nonzero(wanted[y0:y1, x0:x1])
+        level = brightest(self.job.srgb[y0:y1, x0:x1])
+        wanted = level >= NEAR if where is None else (level >= NEAR) & where[y0:y1, x0:x1]
+        py, px = np.nonzero(wanted)
         if not len(py):
             return
         if ij not in self._fits:
@@ -117,10 +116,10 @@ class Interpolation:
             return
         e = self.job.engine
         centres, weights, coeffs = self._fits[ij]
+        alpha = np.clip((level[py, px] - NEAR) / (CLIPPED - NEAR), 0.0, 1.0)[:, None]
         py, px = py + y0, px + x0
         points = e.asarray(_points(self.job.srgb, py, px))
         interpolated = e.numpy(rbf.evaluate(e, centres, weights, coeffs, points))
-        alpha = np.clip((self.brightest[py, px] - NEAR) / (CLIPPED - NEAR), 0.0, 1.0)[:, None]
         out[py, px] = np.clip(alpha * interpolated + (1 - alpha) * out[py, px], 0.0, 1.0)
 
     def _fit(self, ij: tuple[int, int]) -> tuple[Any, Any, Any] | None:
