@@ -60,19 +60,21 @@ def encode(image: np.ndarray, precision: int = 16) -> bytes:
 
 
 def _differences(data: np.ndarray, precision: int) -> np.ndarray:
-    """Prediction differences (int32), row-major and interleaved, as T.81 H.1.2.1 defines them for predictor 1."""
-    x = data.astype(np.int32)
-    pred = np.empty_like(x)
-    pred[:, 1:] = x[:, :-1]
-    pred[1:, 0] = x[:-1, 0]
+    """Prediction differences modulo 2**16 as int16, as T.81 H.1.2.1 defines them for predictor 1.
+
+    T.81 reads them as -32767 .. 32768; int16 holds 32768 as -32768, which has the same category (16) and, as
+    category 16 writes no difference bits, the same code.
+    """
+    pred = np.empty_like(data)
+    pred[:, 1:] = data[:, :-1]
+    pred[1:, 0] = data[:-1, 0]
     pred[0, 0] = 1 << (precision - 1)
-    diff = (x - pred) & 0xFFFF  # modulo 2**16, read as -32767 .. 32768
-    return np.where(diff > 32768, diff - 65536, diff)
+    return (data - pred).view(np.int16)  # uint16 arithmetic wraps modulo 2**16
 
 
 def _category(diff: np.ndarray) -> np.ndarray:
-    """SSSS: the bits of |diff| (0 for 0, 16 for 32768)."""
-    return _BIT_LENGTH[np.abs(diff)]
+    """SSSS: the bits of |diff| (0 for 0, 16 for 32768, which int16 holds as -32768)."""
+    return _BIT_LENGTH[np.abs(diff).view(np.uint16)]
 
 
 def _code_lengths(frequency: np.ndarray) -> np.ndarray:
@@ -159,24 +161,36 @@ def _sos(components: int) -> bytes:
 def _entropy_coded(diff: np.ndarray, category: np.ndarray, codes: np.ndarray, lengths: np.ndarray) -> bytes:
     """The scan's bytes: each sample's code then its SSSS difference bits, padded with 1s, 0xFF stuffed."""
     # per category: the code shifted over its difference bits, the mask of those bits, and the total length
-    shifted_code = codes.astype(np.uint64) << _EXTRA_BITS
-    mask = (np.uint64(1) << _EXTRA_BITS) - np.uint64(1)
+    extra_bits = _EXTRA_BITS.astype(np.uint32)
+    shifted_code = codes.astype(np.uint32) << extra_bits
+    mask = (np.uint32(1) << extra_bits) - np.uint32(1)
     # a negative difference is written as diff - 1 in its low bits (ones' complement); 32768 has no bits
-    extra = (diff - (diff < 0)).astype(np.int64).view(np.uint64) & mask[category]
-    value = shifted_code[category] | extra  # at most 16 + 15 bits
+    extra = diff.astype(np.int32)
+    extra -= diff < 0
+    value = extra.view(np.uint32)
+    value &= mask[category]
+    value |= shifted_code[category]  # at most 16 + 15 bits
     length = (lengths.astype(np.uint64) + _EXTRA_BITS)[category]
     end = np.cumsum(length)
     total = int(end[-1]) if len(end) else 0
     start = end - length
     # Each value lands in a 64-bit window over the 32-bit words start // 32 and the next. Bits never overlap,
     # so summing the windows of each word (they are consecutive: start only grows) is the same as OR-ing.
-    window = value << (np.uint64(64) - length - (start & np.uint64(31)))
-    word = (start >> np.uint64(5)).astype(np.int64)
-    first = np.flatnonzero(np.diff(word, prepend=-1))
+    shift = start & np.uint64(31)
+    shift += length
+    np.subtract(np.uint64(64), shift, out=shift)
+    window = value.astype(np.uint64)
+    window <<= shift
+    word = start >> np.uint64(5)
+    starts_word = np.empty(len(word), bool)
+    starts_word[:1] = True
+    np.not_equal(word[1:], word[:-1], out=starts_word[1:])
+    first = np.flatnonzero(starts_word)
     summed = np.add.reduceat(window, first) if len(first) else window
+    at = word[first].astype(np.int64)
     words = np.zeros((total >> 5) + 2, np.uint64)
-    words[word[first]] += summed >> np.uint64(32)
-    words[word[first] + 1] += summed & np.uint64(0xFFFFFFFF)
+    words[at] += summed >> np.uint64(32)
+    words[at + 1] += summed & np.uint64(0xFFFFFFFF)
     packed = np.frombuffer(words.astype(">u4").tobytes(), np.uint8)[: (total + 7) // 8].copy()
     if total % 8:
         packed[-1] |= (1 << (8 - total % 8)) - 1  # pad the last byte with 1-bits
