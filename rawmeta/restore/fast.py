@@ -247,8 +247,12 @@ class SharedFeatures:
             difference = inputs[7 + 3 * k : 10 + 3 * k].reshape(nb.shape)
             difference[...] = nb
             difference -= s.reshape(nb.shape)
-        phase_inputs = e.concat([s.T, units, e.asarray(np.ones((n, 1), np.float32))], axis=1)
-        return inputs.T, e.sin_(phase_inputs @ self.phase_weights)
+        # (sRGB, row, column, 1) as rows of its transpose, which the product reads as they lie
+        phase_inputs = e.empty((6, n))
+        phase_inputs[0:3] = s
+        phase_inputs[3:5] = units.T
+        phase_inputs[5] = 1.0
+        return inputs.T, e.sin_(phase_inputs.T @ self.phase_weights)
 
     def _by_cell_position(self, linear: Any, positions: np.ndarray) -> Any:
         """``linear`` (N, per_position) spread over the 4 positions of a 2 x 2 cell: (N, 4 * per_position),
@@ -397,7 +401,7 @@ def fit(features: SharedFeatures, config: RidgeINFConfig, layout: PatchGrid, gri
             rhs += normal[a, b][1] * share
         count = float(gram[0, 0])  # the constant feature's square sums to the (weighted) number of samples
         e.add_diagonal_(gram, penalty * count)
-        # The ridge-penalised Gram is symmetric positive definite: Cholesky solves it in half LU's work.
+        # The ridge-penalised Gram is symmetric positive definite (torch solves it by Cholesky, NumPy by LU).
         return e.astype(e.solve_spd(gram, rhs), "float32")
 
     weights = {}
