@@ -26,7 +26,16 @@ from rawmeta.benchmarks.sections import (
 )
 from rawmeta.embed import report
 from rawmeta.embed.options import DEFAULT_BUDGET, DEFAULT_MAX_GROWTH, EmbedOptions
-from rawmeta.errors import EXIT_CODE_MEANINGS, ExitCode, JpegError, NoPayloadError, RawmetaError, UsageError, about
+from rawmeta.errors import (
+    EXIT_CODE_MEANINGS,
+    BudgetError,
+    ExitCode,
+    JpegError,
+    NoPayloadError,
+    RawmetaError,
+    UsageError,
+    about,
+)
 from rawmeta.format.segments import is_jpeg_data, not_a_jpeg
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
 from rawmeta.progress import stage
@@ -276,7 +285,6 @@ def embed(paths: tuple[Path, ...], out: Path | None, overwrite: bool, source: Pa
     start = time.monotonic()
     fit_to_free_cores()
     with _progress(f"embed {jpeg.name}", quiet or as_json) as bar:
-        from rawmeta.embed.budget import BudgetError
         from rawmeta.embed.jpeg import embed_file
 
         with about(jpeg, (BudgetError,)):

@@ -92,6 +92,10 @@ class UsageError(RawmetaError):
     exit_code = ExitCode.USAGE
 
 
+class BudgetError(UsageError):
+    """A budget that no payload fits (exit 2: the user's ``--budget`` or ``--max-growth`` asks too little)."""
+
+
 class JpegError(RawmetaError):
     """The JPEG file is not a JPEG, or is truncated or malformed (exit 3)."""
 
@@ -175,6 +179,11 @@ class Interrupted(RawmetaError):
     """Ctrl-C during a batch (exit 130, as for one file)."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class SampleCodingError(ValueError):
+    """Coded samples that cannot be decoded; never shown to a user as it is (``format.payload`` tells it as a
+    :class:`PayloadError`)."""
 
 
 #: The errors about a JPEG file, which :func:`about` names: its bytes, its rawmeta data, and its pixels not

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import subprocess
 import sys
 import tomllib
@@ -117,3 +118,20 @@ def test_every_error_s_exit_code_is_listed_in_the_help():
     listed = set(errors.EXIT_CODE_MEANINGS)
     assert {cls.exit_code for cls in classes if cls is not errors.RawmetaError} <= listed
     assert {errors.ExitCode.INTERNAL, errors.ExitCode.INTERRUPTED} <= listed
+
+
+def test_every_error_class_of_the_library_and_the_cli_is_defined_in_errors():
+    """ARCHITECTURE.md: every error class lives in ``rawmeta/errors.py``. An exception class is one whose base
+    is a built-in exception or an error class of ``errors``; the benchmarks are a tool beside the library and
+    keep their own."""
+    exceptions = {name for module in (builtins, errors) for name, value in vars(module).items()
+                  if isinstance(value, type) and issubclass(value, BaseException)}
+    elsewhere = []
+    for path in [*PACKAGE.rglob("*.py"), *(REPO / "cli").rglob("*.py")]:
+        if path == PACKAGE / "errors.py" or (PACKAGE / "benchmarks") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            bases = [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in getattr(node, "bases", [])]
+            if isinstance(node, ast.ClassDef) and exceptions & set(bases):
+                elsewhere.append(f"{path.relative_to(REPO)}: {node.name}")
+    assert elsewhere == []

@@ -35,10 +35,9 @@ from rawmeta.benchmarks.harness import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_rawtherapee, render_srgb
 from rawmeta.benchmarks.restore import common_area
 from rawmeta.benchmarks.sections import BenchRun
-from rawmeta.embed.budget import BudgetError
 from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.embed.options import DEFAULT_BUDGET
-from rawmeta.errors import MismatchError, RawReadError
+from rawmeta.errors import BudgetError, MismatchError, RawReadError
 from rawmeta.format import orientation
 from rawmeta.format.camera import CameraFacts
 from rawmeta.io.jpeg_pixels import decode_jpeg

@@ -18,10 +18,9 @@ import rawpy
 from rawmeta.benchmarks.harness import machine_line, median_time
 from rawmeta.benchmarks.render import write_render
 from rawmeta.benchmarks.sections import BenchRun
-from rawmeta.embed.budget import BudgetError
 from rawmeta.embed.jpeg import embed_file
 from rawmeta.embed.options import DEFAULT_BUDGET
-from rawmeta.errors import RawReadError
+from rawmeta.errors import BudgetError, RawReadError
 from rawmeta.format import prediction
 from rawmeta.format import sample_coding as sc
 from rawmeta.format.grid import Grid

@@ -52,9 +52,10 @@ from rawmeta.benchmarks.harness import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb, to_8bit
 from rawmeta.benchmarks.restore import crop_patches, union_box
 from rawmeta.benchmarks.sections import BenchRun
-from rawmeta.embed.budget import BudgetError, PairFacts, plan
+from rawmeta.embed.budget import PairFacts, plan
 from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
+from rawmeta.errors import BudgetError
 from rawmeta.format import container
 from rawmeta.format import segments as js
 from rawmeta.format.alignment import Alignment

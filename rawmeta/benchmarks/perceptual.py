@@ -19,10 +19,9 @@ from rawmeta.alignment.matching import raw_on_jpeg_grid
 from rawmeta.benchmarks.harness import machine_line
 from rawmeta.benchmarks.render import jpeg_bytes, render_srgb
 from rawmeta.benchmarks.sections import BenchRun
-from rawmeta.embed.budget import BudgetError
 from rawmeta.embed.jpeg import embed_bytes, make_payload
 from rawmeta.embed.options import DEFAULT_BUDGET, EmbedOptions
-from rawmeta.errors import RawReadError
+from rawmeta.errors import BudgetError, RawReadError
 from rawmeta.io.rawfile import RawImage, read_raw
 from rawmeta.metrics import DevelopedError
 from rawmeta.restore.jpeg import restore_bytes

@@ -55,7 +55,7 @@ import numpy as np
 from rawmeta import metrics
 from rawmeta.embed.block_restore import BlockRestore, candidate_errors, per_candidate
 from rawmeta.embed.options import EmbedOptions
-from rawmeta.errors import UsageError
+from rawmeta.errors import BudgetError
 from rawmeta.format import container, prediction, refinement
 from rawmeta.format import payload as pl
 from rawmeta.format.alignment import Alignment
@@ -99,10 +99,6 @@ PROBE_FIT_END, PROBE_PREDICT_END = 0.5, 0.65
 CANDIDATES_END = 0.9
 #: ... of which each doubling's seek of worst blocks takes this share (its refinement options the rest).
 ROUND_SEEK_SHARE = 0.8
-
-
-class BudgetError(UsageError):
-    """A budget that no payload fits."""
 
 
 @dataclass(frozen=True)

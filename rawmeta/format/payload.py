@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rawmeta.errors import MismatchError, PayloadError
+from rawmeta.errors import MismatchError, PayloadError, SampleCodingError
 from rawmeta.format import fingerprint as fp
 from rawmeta.format import prediction, sample_coding, shot
 from rawmeta.format.alignment import Alignment
@@ -393,7 +393,7 @@ def _decoded(decoder, coded: bytes, *args):
     """``decoder(coded, *args)``, its SampleCodingError told as a PayloadError."""
     try:
         return decoder(coded, *args)
-    except sample_coding.SampleCodingError as exc:
+    except SampleCodingError as exc:
         raise PayloadError.damaged(f"rawmeta payload is corrupt: {exc}") from None
 
 

@@ -20,16 +20,14 @@ from __future__ import annotations
 import numpy as np
 import zstandard
 
+from rawmeta.errors import SampleCodingError
+
 FILTER_ROW_DELTA_GREEN = 1
 FILTER_PREDICTED = 2
 COMPRESSION_ZSTD = 1
 ZSTD_LEVEL = 17
 MIN_BITS, MAX_BITS = 1, 16
 _INFLATE_CHUNK = 16 * 1024**2
-
-
-class SampleCodingError(ValueError):
-    """Coded samples that cannot be decoded."""
 
 
 Bits = int | np.ndarray

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import zstandard
 
+from rawmeta.errors import SampleCodingError
 from rawmeta.format import sample_coding as sc
 
 
@@ -60,7 +61,7 @@ def test_16_bit_keeps_libraw_values_exactly():
 
 def test_decode_refuses_a_frame_that_declares_more_than_the_header():
     huge = zstandard.ZstdCompressor().compress(b"\0" * 10_000_000)
-    with pytest.raises(sc.SampleCodingError, match="declares"):
+    with pytest.raises(SampleCodingError, match="declares"):
         sc.decode_residuals(huge, np.zeros((100, 3), np.int64), 12)
 
 
