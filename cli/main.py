@@ -39,7 +39,8 @@ from rawmeta.errors import (
 from rawmeta.format.segments import is_jpeg_data, not_a_jpeg
 from rawmeta.io.userfiles import check_new_output, read_jpeg, same_file, write_output
 from rawmeta.progress import stage
-from rawmeta.restore.options import OBJECTIVES, RestoreOptions
+from rawmeta.restore import methods
+from rawmeta.restore.options import OBJECTIVES, SIZES, RestoreOptions
 from rawmeta.threads import fit_to_free_cores
 
 from . import batch
@@ -48,13 +49,11 @@ from .progress import ProgressBar
 if TYPE_CHECKING:  # embed imports torch: the commands that need it import it themselves
     from rawmeta.embed.jpeg import EmbedReport
 
-#: Choices of restore's options (rawmeta.restore.methods: FAMILIES and presets(), rawmeta.io.outputs' formats),
-#: spelled out here so that the command line starts without importing torch; a test keeps them in step.
-METHODS = ("inf", "rbf")
-PRESETS = ("fast", "paper")
+#: rawmeta.io.outputs' formats and DNG layouts, spelled out here because that module loads rawpy and tifffile,
+#: which the command line's start does without; a test keeps them in step. (The methods, presets and sizes are
+#: read from the library: its method registry loads without torch, which the paper preset imports when it runs.)
 FORMATS = ("dng", "npy", "tiff")
 DNG_LAYOUTS = ("linear", "cfa")
-SIZES = ("raw", "jpeg")
 
 
 HELP = ("Keep only a JPEG and still get the RAW back: embed puts samples of the RAW into its JPEG, restore "
@@ -424,9 +423,9 @@ _patch_opt = click.option("--patch", "patch", default="228x272", show_default=Tr
 ))
 @click.argument("paths", nargs=-1, required=True, metavar="JPEG OUTPUT | JPEG... --out-dir DIR | DIR... --out-dir DIR",
                 type=click.Path(path_type=Path))
-@click.option("--method", type=click.Choice(METHODS), default="inf", show_default=True,
+@click.option("--method", type=click.Choice(methods.FAMILIES), default="inf", show_default=True,
               help="inf: implicit neural functions (the paper); rbf: SAM's linear RBF baseline.")
-@click.option("--preset", type=click.Choice(PRESETS), default="fast", show_default=True,
+@click.option("--preset", type=click.Choice(methods.presets()), default="fast", show_default=True,
               help="INF preset: 'fast' solves each patch's network in closed form (seconds an image); "
                    "'paper' reproduces the paper (about 2 CPU-minutes a patch).")
 @_patch_opt

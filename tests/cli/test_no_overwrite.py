@@ -317,10 +317,6 @@ def test_help_answers_to_h_and_shows_examples_and_choices():
 def test_the_command_line_s_choices_are_the_library_s():
     import rawmeta.cli.main as cli_main
     from rawmeta.io import outputs
-    from rawmeta.restore import methods, options
 
-    assert cli_main.METHODS == methods.FAMILIES
-    assert cli_main.PRESETS == methods.presets()
     assert {"." + f for f in cli_main.FORMATS} | {".tif"} == set(outputs.SUPPORTED_SUFFIXES)
     assert cli_main.DNG_LAYOUTS == outputs.DNG_LAYOUTS
-    assert cli_main.SIZES == options.SIZES
