@@ -135,3 +135,14 @@ def test_every_error_class_of_the_library_and_the_cli_is_defined_in_errors():
             if isinstance(node, ast.ClassDef) and exceptions & set(bases):
                 elsewhere.append(f"{path.relative_to(REPO)}: {node.name}")
     assert elsewhere == []
+
+
+@pytest.mark.parametrize("module", ["rawmeta.restore.patchwise", "rawmeta.metrics.evaluation"])
+def test_the_main_entry_points_examples_run(module):
+    """The Examples of the public API's main entry points run and give what they show (``reconstruct``,
+    ``evaluate``); ``embed_file`` and ``restore_file`` want a sample file made by the library (issue #35)."""
+    import doctest
+    import importlib
+
+    results = doctest.testmod(importlib.import_module(module))
+    assert results.attempted > 0 and results.failed == 0

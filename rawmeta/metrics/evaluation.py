@@ -166,6 +166,13 @@ def evaluate(
     ------
     ValueError
         Bad or different shapes (including ``srgb``), bad boxes.
+
+    Examples
+    --------
+    >>> ref = np.full((64, 64, 3), 0.25)
+    >>> e = evaluate(ref + 0.01, ref, boxes=[(0, 64, 0, 32), (0, 64, 32, 64)])
+    >>> round(e.psnr, 1), e.patch_count
+    (40.0, 2)
     """
     p, r = check_pair(pred, ref)
     h, w = p.shape[:2]
