@@ -119,7 +119,7 @@ class Interpolation:
         alpha = np.clip((level[py, px] - NEAR) / (CLIPPED - NEAR), 0.0, 1.0)[:, None]
         py, px = py + y0, px + x0
         points = e.asarray(_points(self.job.srgb, py, px))
-        interpolated = e.numpy(rbf.evaluate(e, centres, weights, coeffs, points))
+        interpolated = e.numpy(rbf.interpolant_at(e, centres, weights, coeffs, points))
         out[py, px] = np.clip(alpha * interpolated + (1 - alpha) * out[py, px], 0.0, 1.0)
 
     def _fit(self, ij: tuple[int, int]) -> tuple[Any, Any, Any] | None:

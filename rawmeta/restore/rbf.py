@@ -28,7 +28,7 @@ from rawmeta.restore.patches import box_inputs, patch_data, place
 MAX_CENTRES = 9000
 
 
-#: Bytes of one chunk's distance matrix (float64) in ``evaluate``. The matrix is written, square-rooted and
+#: Bytes of one chunk's distance matrix (float64) in ``interpolant_at``. The matrix is written, square-rooted and
 #: multiplied in turn: while it stays in a CPU's cache the evaluation is several times faster than with
 #: chunks that spill to memory, and the values are the same (docs/RESTORE.md).
 CHUNK_BYTES = 2 << 20
@@ -74,7 +74,7 @@ def fit(engine: Engine, centres: Any, values: Any) -> tuple[Any, Any]:
     return sol[:n], coeffs
 
 
-def evaluate(engine: Engine, centres: Any, weights: Any, coeffs: Any, points: Any, chunk: int | None = None) -> Any:
+def interpolant_at(engine: Engine, centres: Any, weights: Any, coeffs: Any, points: Any, chunk: int | None = None) -> Any:
     """The interpolant at ``points`` (M, D), in chunks of ``chunk`` points (by default as many as keep a
     chunk's distance matrix within :data:`CHUNK_BYTES`)."""
     if chunk is None:
@@ -102,7 +102,7 @@ def restore(job: PatchJob, out: np.ndarray) -> None:
         weights, coeffs = fit(e, centres, e.asarray(p.train_raw[keep], "float64"))
         s, xy = box_inputs(job.srgb, p.box)
         points = e.asarray(np.concatenate([s, xy], 1), "float64")
-        pred = e.clip_(evaluate(e, centres, weights, coeffs, points), 0.0, 1.0)
+        pred = e.clip_(interpolant_at(e, centres, weights, coeffs, points), 0.0, 1.0)
         place(out, p.box, e.numpy(pred).astype(np.float32))
         if job.progress:
             job.progress(k + 1, len(job.patches))

@@ -120,10 +120,10 @@ def test_rbf_interpolates_samples_and_reproduces_linear_maps(engine):
     centres = rng.random((200, 5))
     values = np.concatenate([centres @ slope + 0.05, rng.random((200, 1))], 1)
     w, a = rbf.fit(engine, engine.asarray(centres), engine.asarray(values))
-    at_centres = engine.numpy(rbf.evaluate(engine, engine.asarray(centres), w, a, engine.asarray(centres)))
+    at_centres = engine.numpy(rbf.interpolant_at(engine, engine.asarray(centres), w, a, engine.asarray(centres)))
     np.testing.assert_allclose(at_centres, values, atol=1e-8)
     probe = rng.random((50, 5))
-    at_probe = engine.numpy(rbf.evaluate(engine, engine.asarray(centres), w, a, engine.asarray(probe)))
+    at_probe = engine.numpy(rbf.interpolant_at(engine, engine.asarray(centres), w, a, engine.asarray(probe)))
     np.testing.assert_allclose(at_probe[:, :1], probe @ slope + 0.05, atol=1e-8)
 
 
@@ -137,8 +137,8 @@ def test_rbf_fits_centres_that_lie_in_a_plane(engine):
     values = rng.random((12, 3))
     c = engine.asarray(centres)
     w, a = rbf.fit(engine, c, engine.asarray(values))
-    np.testing.assert_allclose(engine.numpy(rbf.evaluate(engine, c, w, a, c)), values, atol=1e-8)
-    assert np.isfinite(engine.numpy(rbf.evaluate(engine, c, w, a, engine.asarray(rng.random((4, 5)))))).all()
+    np.testing.assert_allclose(engine.numpy(rbf.interpolant_at(engine, c, w, a, c)), values, atol=1e-8)
+    assert np.isfinite(engine.numpy(rbf.interpolant_at(engine, c, w, a, engine.asarray(rng.random((4, 5)))))).all()
 
 
 def test_rbf_restore_of_a_global_map():
