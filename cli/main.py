@@ -613,9 +613,9 @@ def evaluate(restored: Path, reference_raw: Path, jpeg_path: Path | None, error_
         else:
             alignment, camera = payload.alignment, payload.camera
             if payload.jpeg_size is not None and rgb.shape[:2] == alignment.raw_size:  # a full-resolution restore
-                from rawmeta.restore.guide import on_raw_grid
+                from rawmeta.restore.guide import enlarged_on_raw_grid
 
-                srgb = on_raw_grid(srgb, alignment)
+                srgb = enlarged_on_raw_grid(srgb, alignment)
     result = _evaluation(rgb, reference_raw, srgb, _patch_size(patch), error_map, alignment, developed=True,
                          camera=camera)
     click.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.format_text())

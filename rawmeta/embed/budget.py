@@ -127,7 +127,7 @@ class Pixels:
     def of(cls, srgb: np.ndarray, raw_grid: Alignment | None = None) -> Pixels:
         """Pixels of ``srgb`` for payloads on the JPEG's grid, or on the RAW's grid ``srgb`` is mapped into
         by ``raw_grid``."""
-        coding = srgb if raw_grid is None else prediction.on_raw_grid(srgb, raw_grid)
+        coding = srgb if raw_grid is None else prediction.nearest_on_raw_grid(srgb, raw_grid)
         return cls(srgb, fingerprint(srgb), coding)
 
 
@@ -387,7 +387,7 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
     """The payload for raw-RGB ``rgb`` and its JPEG's decoded pixels ``srgb``.
 
     ``rgb`` is on the JPEG's grid, or the RAW's own when ``pair.jpeg_size`` is set; the restores
-    measured then learn from the JPEG enlarged onto it (:func:`rawmeta.restore.guide.on_raw_grid`).
+    measured then learn from the JPEG enlarged onto it (:func:`rawmeta.restore.guide.enlarged_on_raw_grid`).
 
     Parameters
     ----------
@@ -408,7 +408,7 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
     BudgetError
         If no payload fits the budget.
     """
-    from rawmeta.restore.guide import on_raw_grid
+    from rawmeta.restore.guide import enlarged_on_raw_grid
 
     budget, stride, bits, device = options.budget, options.stride, options.bits, options.device
 
@@ -426,7 +426,7 @@ def plan(rgb: np.ndarray, srgb: np.ndarray, pair: PairFacts, options: EmbedOptio
     fixed = pl.fingerprint_bytes(*srgb.shape[:2])  # a cost of every payload, not of its samples
     enlarged = pair.jpeg_size is not None
     if enlarged and options.objective == "raw":  # only the raw objective's restores learn from the enlarged JPEG
-        srgb = on_raw_grid(srgb, pair.alignment)
+        srgb = enlarged_on_raw_grid(srgb, pair.alignment)
     bits_fixed = bits is not None
     if bits is None and options.objective == "developed":
         bits = GRID_BITS

@@ -188,8 +188,8 @@ class Payload:
 
     def coding_pixels(self, srgb: np.ndarray) -> np.ndarray:
         """The pixels the samples are predicted from: the JPEG's ``srgb`` itself, or carried onto the
-        RAW's grid (:func:`prediction.on_raw_grid`)."""
-        return srgb if self.jpeg_size is None else prediction.on_raw_grid(srgb, self.alignment)
+        RAW's grid (:func:`prediction.nearest_on_raw_grid`)."""
+        return srgb if self.jpeg_size is None else prediction.nearest_on_raw_grid(srgb, self.alignment)
 
     @property
     def sample_count(self) -> int:
@@ -344,7 +344,7 @@ def unpack(data: bytes, srgb: np.ndarray | None = None) -> Payload:
     if n_refined != refinement.count(height, width):
         raise PayloadError.damaged("rawmeta payload header is inconsistent (refined sample count)")
     rows, cols, depths = coding_order(grid, bits, refinement)
-    coding_pixels = srgb if jpeg_size is None else prediction.on_raw_grid(srgb, alignment)
+    coding_pixels = srgb if jpeg_size is None else prediction.nearest_on_raw_grid(srgb, alignment)
     terms = prediction.features(prediction.local_means(coding_pixels, rows, cols))
     q = _decoded(sample_coding.decode_residuals, coded, prediction.predict(terms, coef, depths), depths)
     return Payload(samples=q[: grid.count].reshape(*grid.shape, CHANNELS), refinement=refinement,

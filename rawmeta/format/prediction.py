@@ -49,7 +49,7 @@ def local_means(srgb: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndar
     return total / (9.0 * 255.0)
 
 
-def on_raw_grid(srgb: np.ndarray, alignment: Alignment) -> np.ndarray:
+def nearest_on_raw_grid(srgb: np.ndarray, alignment: Alignment) -> np.ndarray:
     """The JPEG's pixels carried onto the RAW's grid, each raw-RGB pixel taking the JPEG pixel nearest to
     it: what the samples of a payload on the RAW's grid are predicted from (docs/FORMAT.md).
 

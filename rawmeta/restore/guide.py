@@ -18,7 +18,7 @@ def smaller_than_raw(alignment: Alignment | None) -> bool:
     return alignment is not None and float(np.prod(alignment.scale)) >= RAW_GRID_MIN_AREA
 
 
-def on_raw_grid(srgb: np.ndarray, alignment: Alignment) -> np.ndarray:
+def enlarged_on_raw_grid(srgb: np.ndarray, alignment: Alignment) -> np.ndarray:
     """The JPEG's pixels ``srgb`` (uint8) enlarged onto the raw-RGB's grid by Lanczos interpolation along
     the map ``alignment`` (points beyond the JPEG take its nearest edge), rounded to uint8 as the
     restore's inputs are."""

@@ -89,7 +89,7 @@ def restore_bytes(jpeg: bytes, options: RestoreOptions | None = None, *, warn: C
         raise MismatchError(change.describe() + " (--force restores anyway)")
     if not change.pixels_kept and warn is not None:
         warn(change.describe())
-    shown = srgb if payload.jpeg_size is None else guide.on_raw_grid(srgb, payload.alignment)
+    shown = srgb if payload.jpeg_size is None else guide.enlarged_on_raw_grid(srgb, payload.alignment)
     try:
         rgb = reconstruct(shown, payload, progress=progress, **options.reconstruct_kwargs())
     except ValueError as exc:

@@ -80,7 +80,7 @@ def reconstruct(
         the payload's hint (which its writer measured), True for arrays.
     enlarged : bool, optional
         Whether ``srgb`` is a smaller JPEG enlarged onto the raw-RGB's grid
-        (:func:`rawmeta.restore.guide.on_raw_grid`); default: whether the
+        (:func:`rawmeta.restore.guide.enlarged_on_raw_grid`); default: whether the
         payload's samples are on the RAW's grid, False for arrays.
     objective : {"developed", "raw"}
         What the fast preset's fit makes small: the error as it shows in a
